@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from classify.errors import DataError
+from classify.sources import iter_records
+
+
+def headlines(*sources: Path | str, **options: object) -> list[str]:
+    return [r.headline for r in iter_records(list(sources), **options)]  # type: ignore[arg-type]
+
+
+def test_lines_and_ticker_blobs(tmp_path: Path) -> None:
+    path = tmp_path / "t.txt"
+    path.write_text("First story here\n\nSecond story    Third story | Fourth story\n", encoding="utf-8")
+    assert headlines(path) == ["First story here", "Second story", "Third story", "Fourth story"]
+    assert headlines(path, split=False) == ["First story here", "Second story Third story | Fourth story"]
+    assert headlines(path, pattern=r"\s\|\s") == [
+        "First story here",
+        "Second story Third story",
+        "Fourth story",
+    ]
+
+
+def test_bad_split_pattern_fails_before_reading(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="not a valid regular expression"):
+        headlines(tmp_path / "does-not-matter.txt", pattern="(")
+
+
+def test_csv_passes_other_columns_through(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text('id,title,url\n7,"Bank, shares up",http://a\n8,,http://b\n', encoding="utf-8")
+    [record] = list(iter_records([path]))
+    assert record.headline == "Bank, shares up"
+    assert record.fields == {"id": "7", "title": "Bank, shares up", "url": "http://a"}
+
+
+def test_text_col_on_tsv_and_jsonl(tmp_path: Path) -> None:
+    tsv = tmp_path / "in.data"
+    tsv.write_text("key\tbody\nA\tFirst one\n", encoding="utf-8")
+    assert headlines(tsv, text_col="body") == ["First one"]
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text(json.dumps({"id": 1, "headline": "Second one"}) + "\n\n", encoding="utf-8")
+    [record] = list(iter_records([jsonl]))
+    assert record.fields == {"id": 1, "headline": "Second one"}
+
+
+def test_table_without_text_column(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(DataError, match="no text column \\(found: a, b\\); pass --text-col"):
+        headlines(path)
+
+
+def test_bad_json_line(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"headline": "ok"}\n{broken\n', encoding="utf-8")
+    with pytest.raises(DataError, match="line 2 is not valid JSON"):
+        headlines(path)
+
+
+def test_from_page(tmp_path: Path) -> None:
+    page = tmp_path / "page.txt"
+    page.write_text(
+        "Markets rally on rate hopes    Storm cuts power to coastal towns\n"
+        "Thank you for reading!\n"
+        "Council votes to rebuild the old bridge\n"
+        "Published in Daily Example on 3 - 4 - 2021\n"
+        "The council met on Tuesday and agreed, after a long debate, to rebuild the bridge.\n",
+        encoding="utf-8",
+    )
+    assert headlines(page, from_page=True) == [
+        "Markets rally on rate hopes",
+        "Storm cuts power to coastal towns",
+        "Council votes to rebuild the old bridge",
+    ]
+
+
+def test_bad_encoding_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "t.txt"
+    path.write_bytes(b"fine\n\xff\xfe\n")
+    with pytest.raises(DataError, match="not valid UTF-8"):
+        headlines(path)
