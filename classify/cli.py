@@ -10,7 +10,8 @@ import functools
 import json
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -185,7 +186,9 @@ def predict_cli(
     inputs: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="Files with one headline per line; '-' or nothing reads stdin.", show_default=False
+            help="Files of headlines (one per line, tickers split), CSV/TSV/JSON Lines tables, or '-' "
+            "for stdin (also read when no INPUT is given).",
+            show_default=False,
         ),
     ] = None,
     model_path: ModelOpt = None,
@@ -196,10 +199,46 @@ def predict_cli(
     top_k: Annotated[
         int, typer.Option("--top-k", "-k", min=1, help="Also give the K most likely topics.")
     ] = 1,
+    text_col: Annotated[
+        str | None,
+        typer.Option(
+            "--text-col",
+            help="Read the input as a table and classify this column; the other columns pass through.",
+        ),
+    ] = None,
+    no_split: Annotated[
+        bool, typer.Option("--no-split", help="One headline per line: do not split ticker lines.")
+    ] = False,
+    split: Annotated[
+        str | None, typer.Option("--split", metavar="REGEX", help="Separator regex for ticker lines.")
+    ] = None,
+    from_page: Annotated[
+        bool, typer.Option("--from-page", help="Input is text scraped from a news page: keep its headlines.")
+    ] = False,
+    min_confidence: Annotated[
+        float | None,
+        typer.Option(
+            "--min-confidence",
+            min=0.0,
+            max=1.0,
+            metavar="P",
+            help="Below this probability the topic is 'uncertain' (best guess kept).",
+        ),
+    ] = None,
+    uncertain_label: Annotated[
+        str, typer.Option("--uncertain-label", help="Topic given to headlines below --min-confidence.")
+    ] = "uncertain",
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show the words that pushed each headline to its topic.")
+    ] = False,
+    summary: Annotated[
+        bool, typer.Option("--summary", help="After the rows, count and share of headlines per topic.")
+    ] = False,
 ) -> None:
-    """Classify headlines (one per line) from files or standard input."""
-    from classify.data import iter_lines
+    """Classify headlines from files or standard input, in input order."""
+    from classify.output import OutputOptions, output_row
     from classify.predict import predict
+    from classify.sources import iter_records
 
     sources: list[Path | str] = list(inputs or [])
     if not sources:
@@ -209,26 +248,88 @@ def predict_cli(
     for source in sources:
         if str(source) != "-" and not Path(source).exists():
             _error(f"{source}: no such file")
+    if no_split and split is not None:
+        _error("give --split or --no-split, not both", code=2)
     model = _load_model(model_path)
-    predictions = predict(model, iter_lines(sources), top_k=top_k)
+    records = iter_records(sources, text_col=text_col, split=not no_split, pattern=split, from_page=from_page)
+    pending: deque[Any] = deque()
+
+    def headlines() -> Iterator[str]:
+        for record in records:
+            pending.append(record)
+            yield record.headline
+
+    options = OutputOptions(top_k=top_k, min_confidence=min_confidence, uncertain_label=uncertain_label)
+    explainer = _explainer(model) if explain else None
+    counts: Counter[str] = Counter()
+
+    def rows() -> Iterator[tuple[str, dict[str, Any]]]:
+        for prediction in predict(model, headlines(), top_k=max(top_k, 2 if explain else 1)):
+            record = pending.popleft()
+            why = explainer(prediction) if explainer else None
+            row = output_row(record, prediction, options, why)
+            counts[row["topic"]] += 1
+            yield record.headline, row
+
     fmt = fmt or (OutputFormat.table if sys.stdout.isatty() else OutputFormat.jsonl)
-    count = _write_predictions(predictions, fmt, top_k)
-    if count == 0:
+    _write_rows(_with_progress(rows()), fmt)
+    total = sum(counts.values())
+    if total == 0:
         _error("no headlines in the input (every line was blank)")
+    if summary:
+        from classify.output import summary_lines
+
+        # The summary goes with the table for people; beside machine formats it goes to stderr so
+        # that stdout stays parseable.
+        to_stderr = fmt is not OutputFormat.table
+        typer.echo("", err=to_stderr)
+        for line in summary_lines(counts):
+            typer.echo(line, err=to_stderr)
 
 
-def _write_predictions(predictions: Iterable[Any], fmt: OutputFormat, top_k: int) -> int:
-    from classify import render
+def _explainer(model: Any) -> Callable[[Any], list[str]]:
+    from classify.explain import Explainer
+
+    return Explainer(model).why
+
+
+def _with_progress(rows: Iterator[Any]) -> Iterator[Any]:
+    """Show a live count on stderr for long runs, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        yield from rows
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn("{task.completed:,} headlines"), TimeElapsedColumn())
+    with Progress(*columns, transient=True, console=_stderr_console()) as progress:
+        task = progress.add_task("classify", total=None)
+        for n, row in enumerate(rows, start=1):
+            if n % 1000 == 0:
+                progress.update(task, completed=n)
+            yield row
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _write_rows(rows: Iterable[tuple[str, dict[str, Any]]], fmt: OutputFormat) -> None:
+    from classify import output
 
     if fmt is OutputFormat.table:
         from rich.console import Console
 
-        table, count = render.prediction_table(predictions, top_k=top_k)
-        if count:
-            Console().print(table)
-        return count
-    writer = render.write_jsonl if fmt is OutputFormat.jsonl else render.write_csv
-    return writer(predictions, sys.stdout, top_k=top_k)
+        collected = list(rows)
+        if collected:
+            Console().print(output.table(collected))
+        return
+    plain = (row for _, row in rows)
+    if fmt is OutputFormat.jsonl:
+        output.write_jsonl(plain, sys.stdout)
+    else:
+        output.write_csv(plain, sys.stdout)
 
 
 @app.command("evaluate")
@@ -247,14 +348,63 @@ def evaluate_cli(
     fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")] = ReportFormat.text,
     text_col: TextCol = None,
     label_col: LabelCol = None,
+    group: Annotated[
+        bool,
+        typer.Option(
+            "--group/--no-group",
+            help="Keep near-duplicate headlines (one story reworded) in one fold; --no-group uses plain "
+            "stratified k-fold, which lets copies leak between folds and flatters the score.",
+        ),
+    ] = True,
+    group_threshold: Annotated[
+        float,
+        typer.Option(
+            "--group-threshold",
+            min=0.01,
+            max=1.0,
+            help="Similarity (mean of word and character TF-IDF cosines) from which two headlines "
+            "are one story.",
+        ),
+    ] = 0.5,
+    split_by_date: Annotated[
+        bool,
+        typer.Option(
+            "--split-by-date",
+            help="Instead of k-fold, train on the older rows and test on the newest 20% (needs a "
+            "date/published/time column, or --date-col).",
+        ),
+    ] = False,
+    date_col: Annotated[
+        str | None, typer.Option("--date-col", help="Column holding the date, for --split-by-date.")
+    ] = None,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Also write metrics.json, report.md, confusion.png and calibration.png into this folder.",
+            file_okay=False,
+        ),
+    ] = None,
 ) -> None:
-    """Measure accuracy: cross-validation on DATA, a trained model on DATA, or DATA -> --test."""
+    """Measure accuracy: cross-validation on DATA, a trained model on DATA, or DATA -> --test.
+
+    Cross-validation keeps near-duplicate headlines in one fold unless --no-group is given.
+    """
     from classify import evaluate as ev
     from classify import render
 
     if model_path is not None and test is not None:
         _error("give --model or --test, not both", code=2)
+    if (model_path is not None or test is not None) and (split_by_date or report_dir is not None):
+        _error("--split-by-date and --report work with cross-validation; drop --model/--test", code=2)
+    if date_col is not None and not split_by_date:
+        _error("--date-col is only used with --split-by-date", code=2)
+    if report_dir is not None:
+        from classify.report import require_matplotlib
+
+        require_matplotlib()  # fail before minutes of cross-validation, not after
     started = time.perf_counter()
+    written: list[Path] = []
     labelled = _load_labelled(data, text_col, label_col)
     if model_path is not None:
         result = ev.evaluate_model(_load_model(model_path), labelled)
@@ -263,13 +413,29 @@ def evaluate_cli(
         result = ev.train_and_test(labelled, _load_labelled(test, text_col, label_col))
         source = f"{data} -> {test}"
     else:
-        result = ev.cross_validate(labelled, folds=folds)
+        how: dict[str, Any] = {
+            "folds": folds,
+            "group": group,
+            "threshold": group_threshold,
+            "split_by_date": split_by_date,
+            "date_col": date_col,
+        }
+        if report_dir is not None:
+            from classify.report import build_report, write_report
+
+            built = build_report(labelled, **how)
+            result = built.evaluation
+            written = write_report(built, report_dir)
+        else:
+            result = ev.cross_validate(labelled, **how)
         source = str(data)
     if fmt is ReportFormat.json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
         typer.echo(render.evaluation_text(result, source=source), nl=False)
         _info(f"took {time.perf_counter() - started:.1f}s")
+    if report_dir is not None:
+        _info(f"wrote {', '.join(p.name for p in written)} to {report_dir}")
 
 
 @app.command("topics")

@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import io
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from classify.config import LABEL_COLUMNS, TEXT_COLUMNS
 from classify.errors import DataError
+from classify.text import collapse
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -190,7 +191,7 @@ def load_labelled(
     lcol = find_column(columns, label_col, LABEL_COLUMNS, "label", "--label-col", str(path))
     if tcol == lcol:
         raise DataError(f"{path}: text and label column are both '{tcol}'; pass --text-col and --label-col")
-    texts = frame[tcol].map(_clean)
+    texts = frame[tcol].map(collapse)
     labels = frame[lcol].map(str.strip)
     keep = (texts != "") & (labels != "")
     kept = frame.loc[keep].reset_index(drop=True)
@@ -203,41 +204,3 @@ def load_labelled(
         skipped=int((~keep).sum()),
         frame=kept,
     )
-
-
-def _clean(text: str) -> str:
-    """Collapse runs of white space, so copies of a headline from different sources look alike."""
-    return " ".join(text.split())
-
-
-def iter_lines(sources: Iterable[Path | str]) -> Iterator[str]:
-    """Yield the non-blank lines of files (``-`` for standard input), white space collapsed.
-
-    Lines are decoded one at a time, so memory stays constant however long the input is.
-    """
-    for source in sources:
-        name = str(source)
-        if name == "-":
-            yield from _decode_lines(sys.stdin.buffer, "<stdin>")
-            continue
-        path = Path(source)
-        if not path.exists():
-            raise DataError(f"{path}: no such file")
-        if path.is_dir():
-            raise DataError(f"{path}: is a folder, not a file")
-        try:
-            with path.open("rb") as fh:
-                yield from _decode_lines(fh, name)
-        except OSError as exc:
-            raise DataError(f"{path}: cannot read ({exc.strerror})") from None
-
-
-def _decode_lines(stream: Iterable[bytes], name: str) -> Iterator[str]:
-    for number, raw in enumerate(stream, start=1):
-        try:
-            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-        except UnicodeDecodeError:
-            raise DataError(f"{name}: line {number} is not valid UTF-8; re-save the file as UTF-8") from None
-        line = _clean(line)
-        if line:
-            yield line

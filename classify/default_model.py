@@ -21,7 +21,7 @@ MODEL_NAME = "default.joblib"
 
 def packaged_data(name: str) -> Path:
     """Path of a file shipped in ``data/``: the source checkout's copy, else the installed package's."""
-    for folder in (DATA_DIR, PACKAGE_DIR / "_data"):
+    for folder in (PACKAGE_DIR / "_data", DATA_DIR):
         candidate = folder / name
         if candidate.is_file():
             return candidate

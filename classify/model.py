@@ -49,44 +49,25 @@ def build_pipeline(params: Mapping[str, Any] | None = None) -> Pipeline:
         (``svm``: LinearSVC with temperature-scaled probabilities; ``logreg``: logistic regression) and ``C``.
     """
     from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.pipeline import Pipeline
     from sklearn.svm import LinearSVC
+
+    from classify.features import HeadlineVectorizer
 
     p = {**DEFAULT_PARAMS, **(params or {})}
     unknown = set(p) - set(DEFAULT_PARAMS)
     if unknown:
         raise ValueError(f"unknown pipeline setting(s): {', '.join(sorted(unknown))}")
-    parts: list[tuple[str, Any]] = [
-        (
-            "word",
-            TfidfVectorizer(
-                ngram_range=tuple(p["word_ngrams"]),
-                min_df=p["min_df"],
-                sublinear_tf=p["sublinear_tf"],
-                strip_accents="unicode",
-                dtype=_float32(),
-            ),
-        )
-    ]
-    weights = {"word": 1.0}
-    if p["char_ngrams"]:
-        parts.append(
-            (
-                "char",
-                TfidfVectorizer(
-                    analyzer="char_wb",
-                    ngram_range=tuple(p["char_ngrams"]),
-                    min_df=p["min_df"],
-                    sublinear_tf=p["sublinear_tf"],
-                    strip_accents="unicode",
-                    dtype=_float32(),
-                ),
-            )
-        )
-        weights["char"] = float(p["char_weight"])
-    features = FeatureUnion(parts, transformer_weights=weights)
+    # The word + char_wb TF-IDF union, computed per distinct token instead of per n-gram: same
+    # matrix as scikit-learn's FeatureUnion of two TfidfVectorizers, several times faster to predict.
+    features = HeadlineVectorizer(
+        word_ngrams=tuple(p["word_ngrams"]),
+        char_ngrams=tuple(p["char_ngrams"]) if p["char_ngrams"] else None,
+        min_df=p["min_df"],
+        sublinear_tf=p["sublinear_tf"],
+        char_weight=float(p["char_weight"]),
+    )
     if p["classifier"] == "svm":
         # LinearSVC has no probabilities: calibrate its scores. Temperature scaling is one positive
         # scalar on a softmax, so it never changes the SVM's ranking of topics (Platt's per-class

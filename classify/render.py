@@ -5,78 +5,17 @@ Nothing here reads argv or exits; the CLI decides where the text goes.
 
 from __future__ import annotations
 
-import csv
-import json
-from collections.abc import Iterable, Iterator
-from typing import IO
+from collections.abc import Iterator
 
 from classify.evaluate import Evaluation
-from classify.predict import Prediction
 
 OUTPUT_FORMATS = ("table", "csv", "jsonl")
-
-
-def prediction_record(p: Prediction, *, top_k: int) -> dict[str, object]:
-    """The JSON object of one prediction (the ``jsonl`` contract)."""
-    record: dict[str, object] = {
-        "headline": p.headline,
-        "topic": p.topic,
-        "confidence": round(p.confidence, 4),
-    }
-    if top_k > 1:
-        record["topics"] = [[t, round(prob, 4)] for t, prob in p.topics]
-    return record
-
-
-def write_jsonl(predictions: Iterable[Prediction], out: IO[str], *, top_k: int) -> int:
-    """Write one JSON object per line; returns the number written."""
-    n = 0
-    for p in predictions:
-        out.write(json.dumps(prediction_record(p, top_k=top_k), ensure_ascii=False) + "\n")
-        n += 1
-    return n
-
-
-def write_csv(predictions: Iterable[Prediction], out: IO[str], *, top_k: int) -> int:
-    """Write a CSV with a header; ``--top-k`` adds ``topic_2, confidence_2, ...`` columns."""
-    writer = csv.writer(out, lineterminator="\n")
-    header = ["headline", "topic", "confidence"]
-    for i in range(2, top_k + 1):
-        header += [f"topic_{i}", f"confidence_{i}"]
-    writer.writerow(header)
-    n = 0
-    for p in predictions:
-        n += 1
-        row: list[object] = [p.headline, p.topic, f"{p.confidence:.4f}"]
-        for topic, prob in p.topics[1:top_k]:
-            row += [topic, f"{prob:.4f}"]
-        writer.writerow(row)
-    return n
-
-
-def prediction_table(predictions: Iterable[Prediction], *, top_k: int) -> tuple[object, int]:
-    """A rich Table of predictions for a terminal; returns the table and the row count."""
-    from rich.table import Table
-
-    table = Table(show_header=True, header_style="bold", expand=False)
-    table.add_column("#", justify="right", style="dim")
-    table.add_column("headline", overflow="fold")
-    table.add_column("topic", style="bold")
-    table.add_column("conf.", justify="right")
-    if top_k > 1:
-        table.add_column("next best")
-    n = 0
-    for n, p in enumerate(predictions, start=1):
-        cells = [str(n), p.headline, p.topic, f"{p.confidence:.2f}"]
-        if top_k > 1:
-            cells.append(", ".join(f"{t} {prob:.2f}" for t, prob in p.topics[1:top_k]))
-        table.add_row(*cells)
-    return table, n
 
 
 def evaluation_text(result: Evaluation, *, source: str) -> str:
     """A readable report: headline figures, per-topic table, and the most common confusions."""
     lines = [f"{source}: {result.mode}" + (f", {result.folds} folds" if result.folds else "")]
+    lines.extend(split_lines(result))
     lines.append(
         f"rows {result.n}   accuracy {result.accuracy:.3f}   macro-F1 {result.macro_f1:.3f}   "
         f"weighted-F1 {result.weighted_f1:.3f}"
@@ -94,6 +33,35 @@ def evaluation_text(result: Evaluation, *, source: str) -> str:
         lines.append("most confused (true -> predicted: rows)")
         lines.extend(f"  {t} -> {p}: {n}" for t, p, n in confusions)
     return "\n".join(lines) + "\n"
+
+
+def split_lines(result: Evaluation) -> list[str]:
+    """How the rows were split and how many near-duplicates there were, for text and Markdown reports."""
+    lines = []
+    s = result.settings
+    if result.split == "date":
+        lines.append(
+            f"split by date ({s['date_col']}): trained on {s['train_rows']} rows up to "
+            f"{s['train_until'][:10]}, tested on the newest {s['test_rows']} from {s['test_from'][:10]}"
+        )
+    elif result.split:
+        lines.append(
+            f"split: {result.split}"
+            + (" (near-duplicates kept in one fold)" if result.split.startswith("grouped") else "")
+        )
+    dup = result.near_duplicates
+    if dup is not None:
+        if result.split == "date":
+            kept = f"; {s['test_rows_with_near_duplicate_in_train']} test rows retell a training story"
+        elif result.split and result.split.startswith("grouped"):
+            kept = ", each group in one fold"
+        else:
+            kept = ", free to straddle folds (--no-group)"
+        lines.append(
+            f"near-duplicates (similarity >= {dup['threshold']:.2f}): {dup['rows_in_multi_row_groups']} "
+            f"rows in {dup['multi_row_groups']} multi-row groups{kept}"
+        )
+    return lines
 
 
 def _top_confusions(result: Evaluation, most: int) -> Iterator[tuple[str, str, int]]:

@@ -19,6 +19,7 @@ from typing import IO
 from classify.config import TEXT_COLUMNS
 from classify.data import find_column
 from classify.errors import DataError
+from classify.text import collapse
 
 TABLE_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
@@ -29,11 +30,6 @@ class Record:
 
     headline: str
     fields: dict[str, object]
-
-
-def collapse(text: str) -> str:
-    """Collapse runs of white space, so copies of a headline from different sources look alike."""
-    return " ".join(text.split())
 
 
 def iter_records(

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 from classify.errors import DataError
+from classify.text import collapse
 
 #: Symbols that separate ticker items when they stand alone between spaces: | ¦ • ◆ ◇ · ∙ ♦ ■ ● ▪ ◦ ‣
 #: ► ▶. Dashes are left out on purpose: a spaced en or em dash is common *inside* one headline
@@ -194,7 +195,7 @@ def rejection_reason(text: str) -> str | None:
     str or None
         A short reason such as ``"ends with a period"``, for messages and debugging.
     """
-    text = _collapse(text)
+    text = collapse(text)
     words = len(text.split())
     checks = (
         (not text, "empty"),
@@ -218,7 +219,7 @@ def is_byline(text: str) -> bool:
     Matches "Published in <site> on <date>" style lines (also posted/updated), "By <Name> and
     <Name>", and lines that are only a date with a weekday or time around it.
     """
-    text = _collapse(text)
+    text = collapse(text)
     words = text.split()
     if not words or len(words) > 20:
         return False
@@ -259,12 +260,7 @@ def _split(regex: re.Pattern[str], line: str) -> list[str]:
     # re.split also returns the text of any groups; keep only the parts between separators.
     step = regex.groups + 1
     parts = regex.split(line)[::step]
-    return [clean for part in parts if (clean := _collapse(part))]
-
-
-def _collapse(text: str) -> str:
-    """Collapse white space as classify.data does, so copies of a headline compare equal."""
-    return " ".join(text.split())
+    return [clean for part in parts if (clean := collapse(part))]
 
 
 def _is_all_caps(text: str) -> bool:

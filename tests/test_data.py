@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from classify.data import iter_lines, load_labelled
+from classify.data import load_labelled
 from classify.errors import DataError
 from tests.conftest import tiny_rows, write_csv
 
@@ -86,16 +86,3 @@ def test_fingerprint_changes_with_data(tmp_path: Path) -> None:
     b = load_labelled(write_csv(tmp_path / "b.csv", ["headline", "topic"], tiny_rows()[:-1]))
     assert a.fingerprint() != b.fingerprint()
     assert a.fingerprint() == load_labelled(tmp_path / "a.csv").fingerprint()
-
-
-def test_iter_lines_skips_blank_lines(tmp_path: Path) -> None:
-    path = tmp_path / "h.txt"
-    path.write_text("\ufeffFirst one\n\n   \nSecond  one\n", encoding="utf-8")
-    assert list(iter_lines([path])) == ["First one", "Second one"]
-
-
-def test_iter_lines_bad_encoding(tmp_path: Path) -> None:
-    path = tmp_path / "h.txt"
-    path.write_bytes(b"ok\n\xff\n")
-    with pytest.raises(DataError, match="line 2 is not valid UTF-8"):
-        list(iter_lines([path]))

@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from click.testing import Result
+from typer.testing import CliRunner
 
 from classify import DataError, cross_validate, evaluate_model, load_labelled, load_model, train_and_test
+from classify.cli import app
+from classify.evaluate import SPLIT_DATE, SPLIT_GROUPED, SPLIT_PLAIN, Splits, cross_val_predict, make_splits
+from classify.render import evaluation_text
+from tests.conftest import TINY, tiny_rows, write_csv
 
 
 def test_cross_validation_shape(tiny_csv: Path) -> None:
@@ -39,3 +46,197 @@ def test_labels_unknown_to_model(tiny_model_path: Path, tmp_path: Path) -> None:
     path.write_text("headline,topic\nA thing,weather\nAnother,cars\n", encoding="utf-8")
     with pytest.raises(DataError, match="none of its labels"):
         evaluate_model(load_model(tiny_model_path), load_labelled(path))
+
+
+# Leakage-aware splits ------------------------------------------------------------------------
+# Reworded copies of six TINY headlines: the same stories told twice.
+COPIES = {
+    "Ahly beat Zamalek in the Cairo derby": "Ahly beat Zamalek 2-1 in Cairo derby",
+    "Coach sacked after third straight league defeat": "Coach sacked after a third straight league loss",
+    "Central bank raises interest rates by two points": "Central bank raises rates by two points",
+    "Oil prices climb on supply worries": "Oil prices climb again on supply worries",
+    "Ministry launches a vaccination campaign against polio": "Ministry launches polio vaccination campaign",
+    "Measles outbreak reported in three villages": "Measles outbreak reported in three more villages",
+}
+
+
+def with_copies() -> list[tuple[str, str]]:
+    rows = tiny_rows()
+    topic = dict(rows)
+    return rows + [(copy, topic[original]) for original, copy in COPIES.items()]
+
+
+def fold_of_each_row(splits: Splits, n: int) -> list[int]:
+    fold = [-1] * n
+    for number, (_, test_idx) in enumerate(splits.pairs):
+        for i in test_idx:
+            fold[i] = number
+    return fold
+
+
+@pytest.fixture
+def copies_csv(tmp_path: Path) -> Path:
+    return write_csv(tmp_path / "copies.csv", ["headline", "topic"], with_copies())
+
+
+def test_grouped_split_keeps_each_story_in_one_fold(copies_csv: Path) -> None:
+    data = load_labelled(copies_csv)
+    splits = make_splits(data, folds=4)
+    assert splits.split == SPLIT_GROUPED
+    fold = fold_of_each_row(splits, len(data))
+    assert -1 not in fold  # k-fold tests every row once
+    for original, copy in COPIES.items():
+        assert fold[data.texts.index(original)] == fold[data.texts.index(copy)], original
+
+
+def test_plain_split_lets_copies_straddle_folds(copies_csv: Path) -> None:
+    data = load_labelled(copies_csv)
+    splits = make_splits(data, folds=4, group=False)
+    assert splits.split == SPLIT_PLAIN
+    fold = fold_of_each_row(splits, len(data))
+    apart = [o for o, c in COPIES.items() if fold[data.texts.index(o)] != fold[data.texts.index(c)]]
+    assert apart  # what grouping exists to prevent
+
+
+def test_cross_validate_reports_near_duplicates(copies_csv: Path) -> None:
+    data = load_labelled(copies_csv)
+    grouped = cross_validate(data, folds=4)
+    plain = cross_validate(data, folds=4, group=False)
+    assert grouped.split == SPLIT_GROUPED and plain.split == SPLIT_PLAIN
+    for result in (grouped, plain):
+        d = result.to_dict()
+        assert d["near_duplicates"]["rows_in_multi_row_groups"] == 2 * len(COPIES)
+        assert d["near_duplicates"]["multi_row_groups"] == len(COPIES)
+        assert d["n"] == len(data)
+    assert grouped.settings["grouped"] is True and plain.settings["grouped"] is False
+    assert grouped.settings["folds"] == 4 and "params" in grouped.settings
+    text = evaluation_text(grouped, source="copies.csv")
+    assert "12 rows in 6 multi-row groups, each group in one fold" in text
+    assert "--no-group" in evaluation_text(plain, source="copies.csv")
+
+
+def test_too_few_stories_for_the_folds(tmp_path: Path) -> None:
+    # Every headline of a topic is the same story: only 2 groups for 3 folds.
+    rows = [(f"Oil prices climb on supply worries {'!' * i}", "economy") for i in range(4)]
+    rows += [(f"Measles outbreak reported in villages {'!' * i}", "health") for i in range(4)]
+    data = load_labelled(write_csv(tmp_path / "same.csv", ["headline", "topic"], rows))
+    with pytest.raises(
+        DataError, match=r"only 2 distinct stories .* for 3 folds; pass a smaller --folds, or --no-group"
+    ):
+        cross_validate(data, folds=3)
+    assert cross_validate(data, folds=3, group=False).n == 8
+
+
+def test_cross_val_predict_still_returns_three_things(tiny_csv: Path) -> None:
+    predicted, proba, topics = cross_val_predict(load_labelled(tiny_csv), folds=4)
+    assert len(predicted) == proba.shape[0] == 24 and topics == ["economy", "health", "sport"]
+
+
+# Date split ----------------------------------------------------------------------------------
+def dated_rows() -> list[tuple[str, str, str]]:
+    # Row i of each topic is published on day i+1 of January: days 7 and 8 are the newest.
+    return [
+        (text, topic, f"2024-01-{i + 1:02d}") for topic, texts in TINY.items() for i, text in enumerate(texts)
+    ]
+
+
+@pytest.mark.parametrize("column", ["date", "Published", "time"])
+def test_date_split_tests_on_the_newest_rows(tmp_path: Path, column: str) -> None:
+    data = load_labelled(write_csv(tmp_path / "d.csv", ["headline", "topic", column], dated_rows()))
+    splits = make_splits(data, split_by_date=True)
+    ((train_idx, test_idx),) = splits.pairs
+    dates = [row[2] for row in dated_rows()]
+    assert max(dates[i] for i in train_idx) < min(dates[i] for i in test_idx)
+    # ceil(24 * 0.2) = 5 rows asked; the cut-off day (Jan 7) goes whole to the test side: 6 rows.
+    assert sorted({dates[i] for i in test_idx}) == ["2024-01-07", "2024-01-08"]
+    assert len(test_idx) == 6 and len(train_idx) == 18
+    assert splits.settings["date_col"] == column and splits.folds is None
+    result = cross_validate(data, split_by_date=True)
+    assert result.mode == "date split" and result.split == SPLIT_DATE
+    assert result.n == 6 and result.folds is None
+    assert result.settings["train_until"].startswith("2024-01-06")
+    assert result.settings["test_from"].startswith("2024-01-07")
+    assert "tested on the newest 6 from 2024-01-07" in evaluation_text(result, source="d.csv")
+
+
+def test_date_split_with_named_column(tmp_path: Path) -> None:
+    data = load_labelled(write_csv(tmp_path / "d.csv", ["headline", "topic", "when"], dated_rows()))
+    with pytest.raises(DataError, match=r"no date column \(found: headline, topic, when\); pass --date-col"):
+        make_splits(data, split_by_date=True)
+    assert make_splits(data, split_by_date=True, date_col="when").settings["test_rows"] == 6
+
+
+def test_date_split_counts_retold_stories(tmp_path: Path) -> None:
+    rows = [*dated_rows(), ("Ahly beat Zamalek 2-1 in Cairo derby", "sport", "2024-01-09")]
+    data = load_labelled(write_csv(tmp_path / "d.csv", ["headline", "topic", "date"], rows))
+    assert make_splits(data, split_by_date=True).settings["test_rows_with_near_duplicate_in_train"] == 1
+
+
+def test_unreadable_dates(tmp_path: Path) -> None:
+    rows = [*dated_rows()[:-1], ("Clinic shortage", "health", "last tuesday")]
+    data = load_labelled(write_csv(tmp_path / "d.csv", ["headline", "topic", "date"], rows))
+    with pytest.raises(
+        DataError, match=r"1 row\(s\) have no readable date in column 'date' \(first: 'last tuesday'\)"
+    ):
+        make_splits(data, split_by_date=True)
+
+
+def test_all_rows_on_one_day(tmp_path: Path) -> None:
+    rows = [(t, topic, "2024-01-01") for t, topic, _ in dated_rows()]
+    data = load_labelled(write_csv(tmp_path / "d.csv", ["headline", "topic", "date"], rows))
+    with pytest.raises(DataError, match="nothing older to train on"):
+        make_splits(data, split_by_date=True)
+
+
+# The command line ----------------------------------------------------------------------------
+def cli(*args: object) -> Result:
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_cli_grouped_by_default_and_no_group(copies_csv: Path) -> None:
+    grouped = json.loads(cli("evaluate", copies_csv, "--folds", "4", "--format", "json").stdout)
+    plain = json.loads(cli("evaluate", copies_csv, "--folds", "4", "--format", "json", "--no-group").stdout)
+    assert grouped["split"] == "grouped k-fold" and plain["split"] == "stratified k-fold"
+    assert grouped["near_duplicates"]["rows_in_multi_row_groups"] == 12
+    text = cli("evaluate", copies_csv, "--folds", "4")
+    assert text.exit_code == 0
+    assert "near-duplicates (similarity >= 0.50): 12 rows in 6 multi-row groups" in text.stdout
+
+
+def test_cli_split_by_date(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "d.csv", ["headline", "topic", "published"], dated_rows())
+    result = cli("evaluate", data, "--split-by-date", "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["mode"] == "date split" and report["n"] == 6
+    assert report["settings"]["date_col"] == "published"
+
+
+def test_cli_split_by_date_without_a_date_column(tiny_csv: Path) -> None:
+    result = cli("evaluate", tiny_csv, "--split-by-date")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {tiny_csv}: no date column (found: headline, topic); pass --date-col\n"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (("--date-col", "when"), "--date-col is only used with --split-by-date"),
+        (("--test", "TINY", "--split-by-date"), "--split-by-date and --report work with cross-validation"),
+    ],
+)
+def test_cli_usage_errors(tiny_csv: Path, extra: tuple[str, ...], message: str) -> None:
+    args = [str(tiny_csv) if a == "TINY" else a for a in extra]
+    result = cli("evaluate", tiny_csv, *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_cli_threshold_default_matches_the_library() -> None:
+    from typer.main import get_command
+
+    from classify.groups import DUPLICATE_THRESHOLD
+
+    command = get_command(app).commands["evaluate"]  # type: ignore[attr-defined]
+    (option,) = [p for p in command.params if p.name == "group_threshold"]
+    assert option.default == DUPLICATE_THRESHOLD

@@ -1,0 +1,71 @@
+"""Why did a headline get its topic? The words whose features pushed it there most.
+
+For a linear model the score of a topic is a sum over features of (feature value x weight), so each
+feature's share is exact. Character n-grams are attributed back to the words that contain them (a
+fragment like ``"ban"`` means nothing to a reader; ``"central"`` and ``"bank"`` do), and a feature
+shared by several words is split evenly between them.
+"""
+
+from __future__ import annotations
+
+from classify.errors import ModelError
+from classify.model import Model
+from classify.predict import Prediction
+
+#: Stripped from the ends of words shown to people (quotes of every style, stops, brackets).
+_PUNCTUATION = "\"'\u2018\u2019\u201c\u201d.,:;!?()[]"
+
+#: How many words an explanation lists at most.
+TOP_WORDS = 3
+
+
+class Explainer:
+    """Explains the predictions of one model (weights are looked up once)."""
+
+    def __init__(self, model: Model, *, top: int = TOP_WORDS) -> None:
+        self.features = model.pipeline.named_steps["features"]
+        if not hasattr(self.features, "token_features"):
+            raise ModelError("this model's features cannot be explained; retrain it with this classify")
+        clf = model.pipeline.named_steps["clf"]
+        linear = clf.calibrated_classifiers_[0].estimator if hasattr(clf, "calibrated_classifiers_") else clf
+        coef = linear.coef_
+        # The calibrated wrapper fits its SVM on encoded labels: its own classes_ names the rows.
+        classes = [str(c) for c in clf.classes_]
+        if coef.shape[0] == 1:  # binary: one row of weights, positive for the second class
+            import numpy as np
+
+            coef = np.vstack([-coef[0], coef[0]])
+        self.weights = {topic: coef[i] for i, topic in enumerate(classes)}
+        self.top = top
+
+    def contributions(self, headline: str, topic: str) -> list[tuple[str, float]]:
+        """Each word of ``headline`` with its share of the score of ``topic``, in headline order."""
+        x = self.features.transform([headline]).tocsr()
+        values = dict(zip(x.indices.tolist(), x.data.tolist(), strict=True))
+        weights = self.weights[topic]
+        per_word = self.features.token_features(headline)
+        sharing: dict[int, int] = {}
+        for _, cols in per_word:
+            for c in cols.tolist():
+                sharing[c] = sharing.get(c, 0) + 1
+        originals = headline.split()
+        out = []
+        for i, (word, cols) in enumerate(per_word):
+            score = sum(values.get(c, 0.0) * float(weights[c]) / sharing[c] for c in cols.tolist())
+            shown = originals[i] if len(originals) == len(per_word) else word
+            out.append((shown.strip(_PUNCTUATION), score))
+        return out
+
+    def why(self, prediction: Prediction) -> list[str]:
+        """The words that pushed ``prediction.headline`` toward its topic most, strongest first."""
+        scored = self.contributions(prediction.headline, prediction.topic)
+        best: dict[str, float] = {}
+        for word, score in scored:
+            if word and score > 0:
+                best[word] = max(score, best.get(word, 0.0))
+        return [w for w, _ in sorted(best.items(), key=lambda kv: -kv[1])[: self.top]]
+
+
+def explain(model: Model, prediction: Prediction) -> list[str]:
+    """One-off form of :meth:`Explainer.why`."""
+    return Explainer(model).why(prediction)

@@ -1,0 +1,173 @@
+"""HeadlineVectorizer must give the scikit-learn FeatureUnion's matrix, only faster."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from classify.features import HeadlineVectorizer, char_wb_ngrams, reference_union
+from classify.model import build_pipeline
+
+TRAIN = [
+    "Central bank raises interest rates by two points",
+    "Bank shares lift the stock market",
+    "Striker scores twice as United win the cup final",
+    "Cup final tickets sell out in a day",
+    "Café owners in São Paulo protest new tax",
+    "Ministry launches a vaccination campaign against polio",
+    "U.S. jobs report: 200,000 jobs added in May",
+    "World-wide  chip\tshortage hits car makers",
+    "A b c d e",
+    "Oil prices climb; oil stocks climb too",
+    # Final sigma, a compatibility capital that NFKD turns into "H", a curly quote, a ligature.
+    "ΟΔΟΣ ΣΟΦΟΚΛΕΟΥΣ: \u210cilbert\u2019s Ⅻ ﬁnal",
+]
+
+UNSEEN = [
+    "Bank of England holds rates",
+    "Pelé scores again in the final",
+    "Zxqv unknown words only",
+    "",
+    "   ",
+    "a",
+    "ÉCOLE Ünïcödé naïve résumé",
+    "cup final cup final",
+    "The Fed's half-point cut (again)",
+    "\u0301accent first, then ΟΔΟΣ",
+    "a null\x00byte inside",
+    "\x00",
+]
+
+SETTINGS: list[dict[str, Any]] = [
+    {},
+    {"min_df": 2},
+    {"word_ngrams": (1, 1), "char_ngrams": None},
+    {"word_ngrams": (2, 3), "char_ngrams": (1, 3), "sublinear_tf": False, "char_weight": 0.5},
+    {"word_ngrams": (1, 4), "char_ngrams": (3, 6), "min_df": 0.15},
+]
+
+
+def both(settings: dict[str, Any]) -> tuple[HeadlineVectorizer, Any]:
+    return HeadlineVectorizer(**settings), reference_union(**settings)
+
+
+@pytest.mark.parametrize("settings", SETTINGS, ids=str)
+def test_same_matrix_as_the_feature_union(settings: dict[str, Any]) -> None:
+    fast, reference = both(settings)
+    got = fast.fit_transform(TRAIN)
+    want = reference.fit_transform(TRAIN)
+    assert list(fast.get_feature_names_out()) == list(reference.get_feature_names_out())
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got.toarray(), want.toarray(), atol=1e-5)
+    np.testing.assert_allclose(
+        fast.transform(UNSEEN).toarray(), reference.transform(UNSEEN).toarray(), atol=1e-5
+    )
+
+
+@pytest.mark.parametrize("token", ["a", "ab", "abc", "abcd", "bank", "interest"])
+def test_char_ngrams_of_a_token_match_sklearn(token: str) -> None:
+    for ngram_range in [(2, 5), (1, 1), (3, 6), (4, 4)]:
+        analyzer = TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range).build_analyzer()
+        assert char_wb_ngrams(token, ngram_range) == analyzer(token)
+
+
+def test_cache_does_not_change_results() -> None:
+    vec = HeadlineVectorizer().fit(TRAIN)
+    once = vec.transform(UNSEEN + TRAIN).toarray()
+    again = vec.transform(UNSEEN + TRAIN).toarray()
+    one_by_one = np.vstack([vec.transform([text]).toarray() for text in UNSEEN + TRAIN])
+    tiny_cache = HeadlineVectorizer(cache_size=3).fit(TRAIN)
+    texts = UNSEEN + TRAIN
+    chunks = np.vstack([tiny_cache.transform(texts[i : i + 2]).toarray() for i in range(0, len(texts), 2)])
+    for other in (again, one_by_one, chunks):
+        np.testing.assert_allclose(other, once, atol=1e-6)
+
+
+def test_cache_is_bounded() -> None:
+    vec = HeadlineVectorizer(cache_size=5).fit(TRAIN)
+    for text in TRAIN:
+        vec.transform([text])
+    assert len(vec._table.cache) <= 5 + max(len(t.split()) for t in TRAIN)
+
+
+def test_pickle_round_trip_leaves_the_cache_out() -> None:
+    vec = HeadlineVectorizer().fit(TRAIN)
+    fresh = len(pickle.dumps(vec))
+    want = vec.transform(UNSEEN).toarray()
+    assert len(pickle.dumps(vec)) == fresh
+    loaded = pickle.loads(pickle.dumps(vec))
+    np.testing.assert_allclose(loaded.transform(UNSEEN).toarray(), want, atol=1e-6)
+
+
+def test_refitting_forgets_the_old_vocabulary() -> None:
+    vec = HeadlineVectorizer().fit(TRAIN)
+    vec.transform(UNSEEN)
+    vec.fit(TRAIN[:3])
+    want = reference_union().fit(TRAIN[:3]).transform(UNSEEN).toarray()
+    np.testing.assert_allclose(vec.transform(UNSEEN).toarray(), want, atol=1e-5)
+
+
+def test_clone_keeps_the_settings() -> None:
+    vec = HeadlineVectorizer(word_ngrams=(1, 3), char_ngrams=None, min_df=2, char_weight=0.3)
+    assert clone(vec).get_params() == vec.get_params()
+
+
+def test_token_features_attribute_every_feature_to_words() -> None:
+    vec = HeadlineVectorizer().fit(TRAIN)
+    names = vec.feature_names_out
+    text = "Cup final: Bank shares climb"
+    per_word = vec.token_features(text)
+    assert [word for word, _ in per_word] == ["cup", "final:", "bank", "shares", "climb"]
+    cup = set(names[per_word[0][1]])
+    final = set(names[per_word[1][1]])
+    assert {"word__cup", "char__ cup ", "char__up"} <= cup
+    assert "word__cup final" in cup and "word__cup final" in final  # a bigram belongs to both words
+    assert "char__: " in final and "word__final" in final
+    assert all(
+        not n.startswith("char__") or n[6:].strip(" ") in w for w, cols in per_word for n in names[cols]
+    )
+    nonzero = set(vec.transform([text]).indices.tolist())
+    assert nonzero <= set(np.concatenate([cols for _, cols in per_word]).tolist())
+
+
+def test_a_batch_holding_the_separator_still_matches() -> None:
+    vec = HeadlineVectorizer().fit(TRAIN)
+    texts = ["Cup final", "x \x00 y", "Bank shares"]
+    one_by_one = np.vstack([vec.transform([t]).toarray() for t in texts])
+    np.testing.assert_allclose(vec.transform(texts).toarray(), one_by_one, atol=1e-6)
+
+
+def test_token_features_of_empty_text() -> None:
+    assert HeadlineVectorizer().fit(TRAIN).token_features("  ") == []
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"word_ngrams": (2, 1)}, "word_ngrams"),
+        ({"char_ngrams": (0, 3)}, "char_ngrams"),
+        ({"min_df": 1.5}, "min_df"),
+        ({"min_df": 99}, "no terms remain"),
+    ],
+)
+def test_bad_settings_rejected(settings: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        HeadlineVectorizer(**settings).fit(TRAIN)
+
+
+def test_empty_vocabulary_and_single_string_rejected() -> None:
+    with pytest.raises(ValueError, match="empty vocabulary"):
+        HeadlineVectorizer().fit(["", "  "])
+    with pytest.raises(ValueError, match="string object received"):
+        HeadlineVectorizer().fit("one headline")
+
+
+def test_pipeline_uses_it_with_the_pipeline_settings() -> None:
+    features = build_pipeline({"char_ngrams": None, "min_df": 2}).named_steps["features"]
+    assert isinstance(features, HeadlineVectorizer)
+    assert features.char_ngrams is None and features.min_df == 2
