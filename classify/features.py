@@ -276,6 +276,11 @@ def _get_all(mapping: dict[str, int], keys: list[str]) -> np.ndarray:
     return np.fromiter(map(mapping.get, keys, repeat(-1)), dtype=np.int64, count=len(keys))
 
 
+def _get_ids(ids: _FirstSight, keys: list[str]) -> np.ndarray:
+    """Provisional id of each key, new keys numbered in order of first sight."""
+    return np.fromiter(map(ids.__getitem__, keys), dtype=np.int64, count=len(keys))
+
+
 def _append(buffer: np.ndarray, used: int, values: np.ndarray) -> np.ndarray:
     """Write ``values`` after the first ``used`` items, doubling the capacity when needed.
 
@@ -384,24 +389,20 @@ class HeadlineVectorizer(TransformerMixin, BaseEstimator):
         token_ids = _FirstSight()
         tok, tok_doc = split_tokens(docs, token_ids)
         w_lo, w_hi = self.word_ngrams
-        # Provisional ids: words and character n-grams in order of first sight.
-        word_ids: dict[str, int] = {}
-        char_ids: dict[str, int] = {}
-        seq: list[int] = []
-        seq_lens: list[int] = []
-        char_cols: list[int] = []
-        char_lens: list[int] = []
+        # Provisional ids: words and character n-grams in order of first sight, looked up for all
+        # distinct tokens at once (one C-level map per kind, as in _TokenTable.flush).
+        unique = list(token_ids)
+        words = [_WORD.findall(t) for t in unique]
+        word_ids = _FirstSight()
+        seq_arr = _get_ids(word_ids, [w for ws in words for w in ws])
+        seq_len = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        char_ids = _FirstSight()
         char_range = tuple(self.char_ngrams) if self.char_ngrams else None
-        for token in token_ids:
-            words = _WORD.findall(token)
-            seq.extend([word_ids.setdefault(w, len(word_ids)) for w in words])
-            seq_lens.append(len(words))
-            if char_range:
-                grams = char_wb_ngrams(token, char_range)  # type: ignore[arg-type]
-                char_cols.extend([char_ids.setdefault(g, len(char_ids)) for g in grams])
-                char_lens.append(len(grams))
-        seq_arr = np.asarray(seq, dtype=np.int64)
-        seq_len = np.asarray(seq_lens, dtype=np.int64)
+        char_cols = char_lens = np.zeros(0, dtype=np.int64)
+        if char_range:
+            grams = [char_wb_ngrams(t, char_range) for t in unique]  # type: ignore[arg-type]
+            char_cols = _get_ids(char_ids, [g for gs in grams for g in gs])
+            char_lens = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
         seq_ptr = np.cumsum(seq_len) - seq_len
         # The word sequence of every document, concatenated.
         pick = _gather(seq_ptr[tok], seq_len[tok])
@@ -439,9 +440,7 @@ class HeadlineVectorizer(TransformerMixin, BaseEstimator):
         table = _stack_rows(
             [
                 (seq_arr + n_long, seq_len) if n_uni else None,
-                (np.asarray(char_cols, dtype=np.int64) + n_prov_word, np.asarray(char_lens, np.int64))
-                if char_range
-                else None,
+                (char_cols + n_prov_word, char_lens) if char_range else None,
             ],
             n_rows=len(token_ids),
             n_cols=n_prov,

@@ -82,12 +82,6 @@ def build_pipeline(params: Mapping[str, Any] | None = None) -> Pipeline:
     return Pipeline([("features", features), ("clf", clf)])
 
 
-def _float32() -> Any:
-    import numpy as np
-
-    return np.float32
-
-
 def fit_pipeline(
     texts: Sequence[str], labels: Sequence[str], params: Mapping[str, Any] | None = None
 ) -> Pipeline:
