@@ -694,7 +694,8 @@ class HeadlineVectorizer(TransformerMixin, BaseEstimator):
         entries, but copies large strings and arrays in one step. This keeps ``classify predict``'s
         start-up short.
         """
-        state = super().__getstate__()
+        # A copy: object.__getstate__ may hand back the live __dict__, which must stay unpacked.
+        state = dict(super().__getstate__())
         for key in _DERIVED:
             state.pop(key, None)
         for key in _PACKED:
