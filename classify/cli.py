@@ -153,6 +153,12 @@ def train_cli(
     default: Annotated[
         bool, typer.Option("--default", help="(Re)build the default model from the shipped corpus.")
     ] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", metavar="FILE", help="Pipeline settings from 'classify tune' (JSON).", dir_okay=False
+        ),
+    ] = None,
 ) -> None:
     """Train a model on a labelled file and save it."""
     if default:
@@ -160,17 +166,26 @@ def train_cli(
 
         if data is not None:
             _error("--default trains on the shipped corpus; give no DATA with it", code=2)
+        if config is not None:
+            _error("--default builds the default model with the default settings; drop --config", code=2)
         model, path, seconds = build_default_model(output)
-        rows, topics = model.meta["n_rows"], len(model.topics)
-        _info(f"default model: {rows} rows, {topics} topics, {seconds:.1f}s -> {path}")
+        rows, n_topics = model.meta["n_rows"], len(model.topics)
+        _info(f"default model: {rows} rows, {n_topics} topics, {seconds:.1f}s -> {path}")
         return
     if data is None:
         _error("missing DATA: give a labelled CSV, TSV or JSON Lines file (or --default)", code=2)
     from classify.model import save_model
     from classify.train import train
 
+    settings = None
+    if config is not None:
+        from classify.tune import load_config
+
+        settings = load_config(config)  # before reading DATA: a typo in the file fails at once
     labelled = _load_labelled(data, text_col, label_col)
-    result = train(labelled)
+    if settings is not None and settings.data_hash and settings.data_hash != labelled.fingerprint():
+        _warn(f"{config}: tuned on other data than {data}; its settings may not suit it")
+    result = train(labelled, params=settings.params if settings else None)
     path = output or MODELS_DIR / f"{data.stem}.joblib"
     save_model(result.model, path)
     topics = ", ".join(f"{t} {n}" for t, n in result.counts.items())
@@ -452,6 +467,150 @@ def topics_cli(model_path: ModelOpt = None) -> None:
         known = described.get(topic)
         text = f"{known.description} [IPTC {known.iptc}]" if known else ""
         typer.echo(f"{topic:<{width}}  {counts.get(topic, 0):>6}  {text}".rstrip())
+
+
+def _budget(value: str) -> float:
+    """Parse --budget for typer: a bad value is a usage error (exit 2) naming it."""
+    from classify.tune import parse_budget
+
+    try:
+        return parse_budget(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+@app.command("tune")
+@_handle_errors
+def tune_cli(
+    data: Annotated[Path, typer.Argument(help="Labelled CSV, TSV or JSON Lines file.", show_default=False)],
+    budget: Annotated[
+        float,
+        typer.Option(
+            "--budget", "-b", metavar="TIME", parser=_budget, help="Time to search for: 30s, 10m, 1h."
+        ),
+    ] = "10m",  # type: ignore[assignment]  # parsed by _budget
+    folds: Annotated[
+        int, typer.Option("--folds", "-k", min=2, help="Cross-validation folds (grouped, as evaluate).")
+    ] = DEFAULT_FOLDS,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to save the best settings (JSON).", dir_okay=False)
+    ] = Path("best.json"),
+    top: Annotated[int, typer.Option("--top", min=1, help="Leaderboard rows to show.")] = 10,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Folds fitted at once (-1: one per CPU).")] = -1,
+    text_col: TextCol = None,
+    label_col: LabelCol = None,
+) -> None:
+    """Search pipeline settings by grouped cross-validated macro-F1 and save the best.
+
+    Successive halving within the time budget; 'classify train DATA --config FILE' uses the result.
+    """
+    from classify import tune
+
+    labelled = _load_labelled(data, text_col, label_col)
+    result = tune.tune(labelled, budget=budget, folds=folds, n_jobs=jobs, on_progress=_info)
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"{data}: {result.folds}-fold grouped macro-F1")
+        for name in ("rank", "macro-F1", "rows", "settings"):
+            table.add_column(name, justify="right" if name in ("rank", "rows") else "left")
+        for row in tune.leaderboard_rows(result, top):
+            table.add_row(*row.values())
+        Console().print(table)
+    else:
+        typer.echo(tune.leaderboard_text(result, top), nl=False)
+    best, base = result.best, result.default
+    versus = ""
+    if base is not None and base is not best and base.train_rows == best.train_rows:
+        versus = f" (defaults {base.mean:.3f}, {best.mean - base.mean:+.3f})"
+    typer.echo(f"best: {tune.describe(best.params)}  macro-F1 {best.mean:.3f} ± {best.std:.3f}{versus}")
+    stop = "budget spent mid-round" if result.stopped else "budget spent"
+    _info(
+        f"{result.candidates} setting(s) in {result.rounds} round(s), {result.seconds:.0f}s ({stop}); "
+        f"the top rung trains on {result.full_rows} rows per fold"
+    )
+    if best.train_rows < result.full_rows:
+        _warn("no setting was scored on all training rows: give a larger --budget")
+    tune.save_config(result, output)
+    typer.echo(f"saved {output}; use it with: classify train {data} --config {output}")
+
+
+class AuditFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+
+
+@app.command("audit")
+@_handle_errors
+def audit_cli(
+    data: Annotated[Path, typer.Argument(help="Labelled CSV, TSV or JSON Lines file.", show_default=False)],
+    folds: Annotated[
+        int, typer.Option("--folds", "-k", min=2, help="Cross-validation folds (grouped, as evaluate).")
+    ] = DEFAULT_FOLDS,
+    top: Annotated[
+        int,
+        typer.Option(
+            "--top",
+            "-n",
+            min=0,
+            help="Rows of likely label errors, and near-duplicate groups, to show (0: all).",
+        ),
+    ] = 20,
+    fmt: Annotated[
+        AuditFormat | None,
+        typer.Option("--format", "-f", help="Output format [default: table on a terminal, else csv]."),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", metavar="FILE", help="Pipeline settings from 'classify tune' (JSON).", dir_okay=False
+        ),
+    ] = None,
+    text_col: TextCol = None,
+    label_col: LabelCol = None,
+) -> None:
+    """List rows whose label looks wrong, and near-duplicates labelled differently.
+
+    Each row is judged by a model cross-validated on grouped folds that never saw it.
+    """
+    from classify import audit
+
+    params = None
+    if config is not None:
+        from classify.tune import load_config
+
+        params = load_config(config).params
+    labelled = _load_labelled(data, text_col, label_col)
+    result = audit.audit(labelled, folds=folds, params=params)
+    fmt = fmt or (AuditFormat.table if sys.stdout.isatty() else AuditFormat.csv)
+    if fmt is AuditFormat.csv:
+        audit.write_csv(result, sys.stdout, top or None)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    shown = result.issues[:top] if top else result.issues
+    table = Table(title=f"Likely label errors: {len(shown)} of {len(result.issues)} ({result.n} rows)")
+    for name in ("row", "headline", "label", "p(label)", "suggested", "p"):
+        table.add_column(name, justify="right" if name in ("row", "p(label)", "p") else "left")
+    for s in shown:
+        table.add_row(
+            str(s.row), s.headline, s.label, f"{s.p_label:.3f}", s.suggested, f"{s.p_suggested:.3f}"
+        )
+    console.print(table)
+    groups = result.conflicts[:top] if top else result.conflicts
+    table = Table(
+        title=f"Near-duplicates with different labels: {len(groups)} of {len(result.conflicts)} group(s)"
+    )
+    for name in ("group", "row", "headline", "label", "suggested"):
+        table.add_column(name, justify="right" if name in ("group", "row") else "left")
+    for conflict in groups:
+        for m in conflict.members:
+            table.add_row(str(conflict.group), str(m.row), m.headline, m.label, m.suggested)
+        table.add_section()
+    console.print(table)
 
 
 def main() -> None:

@@ -726,7 +726,7 @@ def _unpack(packed: tuple[str, np.ndarray, np.ndarray]) -> dict[str, int]:
     """Inverse of :func:`_pack`."""
     text, lengths, values = packed
     ends = np.cumsum(lengths).tolist()
-    starts = [0, *ends[:-1]]
+    starts = [0, *ends[:-1]] if ends else []
     return dict(zip([text[a:b] for a, b in zip(starts, ends, strict=True)], values.tolist(), strict=True))
 
 
