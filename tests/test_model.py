@@ -102,3 +102,12 @@ def test_failed_save_keeps_old_model(
         save_model(load_model(tiny_model_path), target)
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["keep.joblib"]
+
+
+def test_saved_model_is_readable_like_a_normal_file(tiny_model_path: Path) -> None:
+    import os
+    import stat
+
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(tiny_model_path.stat().st_mode) == 0o666 & ~mask
