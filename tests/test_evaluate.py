@@ -4,8 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from classify import DataError, cross_validate, evaluate_model, load_labelled, load_model, train_and_test
 from classify.cli import app
