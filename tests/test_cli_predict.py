@@ -138,3 +138,15 @@ def test_no_colour_codes_in_machine_output(model: str) -> None:
 def test_split_and_no_split_together(model: str) -> None:
     result = run("predict", "--model", model, "--split", "x", "--no-split", input="a\n")
     assert result.exit_code == 2
+
+
+def test_shipped_example_page(model: str) -> None:
+    page = Path(__file__).resolve().parents[1] / "examples" / "page.txt"
+    result = run("predict", page, "--model", model, "-f", "jsonl", "--from-page")
+    assert result.exit_code == 0, result.output
+    assert [r["headline"] for r in jsonl(result.stdout)] == [
+        "Port Said container terminal handles record 4 mln boxes",
+        "Ismaily appoint former keeper as interim coach",
+        "Cairo opera revives Aida for winter season",
+        "Aswan dam lake levels rise after strong flood season",
+    ]
