@@ -17,7 +17,7 @@ from pathlib import Path
 
 from classify.ticker import extract_from_page, is_byline, rejection_reason, split_ticker
 
-PAGE = Path("/work/shared/examples/ticker-page.txt")
+PAGE = Path(__file__).resolve().parents[2] / "shared" / "examples" / "ticker-page.txt"
 TICKER_ITEMS = 48
 TITLE_SHA256 = "3f645cec2205bd4aa3bae5c42e984088414d03d0cf8469c0e94ea0744d444cbb"
 

@@ -28,7 +28,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-DEFAULT_DATA = Path("/work/shared/datasets/ag_news_test.csv")
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "ag_news_test.csv"
 #: Batch size of the streamed measurement: classify.predict's default.
 BATCH = 4096
 
