@@ -409,6 +409,45 @@ def cross_val_predict(
     return oof.predicted, oof.proba, oof.topics
 
 
+@dataclass(frozen=True)
+class CrossValidation:
+    """One cross-validation run: the splits, the out-of-fold predictions and their scores.
+
+    Reports and audits need the predictions as well as the scores, on exactly the same splits.
+    """
+
+    splits: Splits
+    oof: OutOfFold
+    evaluation: Evaluation
+
+
+def run_cross_validation(
+    data: LabelledData,
+    *,
+    folds: int = DEFAULT_FOLDS,
+    params: Mapping[str, Any] | None = None,
+    group: bool = True,
+    threshold: float = DUPLICATE_THRESHOLD,
+    split_by_date: bool = False,
+    date_col: str | None = None,
+) -> CrossValidation:
+    """Cross-validate the pipeline on ``data``: grouped k-fold by default, or a date split.
+
+    Parameters
+    ----------
+    folds, group, threshold, split_by_date, date_col
+        How to split; see :func:`make_splits`.
+    params
+        Pipeline settings overriding :data:`classify.model.DEFAULT_PARAMS`.
+    """
+    splits = make_splits(
+        data, folds=folds, group=group, threshold=threshold, split_by_date=split_by_date, date_col=date_col
+    )
+    oof = predict_splits(data, splits, lambda texts, labels: fit_pipeline(texts, labels, params))
+    mode = "date split" if split_by_date else "cross-validation"
+    return CrossValidation(splits, oof, score_splits(data, splits, oof, mode=mode, params=params))
+
+
 def cross_validate(
     data: LabelledData,
     *,
@@ -419,26 +458,23 @@ def cross_validate(
     split_by_date: bool = False,
     date_col: str | None = None,
 ) -> Evaluation:
-    """Cross-validate the pipeline on ``data``: grouped k-fold by default, or a date split.
-
-    Parameters
-    ----------
-    folds, group, threshold, split_by_date, date_col
-        How to split; see :func:`make_splits`.
-    params
-        Pipeline settings overriding :data:`classify.model.DEFAULT_PARAMS`.
+    """The scores of :func:`run_cross_validation`, for callers that need no predictions.
 
     Returns
     -------
     Evaluation
         With ``split``, ``near_duplicates`` and ``settings`` saying how the score was obtained.
     """
-    splits = make_splits(
-        data, folds=folds, group=group, threshold=threshold, split_by_date=split_by_date, date_col=date_col
+    run = run_cross_validation(
+        data,
+        folds=folds,
+        params=params,
+        group=group,
+        threshold=threshold,
+        split_by_date=split_by_date,
+        date_col=date_col,
     )
-    oof = predict_splits(data, splits, lambda texts, labels: fit_pipeline(texts, labels, params))
-    mode = "date split" if split_by_date else "cross-validation"
-    return score_splits(data, splits, oof, mode=mode, params=params)
+    return run.evaluation
 
 
 def evaluate_model(model: Model, data: LabelledData) -> Evaluation:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from classify.config import DEFAULT_FOLDS
 from classify.data import LabelledData
 from classify.errors import ClassifyError
-from classify.evaluate import Evaluation, make_splits, predict_splits, score_splits
+from classify.evaluate import Evaluation, predict_splits, run_cross_validation, score_splits
 from classify.groups import DUPLICATE_THRESHOLD
 from classify.model import fit_pipeline, versions
 
@@ -156,12 +156,17 @@ def build_report(
     """
     import numpy as np
 
-    splits = make_splits(
-        data, folds=folds, group=group, threshold=threshold, split_by_date=split_by_date, date_col=date_col
+    run = run_cross_validation(
+        data,
+        folds=folds,
+        params=params,
+        group=group,
+        threshold=threshold,
+        split_by_date=split_by_date,
+        date_col=date_col,
     )
-    oof = predict_splits(data, splits, lambda texts, labels: fit_pipeline(texts, labels, params))
-    mode = "date split" if split_by_date else "cross-validation"
-    evaluation = score_splits(data, splits, oof, mode=mode, params=params)
+    splits, oof, evaluation = run.splits, run.oof, run.evaluation
+    mode = evaluation.mode
     baselines = {}
     for name in BASELINES:
         base_oof = predict_splits(data, splits, functools.partial(_fit_baseline, name))
