@@ -435,14 +435,12 @@ def evaluate_cli(
             "split_by_date": split_by_date,
             "date_col": date_col,
         }
+        run = ev.run_cross_validation(labelled, **how)
+        result = run.evaluation
         if report_dir is not None:
             from classify.report import build_report, write_report
 
-            built = build_report(labelled, **how)
-            result = built.evaluation
-            written = write_report(built, report_dir)
-        else:
-            result = ev.cross_validate(labelled, **how)
+            written = write_report(build_report(labelled, run), report_dir)
         source = str(data)
     if fmt is ReportFormat.json:
         typer.echo(json.dumps(result.to_dict(), indent=2))

@@ -404,8 +404,7 @@ def cross_val_predict(
     Returns the predicted labels, the probability matrix and its topic order (kept for callers of
     the first version; new code should use :func:`make_splits` and :func:`predict_splits`).
     """
-    splits = make_splits(data, folds=folds, group=group, threshold=threshold)
-    oof = predict_splits(data, splits, lambda texts, labels: fit_pipeline(texts, labels, params))
+    oof = run_cross_validation(data, folds=folds, params=params, group=group, threshold=threshold).oof
     return oof.predicted, oof.proba, oof.topics
 
 

@@ -17,11 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from classify.config import DEFAULT_FOLDS
 from classify.data import LabelledData
 from classify.errors import ClassifyError
-from classify.evaluate import Evaluation, predict_splits, run_cross_validation, score_splits
-from classify.groups import DUPLICATE_THRESHOLD
+from classify.evaluate import CrossValidation, Evaluation, predict_splits, score_splits
 from classify.model import fit_pipeline, versions
 
 if TYPE_CHECKING:
@@ -134,37 +132,22 @@ def _fit_baseline(name: str, texts: Sequence[str], labels: Sequence[str]) -> Any
 
 
 def build_report(
-    data: LabelledData,
-    *,
-    folds: int = DEFAULT_FOLDS,
-    params: Mapping[str, Any] | None = None,
-    group: bool = True,
-    threshold: float = DUPLICATE_THRESHOLD,
-    split_by_date: bool = False,
-    date_col: str | None = None,
+    data: LabelledData, run: CrossValidation, *, params: Mapping[str, Any] | None = None
 ) -> Report:
-    """Evaluate the pipeline and gather what the report shows.
+    """Gather what the report shows, around a cross-validation run of the pipeline on ``data``.
 
     Parameters
     ----------
     data
         Labelled headlines.
-    folds, group, threshold, split_by_date, date_col
-        How to split the rows; see :func:`classify.evaluate.make_splits`.
+    run
+        :func:`classify.evaluate.run_cross_validation` of ``data``: its splits are reused for the
+        baselines, its out-of-fold predictions give the mistakes and the calibration.
     params
-        Pipeline settings overriding :data:`classify.model.DEFAULT_PARAMS`.
+        The pipeline settings of ``run``, for the model fitted on all rows (top n-grams).
     """
     import numpy as np
 
-    run = run_cross_validation(
-        data,
-        folds=folds,
-        params=params,
-        group=group,
-        threshold=threshold,
-        split_by_date=split_by_date,
-        date_col=date_col,
-    )
     splits, oof, evaluation = run.splits, run.oof, run.evaluation
     mode = evaluation.mode
     baselines = {}

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from classify import load_labelled
 from classify import report as rep
 from classify.cli import app
+from classify.evaluate import run_cross_validation
 from classify.model import fit_pipeline
 from classify.report import (
     REPORT_FILES,
@@ -29,7 +30,8 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(scope="module")
 def tiny_report(tmp_path_factory: pytest.TempPathFactory) -> rep.Report:
     path = write_csv(tmp_path_factory.mktemp("data") / "tiny.csv", ["headline", "topic"], tiny_rows())
-    return build_report(load_labelled(path), folds=3)
+    data = load_labelled(path)
+    return build_report(data, run_cross_validation(data, folds=3))
 
 
 def test_report_folder_holds_the_four_files(tiny_report: rep.Report, tmp_path: Path) -> None:
