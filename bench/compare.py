@@ -147,14 +147,15 @@ class ClassifySystem(System):
         return [str(p) for p in self.pipeline.predict(texts)]
 
     def save(self, folder: Path) -> tuple[Path, int]:
-        from classify.model import DEFAULT_PARAMS, Model, make_meta, save_model
+        from classify.model import Model, make_meta, save_model
+        from classify.settings import DEFAULT_SETTINGS
 
         meta = make_meta(
             topics=list(self.counts),
             counts=self.counts,
             data_hash="bench",
             source="bench",
-            params=DEFAULT_PARAMS,
+            settings=DEFAULT_SETTINGS,
         )
         path = save_model(Model(pipeline=self.pipeline, meta=meta), folder / "classify.joblib")
         return path, path.stat().st_size

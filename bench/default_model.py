@@ -48,7 +48,7 @@ def main() -> int:
         print(f"{name}: accuracy {acc:.3f} on {len(texts)} headlines", flush=True)
         for label, s in per_label.items():
             print(f"  {label:<14} {s['accuracy']:.3f}  wrong: {s['wrong_topics']}", flush=True)
-    cv = cross_validate(corpus, folds=5)
+    cv = cross_validate(corpus, folds=5).evaluation
     results["corpus_cv"] = {"accuracy": cv.accuracy, "macro_f1": cv.macro_f1, **cv.settings}
     print(f"corpus 5-fold CV: accuracy {cv.accuracy:.3f}, macro-F1 {cv.macro_f1:.3f}")
     results["seconds"] = round(time.perf_counter() - started, 1)

@@ -44,11 +44,11 @@ def one_core() -> None:
 def pipelines() -> dict[str, Any]:
     """The default pipeline with the old and the new feature step (same classifier settings)."""
     from classify.features import reference_union
-    from classify.model import DEFAULT_PARAMS, build_pipeline
+    from classify.model import build_pipeline
+    from classify.settings import DEFAULT_SETTINGS
 
-    keys = ("word_ngrams", "char_ngrams", "min_df", "sublinear_tf", "char_weight")
     old = build_pipeline()
-    old.set_params(features=reference_union(**{k: DEFAULT_PARAMS[k] for k in keys}))
+    old.set_params(features=reference_union(**DEFAULT_SETTINGS.vectorizer_params()))
     return {"FeatureUnion (old)": old, "HeadlineVectorizer (new)": build_pipeline()}
 
 

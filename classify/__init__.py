@@ -18,20 +18,25 @@ __version__ = "0.1.0"
 from classify.data import LabelledData, load_labelled
 from classify.default_model import load_default_model
 from classify.errors import ClassifyError, DataError, ModelError
-from classify.evaluate import Evaluation, cross_validate, evaluate_model, train_and_test
-from classify.model import DEFAULT_PARAMS, Model, build_pipeline, load_model, save_model
-from classify.predict import Prediction, predict
+from classify.evaluate import CrossValidation, Evaluation, cross_validate, evaluate_model, train_and_test
+from classify.model import Model, build_pipeline, load_model, save_model
+from classify.predict import Prediction, PredictOptions, predict, predict_records
+from classify.settings import DEFAULT_PARAMS, DEFAULT_SETTINGS, Settings
 from classify.train import TrainResult, train
 
 __all__ = [
     "DEFAULT_PARAMS",
+    "DEFAULT_SETTINGS",
     "ClassifyError",
+    "CrossValidation",
     "DataError",
     "Evaluation",
     "LabelledData",
     "Model",
     "ModelError",
+    "PredictOptions",
     "Prediction",
+    "Settings",
     "TrainResult",
     "__version__",
     "build_pipeline",
@@ -41,6 +46,7 @@ __all__ = [
     "load_labelled",
     "load_model",
     "predict",
+    "predict_records",
     "save_model",
     "train",
     "train_and_test",

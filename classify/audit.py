@@ -4,7 +4,7 @@ Likely label errors come from confident learning (Northcutt, Jiang & Chuang, "Co
 Estimating Uncertainty in Dataset Labels", JAIR 2021), done here in a few lines of numpy:
 
 1. out-of-fold probabilities for every row from the grouped folds of ``classify evaluate``
-   (:func:`classify.evaluate.make_splits` and :func:`~classify.evaluate.predict_splits`), so that no
+   (:func:`classify.evaluate.cross_validate`, on the splits of :mod:`classify.splits`), so that no
    row, and no reworded copy of it, helped train the model that judges it;
 2. a per-topic threshold: the mean probability of topic *k* over the rows labelled *k* (how sure the
    model is on its own turf; a topic the model finds hard gets a lower bar);
@@ -37,49 +37,21 @@ Library functions return an :class:`Audit` and print nothing; the CLI formats it
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from classify.config import DEFAULT_FOLDS
-from classify.data import LabelledData
-
 if TYPE_CHECKING:
-    from classify.evaluate import Splits
+    from classify.settings import Settings
 
-#: Columns of :func:`write_csv`, in order.
+from classify.data import LabelledData
+from classify.evaluate import CrossValidation, OutOfFoldRow
+from classify.splits import DEFAULT_FOLDS
+
+#: Columns of :func:`records` (and so of :func:`write_csv`), in order.
 CSV_COLUMNS = ("kind", "row", "group", "headline", "label", "suggested", "p_suggested", "p_label")
 KIND_LABEL = "label_issue"
 KIND_DUPLICATE = "near_duplicate"
-
-
-@dataclass(frozen=True)
-class Suspect:
-    """One row as the cross-validated model sees it.
-
-    Attributes
-    ----------
-    row
-        1-based position among the rows with a headline and a label (the file's data row when no row
-        was skipped).
-    group
-        Near-duplicate group id (shared by tellings of the same story).
-    headline, label
-        The row as given.
-    suggested
-        The topic the model finds likeliest.
-    p_suggested, p_label
-        Out-of-fold probabilities of the suggested topic and of the given label.
-    """
-
-    row: int
-    group: int
-    headline: str
-    label: str
-    suggested: str
-    p_suggested: float
-    p_label: float
 
 
 @dataclass(frozen=True)
@@ -95,7 +67,7 @@ class Conflict:
     """
 
     group: int
-    members: tuple[Suspect, ...]
+    members: tuple[OutOfFoldRow, ...]
 
     @property
     def disputed(self) -> int:
@@ -128,7 +100,7 @@ class Audit:
         Rows audited and how they were split.
     """
 
-    issues: list[Suspect]
+    issues: list[OutOfFoldRow]
     conflicts: list[Conflict]
     thresholds: dict[str, float]
     n: int
@@ -141,8 +113,8 @@ def audit(
     data: LabelledData,
     *,
     folds: int = DEFAULT_FOLDS,
-    params: Mapping[str, Any] | None = None,
-    splits: Splits | None = None,
+    params: Settings | Mapping[str, Any] | None = None,
+    run: CrossValidation | None = None,
 ) -> Audit:
     """Find likely label errors and differently labelled near-duplicates in ``data``.
 
@@ -153,9 +125,10 @@ def audit(
     folds
         Grouped cross-validation folds, as in ``classify evaluate``.
     params
-        Pipeline settings overriding :data:`classify.model.DEFAULT_PARAMS` (e.g. from ``classify tune``).
-    splits
-        Precomputed splits (default: :func:`classify.evaluate.make_splits` with ``folds``).
+        Pipeline settings (e.g. from ``classify tune``).
+    run
+        A cross-validation of ``data`` made before (default: :func:`classify.evaluate.cross_validate`
+        with ``folds`` and ``params``).
 
     Returns
     -------
@@ -168,12 +141,11 @@ def audit(
     """
     import numpy as np
 
-    from classify.evaluate import make_splits, predict_splits
-    from classify.model import fit_pipeline
+    from classify.evaluate import cross_validate
 
-    if splits is None:
-        splits = make_splits(data, folds=folds)
-    oof = predict_splits(data, splits, lambda texts, labels: fit_pipeline(texts, labels, params))
+    if run is None:
+        run = cross_validate(data, params=params, folds=folds)
+    splits, oof = run.splits, run.oof
     topics = oof.topics
     proba = np.zeros((len(data), len(topics)))
     proba[oof.rows] = oof.proba
@@ -202,17 +174,8 @@ def audit(
 
     group_ids = splits.groups.ids
 
-    def suspect(i: int) -> Suspect:
-        best = int(proba[i].argmax())
-        return Suspect(
-            row=i + 1,
-            group=int(group_ids[i]),
-            headline=data.texts[i],
-            label=data.labels[i],
-            suggested=topics[best],
-            p_suggested=float(proba[i, best]),
-            p_label=float(p_label[i]),
-        )
+    def suspect(i: int) -> OutOfFoldRow:
+        return OutOfFoldRow.of(data, i, proba[i], topics, group=int(group_ids[i]))
 
     members: dict[int, list[int]] = {}
     for i, g in enumerate(group_ids.tolist()):
@@ -266,6 +229,6 @@ def records(result: Audit, top: int | None = None) -> Iterable[dict[str, Any]]:
 
 def write_csv(result: Audit, out: IO[str], top: int | None = None) -> None:
     """The audit as CSV (one row per flagged row; ``kind`` says which list it is from)."""
-    writer = csv.DictWriter(out, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(records(result, top))
+    from classify.writers import CsvWriter
+
+    CsvWriter(out).write_all(records(result, top))

@@ -1,7 +1,9 @@
 """The ``classify`` command line: a thin typer layer over the library.
 
 This is the only module that prints, reads argv or exits. Every library error becomes one
-``Error: ...`` line on stderr and exit code 1; usage errors exit 2 (typer's convention).
+``Error: ...`` line on stderr and exit code 1, with the library's argument names spelled as this
+command line's flags; usage errors exit 2 (typer's convention). It is long because it declares every
+command's options and help, which is its one job; the work of each command is a library call.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ import functools
 import json
 import sys
 import time
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -19,8 +21,9 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 
 from classify import __version__
-from classify.config import DEFAULT_FOLDS, MODELS_DIR
 from classify.errors import ClassifyError
+from classify.paths import MODELS_DIR
+from classify.splits import DEFAULT_FOLDS
 
 app = typer.Typer(
     name="classify",
@@ -71,7 +74,7 @@ def _handle_errors(fn: F) -> F:
         except ClassifyError as exc:
             if _state["debug"]:
                 raise
-            _error(str(exc))
+            _error(exc.render(_flag))
         except KeyboardInterrupt:
             _error("interrupted", code=130)
         except BrokenPipeError:
@@ -84,6 +87,15 @@ def _handle_errors(fn: F) -> F:
             _error(f"unexpected {type(exc).__name__}: {exc} (rerun with --debug for details)")
 
     return wrapper  # type: ignore[return-value]
+
+
+#: Library arguments whose command-line flag is not simply ``--`` + the name with dashes.
+_FLAGS = {"group=False": "--no-group", "report": "--report", "budget": "--budget"}
+
+
+def _flag(argument: str) -> str:
+    """The flag that sets a library argument named in an error (``text_col`` -> ``--text-col``)."""
+    return _FLAGS.get(argument) or "--" + argument.replace("_", "-")
 
 
 def _version(value: bool) -> None:
@@ -179,9 +191,9 @@ def train_cli(
 
     settings = None
     if config is not None:
-        from classify.tune import load_config
+        from classify.settings import load_settings_file
 
-        settings = load_config(config)  # before reading DATA: a typo in the file fails at once
+        settings = load_settings_file(config)  # before reading DATA: a typo in the file fails at once
     labelled = _load_labelled(data, text_col, label_col)
     if settings is not None and settings.data_hash and settings.data_hash != labelled.fingerprint():
         _warn(f"{config}: tuned on other data than {data}; its settings may not suit it")
@@ -251,9 +263,9 @@ def predict_cli(
     ] = False,
 ) -> None:
     """Classify headlines from files or standard input, in input order."""
-    from classify.output import OutputOptions, output_row
-    from classify.predict import predict
+    from classify.predict import PredictOptions, predict_records
     from classify.sources import iter_records
+    from classify.writers import get_writer, summary_lines
 
     sources: list[Path | str] = list(inputs or [])
     if not sources:
@@ -267,45 +279,25 @@ def predict_cli(
         _error("give --split or --no-split, not both", code=2)
     model = _load_model(model_path)
     records = iter_records(sources, text_col=text_col, split=not no_split, pattern=split, from_page=from_page)
-    pending: deque[Any] = deque()
-
-    def headlines() -> Iterator[str]:
-        for record in records:
-            pending.append(record)
-            yield record.headline
-
-    options = OutputOptions(top_k=top_k, min_confidence=min_confidence, uncertain_label=uncertain_label)
-    explainer = _explainer(model) if explain else None
-    counts: Counter[str] = Counter()
-
-    def rows() -> Iterator[tuple[str, dict[str, Any]]]:
-        for prediction in predict(model, headlines(), top_k=max(top_k, 2 if explain else 1)):
-            record = pending.popleft()
-            why = explainer(prediction) if explainer else None
-            row = output_row(record, prediction, options, why)
-            counts[row["topic"]] += 1
-            yield record.headline, row
-
+    options = PredictOptions(
+        top_k=top_k, min_confidence=min_confidence, uncertain_label=uncertain_label, explain=explain
+    )
     fmt = fmt or (OutputFormat.table if sys.stdout.isatty() else OutputFormat.jsonl)
-    _write_rows(_with_progress(rows()), fmt)
-    total = sum(counts.values())
-    if total == 0:
+    writer = get_writer(fmt.value, sys.stdout)
+    counts: Counter[str] = Counter()
+    for record, row in _with_progress(predict_records(model, records, options)):
+        writer.write(row, record.headline)
+        counts[row["topic"]] += 1
+    writer.close()
+    if not counts:
         _error("no headlines in the input (every line was blank)")
     if summary:
-        from classify.output import summary_lines
-
         # The summary goes with the table for people; beside machine formats it goes to stderr so
         # that stdout stays parseable.
         to_stderr = fmt is not OutputFormat.table
         typer.echo("", err=to_stderr)
         for line in summary_lines(counts):
             typer.echo(line, err=to_stderr)
-
-
-def _explainer(model: Any) -> Callable[[Any], list[str]]:
-    from classify.explain import Explainer
-
-    return Explainer(model).why
 
 
 def _with_progress(rows: Iterator[Any]) -> Iterator[Any]:
@@ -328,23 +320,6 @@ def _stderr_console() -> Any:
     from rich.console import Console
 
     return Console(stderr=True)
-
-
-def _write_rows(rows: Iterable[tuple[str, dict[str, Any]]], fmt: OutputFormat) -> None:
-    from classify import output
-
-    if fmt is OutputFormat.table:
-        from rich.console import Console
-
-        collected = list(rows)
-        if collected:
-            Console().print(output.table(collected))
-        return
-    plain = (row for _, row in rows)
-    if fmt is OutputFormat.jsonl:
-        output.write_jsonl(plain, sys.stdout)
-    else:
-        output.write_csv(plain, sys.stdout)
 
 
 @app.command("evaluate")
@@ -435,7 +410,7 @@ def evaluate_cli(
             "split_by_date": split_by_date,
             "date_col": date_col,
         }
-        run = ev.run_cross_validation(labelled, **how)
+        run = ev.cross_validate(labelled, **how)
         result = run.evaluation
         if report_dir is not None:
             from classify.report import build_report, write_report
@@ -502,27 +477,22 @@ def tune_cli(
 
     Successive halving within the time budget; 'classify train DATA --config FILE' uses the result.
     """
-    from classify import tune
+    from classify import render, tune
 
     labelled = _load_labelled(data, text_col, label_col)
     result = tune.tune(labelled, budget=budget, folds=folds, n_jobs=jobs, on_progress=_info)
     if sys.stdout.isatty():
         from rich.console import Console
-        from rich.table import Table
 
-        table = Table(title=f"{data}: {result.folds}-fold grouped macro-F1")
-        for name in ("rank", "macro-F1", "rows", "settings"):
-            table.add_column(name, justify="right" if name in ("rank", "rows") else "left")
-        for row in tune.leaderboard_rows(result, top):
-            table.add_row(*row.values())
-        Console().print(table)
+        title = f"{data}: {result.folds}-fold grouped macro-F1"
+        Console().print(render.leaderboard_table(result, top, title=title))
     else:
-        typer.echo(tune.leaderboard_text(result, top), nl=False)
+        typer.echo(render.leaderboard_text(result, top), nl=False)
     best, base = result.best, result.default
     versus = ""
     if base is not None and base is not best and base.train_rows == best.train_rows:
         versus = f" (defaults {base.mean:.3f}, {best.mean - base.mean:+.3f})"
-    typer.echo(f"best: {tune.describe(best.params)}  macro-F1 {best.mean:.3f} ± {best.std:.3f}{versus}")
+    typer.echo(f"best: {best.settings.describe()}  macro-F1 {best.mean:.3f} ± {best.std:.3f}{versus}")
     stop = "budget spent mid-round" if result.stopped else "budget spent"
     _info(
         f"{result.candidates} setting(s) in {result.rounds} round(s), {result.seconds:.0f}s ({stop}); "
@@ -576,9 +546,9 @@ def audit_cli(
 
     params = None
     if config is not None:
-        from classify.tune import load_config
+        from classify.settings import load_settings_file
 
-        params = load_config(config).params
+        params = load_settings_file(config).settings
     labelled = _load_labelled(data, text_col, label_col)
     result = audit.audit(labelled, folds=folds, params=params)
     fmt = fmt or (AuditFormat.table if sys.stdout.isatty() else AuditFormat.csv)
@@ -586,29 +556,12 @@ def audit_cli(
         audit.write_csv(result, sys.stdout, top or None)
         return
     from rich.console import Console
-    from rich.table import Table
+
+    from classify.render import audit_tables
 
     console = Console()
-    shown = result.issues[:top] if top else result.issues
-    table = Table(title=f"Likely label errors: {len(shown)} of {len(result.issues)} ({result.n} rows)")
-    for name in ("row", "headline", "label", "p(label)", "suggested", "p"):
-        table.add_column(name, justify="right" if name in ("row", "p(label)", "p") else "left")
-    for s in shown:
-        table.add_row(
-            str(s.row), s.headline, s.label, f"{s.p_label:.3f}", s.suggested, f"{s.p_suggested:.3f}"
-        )
-    console.print(table)
-    groups = result.conflicts[:top] if top else result.conflicts
-    table = Table(
-        title=f"Near-duplicates with different labels: {len(groups)} of {len(result.conflicts)} group(s)"
-    )
-    for name in ("group", "row", "headline", "label", "suggested"):
-        table.add_column(name, justify="right" if name in ("group", "row") else "left")
-    for conflict in groups:
-        for m in conflict.members:
-            table.add_row(str(conflict.group), str(m.row), m.headline, m.label, m.suggested)
-        table.add_section()
-    console.print(table)
+    for table in audit_tables(result, top or None):
+        console.print(table)
 
 
 def main() -> None:

@@ -1,36 +1,24 @@
-"""Reading labelled and unlabelled headline files.
+"""Labelled headlines: reading them from a file, and checking that they can train a model.
 
-Labelled files (for training and evaluation) are CSV, TSV or JSON Lines; the text and label columns are
-found by their usual names unless given. Unlabelled input (for prediction) is streamed line by line so
-that a file of millions of headlines never has to fit in memory.
+Labelled files (for training and evaluation) are CSV, TSV or JSON Lines (:mod:`classify.formats` tells
+which); the text and label columns are found by their usual names unless given. Unlabelled input for
+prediction is streamed instead, by :mod:`classify.sources`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import sys
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from classify.config import LABEL_COLUMNS, TEXT_COLUMNS
 from classify.errors import DataError
+from classify.formats import LABEL_COLUMNS, TEXT_COLUMNS, find_column, read_text, table_format
 from classify.text import collapse
 
 if TYPE_CHECKING:
     import pandas as pd
-
-FORMATS = ("csv", "tsv", "jsonl")
-_EXTENSIONS = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-}
 
 
 @dataclass(frozen=True)
@@ -85,41 +73,6 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def detect_format(path: Path, sample: str) -> str:
-    """Pick csv, tsv or jsonl from the file extension, else from the first line of ``sample``."""
-    fmt = _EXTENSIONS.get(path.suffix.lower())
-    if fmt:
-        return fmt
-    first = sample.lstrip("\ufeff \r\n\t").split("\n", 1)[0]
-    if first.startswith("{"):
-        return "jsonl"
-    if "\t" in first:
-        return "tsv"
-    return "csv"
-
-
-def read_text(path: Path) -> str:
-    """Read a whole file as UTF-8 (a BOM is allowed), with errors that say what to do."""
-    if str(path) == "-":
-        raw = sys.stdin.buffer.read()
-    else:
-        if not path.exists():
-            raise DataError(f"{path}: no such file")
-        if path.is_dir():
-            raise DataError(f"{path}: is a folder, not a file")
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise DataError(f"{path}: cannot read ({exc.strerror})") from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"{path}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-            "re-save the file as UTF-8"
-        ) from None
-
-
 def read_table(path: Path, fmt: str | None = None) -> pd.DataFrame:
     """Read a CSV, TSV or JSON Lines file into a DataFrame of strings (missing values as '')."""
     import pandas as pd
@@ -127,7 +80,7 @@ def read_table(path: Path, fmt: str | None = None) -> pd.DataFrame:
     text = read_text(path)
     if not text.strip():
         raise DataError(f"{path}: file is empty")
-    fmt = fmt or detect_format(path, text[:4096])
+    fmt = fmt or table_format(path, text[:4096]) or "csv"
     try:
         if fmt == "jsonl":
             frame = pd.read_json(io.StringIO(text), lines=True, dtype=False)
@@ -144,24 +97,6 @@ def read_table(path: Path, fmt: str | None = None) -> pd.DataFrame:
         raise DataError(f"{path}: cannot parse as {fmt.upper()} ({first})") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame.fillna("").astype(str)
-
-
-def find_column(
-    columns: Sequence[str], wanted: str | None, candidates: Sequence[str], what: str, option: str, source: str
-) -> str:
-    """Return the column to use: ``wanted`` if given, else the first known name (case-insensitive)."""
-    if wanted is not None:
-        if wanted in columns:
-            return wanted
-        lowered = {c.lower(): c for c in columns}
-        if wanted.lower() in lowered:
-            return lowered[wanted.lower()]
-        raise DataError(f"{source}: no column '{wanted}' (found: {', '.join(columns)})")
-    lowered = {c.lower(): c for c in columns}
-    for name in candidates:
-        if name in lowered:
-            return lowered[name]
-    raise DataError(f"{source}: no {what} column (found: {', '.join(columns) or 'none'}); pass {option}")
 
 
 def load_labelled(
@@ -187,10 +122,13 @@ def load_labelled(
     path = Path(path)
     frame = read_table(path)
     columns = list(frame.columns)
-    tcol = find_column(columns, text_col, TEXT_COLUMNS, "text", "--text-col", str(path))
-    lcol = find_column(columns, label_col, LABEL_COLUMNS, "label", "--label-col", str(path))
+    tcol = find_column(columns, text_col, TEXT_COLUMNS, "text", "text_col", str(path))
+    lcol = find_column(columns, label_col, LABEL_COLUMNS, "label", "label_col", str(path))
     if tcol == lcol:
-        raise DataError(f"{path}: text and label column are both '{tcol}'; pass --text-col and --label-col")
+        raise DataError(
+            f"{path}: text and label column are both '{tcol}'; pass {{text_col}} and {{label_col}}",
+            arguments=("text_col", "label_col"),
+        )
     texts = frame[tcol].map(collapse)
     labels = frame[lcol].map(str.strip)
     keep = (texts != "") & (labels != "")
@@ -204,3 +142,26 @@ def load_labelled(
         skipped=int((~keep).sum()),
         frame=kept,
     )
+
+
+def check_trainable(data: LabelledData, *, min_rows: int = 2) -> None:
+    """Raise :class:`DataError` unless ``data`` has 2+ topics with ``min_rows``+ rows each."""
+    counts = data.counts()
+    if not counts:
+        raise DataError(f"{data.source}: no rows with both a headline and a label")
+    if len(counts) < 2:
+        only = next(iter(counts))
+        raise DataError(f"{data.source}: only one topic ('{only}'); a classifier needs at least 2")
+    small = [t for t, n in counts.items() if n < min_rows]
+    if small:
+        raise DataError(
+            f"{data.source}: {describe_topics(small, counts)} fewer than {min_rows} rows; "
+            "add rows or remove the topic"
+        )
+
+
+def describe_topics(topics: list[str], counts: dict[str, int], most: int = 3) -> str:
+    """``topic 'a' (1 row) has`` / ``topics 'a' (1), 'b' (2) and 3 more have``, for error messages."""
+    shown = ", ".join(f"'{t}' ({counts[t]})" for t in topics[:most])
+    more = f" and {len(topics) - most} more" if len(topics) > most else ""
+    return f"topic {shown} has" if len(topics) == 1 else f"topics {shown}{more} have"

@@ -11,21 +11,12 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from classify.config import DATA_DIR, MODELS_DIR, PACKAGE_DIR, is_source_checkout, user_cache_dir
 from classify.errors import ModelError
 from classify.model import Model, load_model, save_model, versions
+from classify.paths import MODELS_DIR, is_source_checkout, packaged_data, user_cache_dir
 
 CORPUS_NAME = "headlines.csv"
 MODEL_NAME = "default.joblib"
-
-
-def packaged_data(name: str) -> Path:
-    """Path of a file shipped in ``data/``: the source checkout's copy, else the installed package's."""
-    for folder in (PACKAGE_DIR / "_data", DATA_DIR):
-        candidate = folder / name
-        if candidate.is_file():
-            return candidate
-    raise ModelError(f"data file '{name}' is missing from this installation; reinstall classify")
 
 
 def corpus_path() -> Path:

@@ -8,9 +8,13 @@ shared by several words is split evenly between them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from classify.errors import ModelError
-from classify.model import Model
-from classify.predict import Prediction
+from classify.model import Model, linear_weights
+
+if TYPE_CHECKING:
+    from classify.predict import Prediction
 
 #: Stripped from the ends of words shown to people (quotes of every style, stops, brackets).
 _PUNCTUATION = "\"'\u2018\u2019\u201c\u201d.,:;!?()[]"
@@ -26,16 +30,10 @@ class Explainer:
         self.features = model.pipeline.named_steps["features"]
         if not hasattr(self.features, "token_features"):
             raise ModelError("this model's features cannot be explained; retrain it with this classify")
-        clf = model.pipeline.named_steps["clf"]
-        linear = clf.calibrated_classifiers_[0].estimator if hasattr(clf, "calibrated_classifiers_") else clf
-        coef = linear.coef_
-        # The calibrated wrapper fits its SVM on encoded labels: its own classes_ names the rows.
-        classes = [str(c) for c in clf.classes_]
-        if coef.shape[0] == 1:  # binary: one row of weights, positive for the second class
-            import numpy as np
-
-            coef = np.vstack([-coef[0], coef[0]])
-        self.weights = {topic: coef[i] for i, topic in enumerate(classes)}
+        weights = linear_weights(model.pipeline)
+        if weights is None:
+            raise ModelError("this model's classifier has no linear weights to explain")
+        self.weights = weights
         self.top = top
 
     def contributions(self, headline: str, topic: str) -> list[tuple[str, float]]:
@@ -64,8 +62,3 @@ class Explainer:
             if word and score > 0:
                 best[word] = max(score, best.get(word, 0.0))
         return [w for w, _ in sorted(best.items(), key=lambda kv: -kv[1])[: self.top]]
-
-
-def explain(model: Model, prediction: Prediction) -> list[str]:
-    """One-off form of :meth:`Explainer.why`."""
-    return Explainer(model).why(prediction)

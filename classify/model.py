@@ -6,6 +6,7 @@ all measure the same thing.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import warnings
 from collections.abc import Mapping, Sequence
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from classify.errors import ModelError
+from classify.settings import Settings
 
 if TYPE_CHECKING:
     import numpy as np
@@ -22,31 +24,19 @@ if TYPE_CHECKING:
 MODEL_FORMAT = "classify-model"
 MODEL_FORMAT_VERSION = 1
 
-#: Settings of the default pipeline. Word 1-2-grams plus character 2-5-grams (inside word bounds)
-#: beat word features alone by 1-2.5 macro-F1 points on every real headline set tried here:
-#: character n-grams catch inflections, names and typos that short headlines depend on.
-DEFAULT_PARAMS: dict[str, Any] = {
-    "word_ngrams": (1, 2),
-    "char_ngrams": (2, 5),
-    "min_df": 1,
-    "sublinear_tf": True,
-    "char_weight": 1.0,
-    "classifier": "svm",
-    "C": 0.5,
-}
 
-CLASSIFIERS = ("svm", "logreg")
-
-
-def build_pipeline(params: Mapping[str, Any] | None = None) -> Pipeline:
+def build_pipeline(params: Settings | Mapping[str, Any] | None = None) -> Pipeline:
     """Build the (unfitted) TF-IDF + linear classifier pipeline.
 
     Parameters
     ----------
     params
-        Overrides of :data:`DEFAULT_PARAMS`: ``word_ngrams``, ``char_ngrams`` (``None`` drops the
-        character features), ``min_df``, ``sublinear_tf``, ``char_weight``, ``classifier``
-        (``svm``: LinearSVC with temperature-scaled probabilities; ``logreg``: logistic regression) and ``C``.
+        A :class:`~classify.settings.Settings`, or a mapping of overrides of its defaults.
+
+    Raises
+    ------
+    ValueError
+        An unknown setting, or a setting with a wrong value.
     """
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.linear_model import LogisticRegression
@@ -55,40 +45,35 @@ def build_pipeline(params: Mapping[str, Any] | None = None) -> Pipeline:
 
     from classify.features import HeadlineVectorizer
 
-    p = {**DEFAULT_PARAMS, **(params or {})}
-    unknown = set(p) - set(DEFAULT_PARAMS)
-    if unknown:
-        raise ValueError(f"unknown pipeline setting(s): {', '.join(sorted(unknown))}")
+    settings = as_settings(params)
     # The word + char_wb TF-IDF union, computed per distinct token instead of per n-gram: same
     # matrix as scikit-learn's FeatureUnion of two TfidfVectorizers, several times faster to predict.
-    features = HeadlineVectorizer(
-        word_ngrams=tuple(p["word_ngrams"]),
-        char_ngrams=tuple(p["char_ngrams"]) if p["char_ngrams"] else None,
-        min_df=p["min_df"],
-        sublinear_tf=p["sublinear_tf"],
-        char_weight=float(p["char_weight"]),
-    )
-    if p["classifier"] == "svm":
+    features = HeadlineVectorizer(**settings.vectorizer_params())
+    if settings.classifier == "svm":
         # LinearSVC has no probabilities: calibrate its scores. Temperature scaling is one positive
         # scalar on a softmax, so it never changes the SVM's ranking of topics (Platt's per-class
         # sigmoids can invert on small folds); ensemble=False keeps one SVM at prediction time.
         clf: Any = CalibratedClassifierCV(
-            LinearSVC(C=p["C"], class_weight="balanced"), method="temperature", cv=3, ensemble=False
+            LinearSVC(C=settings.C, class_weight="balanced"), method="temperature", cv=3, ensemble=False
         )
-    elif p["classifier"] == "logreg":
-        clf = LogisticRegression(C=p["C"] * 20, class_weight="balanced", max_iter=2000)
-    else:
-        raise ValueError(f"unknown classifier {p['classifier']!r} (choose from {', '.join(CLASSIFIERS)})")
+    else:  # "logreg": Settings allows no other
+        clf = LogisticRegression(C=settings.C * 20, class_weight="balanced", max_iter=2000)
     return Pipeline([("features", features), ("clf", clf)])
 
 
+def as_settings(params: Settings | Mapping[str, Any] | None) -> Settings:
+    """``params`` as :class:`~classify.settings.Settings` (a mapping overrides the defaults)."""
+    return params if isinstance(params, Settings) else Settings.from_mapping(params)
+
+
 def fit_pipeline(
-    texts: Sequence[str], labels: Sequence[str], params: Mapping[str, Any] | None = None
+    texts: Sequence[str], labels: Sequence[str], params: Settings | Mapping[str, Any] | None = None
 ) -> Pipeline:
     """Build and fit the pipeline, adapting the calibration folds to the smallest topic."""
     from collections import Counter
 
-    pipeline = build_pipeline(params)
+    settings = as_settings(params)
+    pipeline = build_pipeline(settings)
     smallest = min(Counter(labels).values())
     if "cv" in pipeline.named_steps["clf"].get_params():
         if smallest >= 2:
@@ -96,7 +81,7 @@ def fit_pipeline(
         else:
             # A topic with one row cannot be calibrated by cross-validation (tiny folds of tiny
             # data): logistic regression gives probabilities without it.
-            pipeline = build_pipeline({**(params or {}), "classifier": "logreg"})
+            pipeline = build_pipeline(dataclasses.replace(settings, classifier="logreg"))
     with warnings.catch_warnings():
         # LinearSVC may not fully converge on odd tiny data; the fit is still usable.
         from sklearn.exceptions import ConvergenceWarning
@@ -134,6 +119,29 @@ class Model:
         return self.pipeline.predict_proba(list(texts))
 
 
+def linear_weights(pipeline: Pipeline) -> dict[str, np.ndarray] | None:
+    """Per topic, the weight of each feature in the pipeline's linear classifier (``None``: no weights).
+
+    The calibrated SVM keeps its one SVM inside ``CalibratedClassifierCV``, fitted on the topics in
+    the wrapper's ``classes_`` order; a two-topic model has one row of weights, positive for the second.
+    Explanations and the report's heaviest n-grams both read the weights here.
+    """
+    import numpy as np
+    import scipy.sparse as sp
+
+    clf = pipeline.named_steps["clf"]
+    calibrated = getattr(clf, "calibrated_classifiers_", None)
+    estimator = calibrated[0].estimator if calibrated else clf
+    coef = getattr(estimator, "coef_", None)
+    if coef is None:
+        return None
+    coef = coef.toarray() if sp.issparse(coef) else np.asarray(coef)
+    topics = [str(t) for t in clf.classes_]
+    if coef.shape[0] == 1:
+        return {topics[0]: -coef[0], topics[1]: coef[0]}
+    return dict(zip(topics, coef, strict=True))
+
+
 def versions() -> dict[str, str]:
     """Versions that decide whether a saved model can be loaded elsewhere."""
     import numpy
@@ -150,7 +158,7 @@ def make_meta(
     counts: Mapping[str, int],
     data_hash: str,
     source: str,
-    params: Mapping[str, Any],
+    settings: Settings,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Provenance stored inside a model file."""
@@ -160,7 +168,7 @@ def make_meta(
         "n_rows": int(sum(counts.values())),
         "data_hash": data_hash,
         "source": source,
-        "params": {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()},
+        "params": settings.to_dict(),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "versions": versions(),
         **(extra or {}),

@@ -1,15 +1,22 @@
-"""Turning results into text for people (tables, reports) and for programs (CSV, JSON Lines).
+"""Text for people: evaluation summaries, the tuning leaderboard and the audit's tables.
 
-Nothing here reads argv or exits; the CLI decides where the text goes.
+Each result has one renderer here, in plain text (pipes, logs) and, where a terminal shows it, as a
+rich table built from the same cells. Prediction rows are written by :mod:`classify.writers`, the
+Markdown report by :mod:`classify.report`. Nothing here reads argv or exits; the CLI decides where the
+text goes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from classify.evaluate import Evaluation
+from classify.splits import SPLIT_DATE
 
-OUTPUT_FORMATS = ("table", "csv", "jsonl")
+if TYPE_CHECKING:
+    from classify.audit import Audit
+    from classify.tune import TuneResult
 
 
 def evaluation_text(result: Evaluation, *, source: str) -> str:
@@ -39,7 +46,7 @@ def split_lines(result: Evaluation) -> list[str]:
     """How the rows were split and how many near-duplicates there were, for text and Markdown reports."""
     lines = []
     s = result.settings
-    if result.split == "date":
+    if result.split == SPLIT_DATE:
         lines.append(
             f"split by date ({s['date_col']}): trained on {s['train_rows']} rows up to "
             f"{s['train_until'][:10]}, tested on the newest {s['test_rows']} from {s['test_from'][:10]}"
@@ -51,7 +58,7 @@ def split_lines(result: Evaluation) -> list[str]:
         )
     dup = result.near_duplicates
     if dup is not None:
-        if result.split == "date":
+        if result.split == SPLIT_DATE:
             kept = f"; {s['test_rows_with_near_duplicate_in_train']} test rows retell a training story"
         elif result.split and result.split.startswith("grouped"):
             kept = ", each group in one fold"
@@ -72,3 +79,89 @@ def _top_confusions(result: Evaluation, most: int) -> Iterator[tuple[str, str, i
         if i != j and count
     ]
     yield from sorted(pairs, key=lambda x: -x[2])[:most]
+
+
+# Tuning ----------------------------------------------------------------------------------------
+#: Leaderboard columns: key and heading.
+_LEADERBOARD = {"rank": "rank", "macro_f1": "macro-F1", "train_rows": "rows", "settings": "settings"}
+
+
+def leaderboard_rows(result: TuneResult, top: int | None = None) -> list[dict[str, str]]:
+    """The leaderboard as rows of text cells (rank, macro_f1, train_rows, settings), for tables."""
+    rows = []
+    for rank, trial in enumerate(result.leaderboard[:top] if top else result.leaderboard, start=1):
+        rows.append(
+            {
+                "rank": str(rank),
+                "macro_f1": f"{trial.mean:.3f} ± {trial.std:.3f}",
+                "train_rows": str(trial.train_rows),
+                "settings": trial.settings.describe() + (" (default)" if trial.is_default else ""),
+            }
+        )
+    return rows
+
+
+def leaderboard_text(result: TuneResult, top: int | None = None) -> str:
+    """Plain-text leaderboard (for pipes and logs)."""
+    rows = leaderboard_rows(result, top)
+    heads = _LEADERBOARD
+    widths = {k: max(len(heads[k]), *(len(r[k]) for r in rows)) for k in heads}
+    lines = ["  ".join(f"{heads[k]:<{widths[k]}}" for k in heads).rstrip()]
+    for r in rows:
+        lines.append(
+            f"{r['rank']:>{widths['rank']}}  {r['macro_f1']:<{widths['macro_f1']}}  "
+            f"{r['train_rows']:>{widths['train_rows']}}  {r['settings']}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def leaderboard_table(result: TuneResult, top: int | None = None, *, title: str = "") -> Any:
+    """The leaderboard as a rich Table (same cells as :func:`leaderboard_text`)."""
+    from rich.table import Table
+
+    table = Table(title=title or None)
+    for key, head in _LEADERBOARD.items():
+        table.add_column(head, justify="right" if key in ("rank", "train_rows") else "left")
+    for row in leaderboard_rows(result, top):
+        table.add_row(*(_plain(row[key]) for key in _LEADERBOARD))
+    return table
+
+
+# Auditing --------------------------------------------------------------------------------------
+def audit_tables(result: Audit, top: int | None = None) -> list[Any]:
+    """The audit as two rich Tables: likely label errors, and near-duplicates labelled differently."""
+    from rich.table import Table
+
+    shown = result.issues[:top] if top else result.issues
+    issues = Table(title=f"Likely label errors: {len(shown)} of {len(result.issues)} ({result.n} rows)")
+    for name in ("row", "headline", "label", "p(label)", "suggested", "p"):
+        issues.add_column(name, justify="right" if name in ("row", "p(label)", "p") else "left")
+    for s in shown:
+        issues.add_row(
+            str(s.row),
+            _plain(s.headline),
+            _plain(s.label),
+            f"{s.p_label:.3f}",
+            _plain(s.suggested),
+            f"{s.p_suggested:.3f}",
+        )
+    groups = result.conflicts[:top] if top else result.conflicts
+    conflicts = Table(
+        title=f"Near-duplicates with different labels: {len(groups)} of {len(result.conflicts)} group(s)"
+    )
+    for name in ("group", "row", "headline", "label", "suggested"):
+        conflicts.add_column(name, justify="right" if name in ("group", "row") else "left")
+    for conflict in groups:
+        for m in conflict.members:
+            conflicts.add_row(
+                str(conflict.group), str(m.row), _plain(m.headline), _plain(m.label), _plain(m.suggested)
+            )
+        conflicts.add_section()
+    return [issues, conflicts]
+
+
+def _plain(text: str) -> Any:
+    """Data shown in a rich table as it is: a ``Text``, never parsed as markup."""
+    from rich.text import Text
+
+    return Text(str(text))

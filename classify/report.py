@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from classify.data import LabelledData
-from classify.errors import ClassifyError
-from classify.evaluate import CrossValidation, Evaluation, predict_splits, score_splits
-from classify.model import fit_pipeline, versions
+from classify.errors import ReportError
+from classify.evaluate import CrossValidation, Evaluation, OutOfFoldRow, predict_splits, score_splits
+from classify.model import fit_pipeline, linear_weights, versions
 
 if TYPE_CHECKING:
     import numpy as np
@@ -35,29 +35,16 @@ MOST_FEATURES = 10
 MOST_CONFUSED = 10
 
 
-class ReportError(ClassifyError):
-    """A report cannot be made: matplotlib is missing, or the folder cannot be written."""
-
-
 def require_matplotlib() -> None:
     """Raise :class:`ReportError` with the install command unless matplotlib can be imported."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
         raise ReportError(
-            "--report draws figures with matplotlib, which is not installed; "
-            "run: pip install 'classify[report]'"
+            "{report} draws figures with matplotlib, which is not installed; "
+            "run: pip install 'classify[report]'",
+            arguments=("report",),
         ) from None
-
-
-@dataclass(frozen=True)
-class Mistake:
-    """A test headline the model got wrong, with the probability it gave its wrong answer."""
-
-    headline: str
-    true: str
-    predicted: str
-    probability: float
 
 
 @dataclass(frozen=True)
@@ -84,7 +71,7 @@ class Report:
 
     evaluation: Evaluation
     baselines: dict[str, Evaluation]
-    mistakes: list[Mistake]
+    mistakes: list[OutOfFoldRow]
     top_features: dict[str, list[tuple[str, float]]]
     confidence: list[float]
     correct: list[bool]
@@ -136,15 +123,15 @@ def build_report(
 ) -> Report:
     """Gather what the report shows, around a cross-validation run of the pipeline on ``data``.
 
-    Parameters
-    ----------
-    data
-        Labelled headlines.
-    run
-        :func:`classify.evaluate.run_cross_validation` of ``data``: its splits are reused for the
-        baselines, its out-of-fold predictions give the mistakes and the calibration.
-    params
-        The pipeline settings of ``run``, for the model fitted on all rows (top n-grams).
+        Parameters
+        ----------
+        data
+            Labelled headlines.
+        run
+    :func:`classify.evaluate.cross_validate` of ``data``: its splits are reused for the
+            baselines, its out-of-fold predictions give the mistakes and the calibration.
+        params
+            The pipeline settings of ``run``, for the model fitted on all rows (top n-grams).
     """
     import numpy as np
 
@@ -162,10 +149,7 @@ def build_report(
     wrong = np.flatnonzero(~correct)
     # Most confident first; ties by row order so the list is the same every run.
     wrong = wrong[np.lexsort((wrong, -confidence[wrong]))][:MOST_MISTAKES]
-    mistakes = [
-        Mistake(data.texts[oof.rows[k]], str(truth[k]), str(predicted[k]), float(confidence[k]))
-        for k in wrong
-    ]
+    mistakes = [OutOfFoldRow.of(data, int(oof.rows[k]), oof.proba[k], oof.topics) for k in wrong]
     full = fit_pipeline(data.texts, data.labels, params)
     return Report(
         evaluation=evaluation,
@@ -215,30 +199,14 @@ def top_features(pipeline: Pipeline, most: int = MOST_FEATURES) -> dict[str, lis
     custom vectorizer without names costs the report one section, not the whole run.
     """
     import numpy as np
-    import scipy.sparse as sp
 
-    clf = pipeline.named_steps["clf"]
-    calibrated = getattr(clf, "calibrated_classifiers_", None)
-    estimator = calibrated[0].estimator if calibrated else clf
-    coef = getattr(estimator, "coef_", None)
     try:
         names = np.asarray(pipeline.named_steps["features"].get_feature_names_out(), dtype=object)
     except (AttributeError, ValueError, NotImplementedError):
         return {}
-    if coef is None:
+    rows = linear_weights(pipeline)
+    if rows is None or any(len(w) != len(names) for w in rows.values()):
         return {}
-    coef = coef.toarray() if sp.issparse(coef) else np.asarray(coef)
-    if coef.shape[1] != len(names):
-        return {}
-    classes = list(estimator.classes_)
-    outer = [str(c) for c in getattr(clf, "classes_", classes)]
-    # CalibratedClassifierCV (temperature) fits its estimator on encoded labels 0..k-1: map them back.
-    topics = [outer[int(c)] if isinstance(c, int | np.integer) else str(c) for c in classes]
-    rows = (
-        {topics[1]: coef[0], topics[0]: -coef[0]}
-        if coef.shape[0] == 1
-        else dict(zip(topics, coef, strict=True))
-    )
     out = {}
     for topic in sorted(rows):
         weights = rows[topic]
@@ -269,7 +237,9 @@ def write_report(report: Report, folder: Path) -> list[Path]:
 
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise ReportError(f"{folder}: exists and is not a folder; pass another --report")
+        raise ReportError(
+            f"{folder}: exists and is not a folder; pass another {{report}}", arguments=("report",)
+        )
     files = render_files(report)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -384,8 +354,6 @@ def report_markdown(report: Report) -> str:
     from classify.render import split_lines
 
     ev = report.evaluation
-    true_topics = [t for t, s in ev.per_topic.items() if s["support"]]
-    total = sum(ev.per_topic[t]["support"] for t in true_topics) or 1
     out = [f"# Evaluation of the topic classifier on {_cell(report.source)}", ""]
     out.append(f"- {ev.mode}: {ev.n} rows scored of {report.rows}")
     out.extend(f"- {line}" for line in split_lines(ev))
@@ -408,15 +376,7 @@ def report_markdown(report: Report) -> str:
         out.append(
             f"| {_cell(topic)} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |"
         )
-    macro = {
-        k: sum(ev.per_topic[t][k] for t in true_topics) / max(len(true_topics), 1)
-        for k in ("precision", "recall", "f1")
-    }
-    weighted = {
-        k: sum(ev.per_topic[t][k] * ev.per_topic[t]["support"] for t in true_topics) / total
-        for k in ("precision", "recall", "f1")
-    }
-    for name, avg in (("macro average", macro), ("weighted average", weighted)):
+    for name, avg in (("macro average", ev.averages["macro"]), ("weighted average", ev.averages["weighted"])):
         out.append(
             f"| **{name}** | {avg['precision']:.3f} | {avg['recall']:.3f} | {avg['f1']:.3f} | {ev.n} |"
         )
@@ -432,7 +392,7 @@ def report_markdown(report: Report) -> str:
     if report.mistakes:
         out += ["| headline | true | predicted | probability |", "|---|---|---|---:|"]
         out += [
-            f"| {_cell(m.headline)} | {_cell(m.true)} | {_cell(m.predicted)} | {m.probability:.3f} |"
+            f"| {_cell(m.headline)} | {_cell(m.label)} | {_cell(m.suggested)} | {m.p_suggested:.3f} |"
             for m in report.mistakes
         ]
     else:

@@ -8,20 +8,15 @@ url, date) so they pass through to the output untouched.
 from __future__ import annotations
 
 import csv
-import io
 import json
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from classify.config import TEXT_COLUMNS
-from classify.data import find_column
 from classify.errors import DataError
+from classify.formats import TEXT_COLUMNS, find_column, format_of, open_text, table_format
 from classify.text import collapse
-
-TABLE_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
 @dataclass(frozen=True)
@@ -48,8 +43,8 @@ def iter_records(
         Paths, or ``-`` for standard input.
     text_col
         Read the input as a table (CSV, TSV or JSON Lines) and take the headline from this column.
-        Files named ``.csv``, ``.tsv`` or ``.jsonl`` are read as tables even without it (the column
-        is then found by its usual name).
+        Files whose extension names a table format (:data:`classify.formats.EXTENSIONS`) are read as
+        tables even without it (the column is then found by its usual name).
     split
         Split lines holding several headlines (news tickers) into one record each.
     pattern
@@ -63,7 +58,7 @@ def iter_records(
         ticker.split_ticker("", pattern)  # fail on a bad --split before reading anything
     for source in sources:
         name = "<stdin>" if str(source) == "-" else str(source)
-        with _open(source) as stream:
+        with open_text(source) as stream:
             fmt = None if from_page else _table_format(source, stream, text_col)
             if fmt:
                 yield from _table_records(stream, fmt, text_col, name)
@@ -80,30 +75,12 @@ def iter_records(
                         yield Record(text, {"headline": text})
 
 
-def _open(source: Path | str) -> IO[str]:
-    if str(source) == "-":
-        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
-    path = Path(source)
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
-    if path.is_dir():
-        raise DataError(f"{path}: is a folder, not a file")
-    try:
-        return path.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
-
-
 def _table_format(source: Path | str, stream: IO[str], text_col: str | None) -> str | None:
     """csv/tsv/jsonl if this source is a table, else None (plain lines)."""
-    fmt = TABLE_EXTENSIONS.get(Path(str(source)).suffix.lower())
-    if fmt or text_col is None:
-        return fmt
-    # --text-col on input with no telling extension (stdin, .txt): sniff the first line.
-    first = _peek_line(stream)
-    if first.lstrip().startswith("{"):
-        return "jsonl"
-    return "tsv" if "\t" in first else "csv"
+    if format_of(source) is None and text_col is None:
+        return None
+    # A table: its extension says which, or (--text-col on stdin or a .txt) its first line does.
+    return table_format(source, _peek_line(stream))
 
 
 def _peek_line(stream: IO[str]) -> str:
@@ -143,7 +120,7 @@ def _table_records(stream: IO[str], fmt: str, text_col: str | None, name: str) -
         first = next(rows, None)
         if first is None:
             return
-        column = find_column(list(first), text_col, TEXT_COLUMNS, "text", "--text-col", name)
+        column = find_column(list(first), text_col, TEXT_COLUMNS, "text", "text_col", name)
         rows = _chain(first, rows)
     else:
         reader = csv.DictReader(_lines(stream, name), delimiter="\t" if fmt == "tsv" else ",")
@@ -153,7 +130,7 @@ def _table_records(stream: IO[str], fmt: str, text_col: str | None, name: str) -
             raise DataError(f"{name}: cannot parse as {fmt.upper()} ({exc})") from None
         if not header:
             return
-        column = find_column(list(header), text_col, TEXT_COLUMNS, "text", "--text-col", name)
+        column = find_column(list(header), text_col, TEXT_COLUMNS, "text", "text_col", name)
         rows = _csv_rows(reader, name, fmt)
     for row in rows:
         text = collapse(str(row.get(column) or ""))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 
-from classify.default_model import packaged_data
+from classify.paths import packaged_data
 
 TOPICS_NAME = "topics.csv"
 

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from classify.data import LabelledData
-from classify.errors import DataError
-from classify.model import DEFAULT_PARAMS, Model, fit_pipeline, make_meta
+from classify.data import LabelledData, check_trainable
+from classify.model import Model, fit_pipeline, make_meta
+from classify.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -23,30 +23,7 @@ class TrainResult:
     seconds: float
 
 
-def check_trainable(data: LabelledData, *, min_rows: int = 2) -> None:
-    """Raise :class:`DataError` unless ``data`` has 2+ topics with ``min_rows``+ rows each."""
-    counts = data.counts()
-    if not counts:
-        raise DataError(f"{data.source}: no rows with both a headline and a label")
-    if len(counts) < 2:
-        only = next(iter(counts))
-        raise DataError(f"{data.source}: only one topic ('{only}'); a classifier needs at least 2")
-    small = [t for t, n in counts.items() if n < min_rows]
-    if small:
-        raise DataError(
-            f"{data.source}: {describe_topics(small, counts)} fewer than {min_rows} rows; "
-            "add rows or remove the topic"
-        )
-
-
-def describe_topics(topics: list[str], counts: dict[str, int], most: int = 3) -> str:
-    """``topic 'a' (1 row) has`` / ``topics 'a' (1), 'b' (2) and 3 more have``, for error messages."""
-    shown = ", ".join(f"'{t}' ({counts[t]})" for t in topics[:most])
-    more = f" and {len(topics) - most} more" if len(topics) > most else ""
-    return f"topic {shown} has" if len(topics) == 1 else f"topics {shown}{more} have"
-
-
-def train(data: LabelledData, *, params: Mapping[str, Any] | None = None) -> TrainResult:
+def train(data: LabelledData, *, params: Settings | Mapping[str, Any] | None = None) -> TrainResult:
     """Fit the pipeline on ``data``.
 
     Parameters
@@ -54,11 +31,12 @@ def train(data: LabelledData, *, params: Mapping[str, Any] | None = None) -> Tra
     data
         Labelled headlines, e.g. from :func:`classify.data.load_labelled`.
     params
-        Pipeline settings overriding :data:`classify.model.DEFAULT_PARAMS`.
+        Pipeline settings: a :class:`~classify.settings.Settings`, or a mapping of overrides of its
+        defaults.
     """
     check_trainable(data)
     started = time.perf_counter()
-    settings = {**DEFAULT_PARAMS, **(params or {})}
+    settings = params if isinstance(params, Settings) else Settings.from_mapping(params)
     pipeline = fit_pipeline(data.texts, data.labels, settings)
     counts = data.counts()
     meta = make_meta(
@@ -66,7 +44,7 @@ def train(data: LabelledData, *, params: Mapping[str, Any] | None = None) -> Tra
         counts=counts,
         data_hash=data.fingerprint(),
         source=data.source,
-        params=settings,
+        settings=settings,
     )
     seconds = time.perf_counter() - started
     return TrainResult(

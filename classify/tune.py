@@ -1,7 +1,7 @@
 """Tuning: search the pipeline's settings by grouped cross-validated macro-F1, within a time budget.
 
 The search is successive halving (Jamieson & Talwalkar 2016; scikit-learn's ``HalvingRandomSearchCV``)
-over the keys of :data:`classify.model.DEFAULT_PARAMS`, in rounds: round 1 samples ``factor ** (rungs
+over the keys of :class:`classify.settings.Settings`, in rounds: round 1 samples ``factor ** (rungs
 - 1)`` random settings (the defaults always among them), scores each on every fold with a small
 stratified share of the fold's training rows, keeps the best third, triples the training rows, and so
 on until the survivors train on all of them; round 2 does the same with twice as many new settings,
@@ -17,20 +17,23 @@ Why not ``HalvingRandomSearchCV`` itself:
   rows. Here every score is on the whole test fold: only the training rows shrink, and a score at a
   low rung answers an honest question ("how good with fewer training rows").
 
-The folds are those of ``classify evaluate`` (:func:`classify.evaluate.make_splits`: near-duplicate
+The folds are those of ``classify evaluate`` (:func:`classify.splits.make_splits`: near-duplicate
 headlines kept in one fold, the same seed), so a tuned score can be set against an evaluation.
 The score of one fold is scikit-learn's ``f1_macro``; a setting's score is its mean over the folds.
 ``classify evaluate`` pools the out-of-fold predictions before scoring, which gives a slightly
 different figure for the same setting.
 
 :class:`PipelineEstimator` is the classify pipeline as a scikit-learn estimator whose parameters are
-exactly the keys of :data:`DEFAULT_PARAMS`, so it also works with ``GridSearchCV`` and friends.
+exactly the fields of :class:`~classify.settings.Settings`, so it also works with ``GridSearchCV``
+and friends.
+
+One module, past the usual few hundred lines, because the search, its time keeping and its result are
+one thing: splitting them would put a private protocol between files.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import math
 import os
 import re
@@ -42,36 +45,17 @@ from typing import TYPE_CHECKING, Any
 
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from classify.config import DEFAULT_FOLDS, RANDOM_STATE
 from classify.data import LabelledData
-from classify.errors import ClassifyError
-from classify.model import CLASSIFIERS, DEFAULT_PARAMS, fit_pipeline
+from classify.errors import BudgetError
+from classify.model import fit_pipeline
+from classify.settings import CLASSIFIERS, CONFIG_FORMAT, DEFAULT_SETTINGS, Settings, save_settings_file
+from classify.splits import DEFAULT_FOLDS, RANDOM_STATE, make_splits
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from classify.evaluate import Splits
+    from classify.splits import Splits
 
-#: Written into config files, so that a later format can be told apart.
-CONFIG_FORMAT = "classify-tune"
-#: Top-level keys of a config file; anything else is a typo or a newer format, and is refused.
-CONFIG_KEYS = frozenset(
-    {
-        "format",
-        "params",
-        "macro_f1",
-        "macro_f1_std",
-        "train_rows",
-        "folds",
-        "grouped",
-        "split",
-        "data_hash",
-        "source",
-        "created",
-        "seconds",
-        "candidates",
-    }
-)
 #: Each rung trains on this many times the rows of the one before, and keeps 1/FACTOR of the settings.
 FACTOR = 3
 #: At most this many rungs: 3 rungs start at 1/9 of the training rows (about 1,000 on the shipped
@@ -82,26 +66,23 @@ MAX_RUNGS = 3
 _UNITS = {"s": 1, "m": 60, "h": 3600}
 
 
-class ConfigError(ClassifyError):
-    """A settings file (``classify tune`` output) is missing, not JSON, or holds unknown settings."""
-
-
 class PipelineEstimator(ClassifierMixin, BaseEstimator):
-    """The classify pipeline as an estimator whose parameters are the keys of ``DEFAULT_PARAMS``.
+    """The classify pipeline as an estimator whose parameters are the fields of :class:`Settings`.
 
     ``fit`` calls :func:`classify.model.fit_pipeline`, so what is tuned is exactly what is trained.
-    Parameters are documented in :func:`classify.model.build_pipeline`.
+    scikit-learn's ``get_params`` reads the parameters off ``__init__``, which is why they are
+    spelled out here again; the defaults come from :data:`~classify.settings.DEFAULT_SETTINGS`.
     """
 
     def __init__(
         self,
-        word_ngrams: tuple[int, int] = DEFAULT_PARAMS["word_ngrams"],
-        char_ngrams: tuple[int, int] | None = DEFAULT_PARAMS["char_ngrams"],
-        min_df: float = DEFAULT_PARAMS["min_df"],
-        sublinear_tf: bool = DEFAULT_PARAMS["sublinear_tf"],
-        char_weight: float = DEFAULT_PARAMS["char_weight"],
-        classifier: str = DEFAULT_PARAMS["classifier"],
-        C: float = DEFAULT_PARAMS["C"],
+        word_ngrams: tuple[int, int] = DEFAULT_SETTINGS.word_ngrams,
+        char_ngrams: tuple[int, int] | None = DEFAULT_SETTINGS.char_ngrams,
+        min_df: float = DEFAULT_SETTINGS.min_df,
+        sublinear_tf: bool = DEFAULT_SETTINGS.sublinear_tf,
+        char_weight: float = DEFAULT_SETTINGS.char_weight,
+        classifier: str = DEFAULT_SETTINGS.classifier,
+        C: float = DEFAULT_SETTINGS.C,
     ) -> None:
         self.word_ngrams = word_ngrams
         self.char_ngrams = char_ngrams
@@ -113,7 +94,7 @@ class PipelineEstimator(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: Sequence[str], y: Sequence[str]) -> PipelineEstimator:
         """Fit the pipeline on headlines ``X`` and topics ``y``."""
-        self.pipeline_ = fit_pipeline(list(X), [str(t) for t in y], self.get_params())
+        self.pipeline_ = fit_pipeline(list(X), [str(t) for t in y], Settings(**self.get_params()))
         self.classes_ = self.pipeline_.classes_
         return self
 
@@ -151,7 +132,7 @@ def parse_budget(text: str) -> float:
 
 
 def search_space() -> dict[str, Any]:
-    """Distributions of the settings searched (``ParameterSampler`` form), one per ``DEFAULT_PARAMS`` key.
+    """Distributions of the settings searched (``ParameterSampler`` form), one per :class:`Settings` field.
 
     The ranges bracket the defaults: C on a log scale over two decades, word n-grams up to
     trigrams, character n-grams from none to 3-6-grams, the rarest-term cut-off, and the character
@@ -177,7 +158,7 @@ class Trial:
     Attributes
     ----------
     params
-        A full set of pipeline settings (every ``DEFAULT_PARAMS`` key).
+        A full set of pipeline settings (:meth:`Settings.as_params`).
     train_rows
         Training rows per fold (the resource of successive halving); the full folds' size at the top.
     scores
@@ -207,9 +188,14 @@ class Trial:
         return math.sqrt(sum((s - m) ** 2 for s in self.scores) / len(self.scores))
 
     @property
+    def settings(self) -> Settings:
+        """The trial's settings."""
+        return Settings.from_mapping(self.params)
+
+    @property
     def is_default(self) -> bool:
         """Whether these are the default settings."""
-        return _key(self.params) == _key(DEFAULT_PARAMS)
+        return self.settings == DEFAULT_SETTINGS
 
 
 @dataclass(frozen=True)
@@ -268,7 +254,7 @@ class TuneResult:
         best = self.best
         return {
             "format": CONFIG_FORMAT,
-            "params": _jsonable(best.params),
+            "params": best.settings.to_dict(),
             "macro_f1": round(best.mean, 4),
             "macro_f1_std": round(best.std, 4),
             "train_rows": best.train_rows,
@@ -283,33 +269,12 @@ class TuneResult:
         }
 
 
-class BudgetError(ClassifyError):
-    """The time budget ran out before a single setting was scored on every fold."""
-
-
 class _OutOfTime(Exception):
     """Raised inside the search when the next fit would end past the deadline."""
 
 
 def _key(params: Mapping[str, Any]) -> str:
-    full = {**DEFAULT_PARAMS, **params}
-    return json.dumps(_jsonable(full), sort_keys=True)
-
-
-def _jsonable(params: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
-
-
-def _tidy(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Round C to 3 significant figures (a readable config; finer steps do not matter) and use
-    plain Python types, so that settings compare and serialise cleanly."""
-    out = {**DEFAULT_PARAMS, **params}
-    out["C"] = float(f"{float(out['C']):.3g}")
-    out["char_weight"] = float(out["char_weight"])
-    if not out["char_ngrams"]:
-        # Without character features their weight means nothing: one value, so no duplicate settings.
-        out["char_weight"] = DEFAULT_PARAMS["char_weight"]
-    return out
+    return Settings.from_mapping(params).key()
 
 
 def _rungs(full_rows: int, min_rows: int) -> list[int]:
@@ -365,9 +330,10 @@ def tune(
     folds
         Cross-validation folds, as in ``classify evaluate``.
     splits
-        Precomputed splits (default: :func:`classify.evaluate.make_splits` with ``folds``).
+        Precomputed splits (default: :func:`classify.splits.make_splits` with ``folds``).
     space
-        Distributions to sample (default :func:`search_space`); keys must be ``DEFAULT_PARAMS`` keys.
+        Distributions to sample (default :func:`search_space`); keys must be fields of
+        :class:`~classify.settings.Settings`.
     random_state
         Seed of the settings sampled and of the training-row subsamples.
     n_jobs
@@ -395,12 +361,10 @@ def tune(
     import numpy as np
     from sklearn.model_selection import ParameterSampler
 
-    from classify.evaluate import make_splits
-
     if budget <= 0:
         raise ValueError(f"budget must be positive, got {budget}")
     space = dict(space or search_space())
-    unknown = set(space) - set(DEFAULT_PARAMS)
+    unknown = set(space) - set(Settings.names())
     if unknown:
         raise ValueError(f"unknown pipeline setting(s) in the search space: {', '.join(sorted(unknown))}")
     started = time.perf_counter()
@@ -418,7 +382,7 @@ def tune(
     best_at: dict[str, Trial] = {}  # each setting's trial at the most rows it reached
     history: list[Trial] = []
     sampler = iter(ParameterSampler(space, n_iter=10**6, random_state=random_state))
-    seen = {_key(DEFAULT_PARAMS)}
+    seen = {DEFAULT_SETTINGS.key()}
     rounds = 0
     stopped = False
     workers = max(1, min(len(splits.pairs), n_jobs if n_jobs > 0 else (os.cpu_count() or 1)))
@@ -478,9 +442,9 @@ def tune(
         while True:
             rounds += 1
             count = FACTOR ** (len(rungs) - 1) * 2 ** (rounds - 1)
-            pool: list[dict[str, Any]] = [dict(DEFAULT_PARAMS)] if rounds == 1 else []
+            pool: list[dict[str, Any]] = [DEFAULT_SETTINGS.as_params()] if rounds == 1 else []
             while len(pool) < count:
-                params = _tidy(next(sampler))
+                params = Settings.from_mapping(next(sampler)).tidy().as_params()
                 if _key(params) not in seen:
                     seen.add(_key(params))
                     pool.append(params)
@@ -495,8 +459,8 @@ def tune(
                 trials.sort(key=lambda t: -t.mean)
                 keep = max(1, len(trials) // FACTOR)
                 pool = [t.params for t in trials[:keep]]
-                if rounds == 1 and not any(_key(p) == _key(DEFAULT_PARAMS) for p in pool):
-                    pool.append(dict(DEFAULT_PARAMS))  # the baseline always reaches the top rung
+                if rounds == 1 and not any(_key(p) == DEFAULT_SETTINGS.key() for p in pool):
+                    pool.append(DEFAULT_SETTINGS.as_params())  # the baseline always reaches the top rung
             if time.perf_counter() >= deadline or (max_rounds is not None and rounds >= max_rounds):
                 break
     except _OutOfTime:
@@ -505,7 +469,8 @@ def tune(
         spent = time.perf_counter() - started
         raise BudgetError(
             f"{data.source}: the budget of {budget:g}s ran out before a single setting was scored "
-            f"({spent:.1f}s spent, splitting included); give a larger --budget"
+            f"({spent:.1f}s spent, splitting included); give a larger {{budget}}",
+            arguments=("budget",),
         )
     board = sorted(best_at.values(), key=lambda t: (-t.train_rows, -t.mean, t.seconds))
     return TuneResult(
@@ -540,154 +505,6 @@ def _fit_and_score(
     return float(f1_score(test_y, predicted, average="macro", zero_division=0)), seconds
 
 
-def describe(params: Mapping[str, Any]) -> str:
-    """Settings in a short line: ``svm C=0.5 word 1-2 char 2-5 min_df=1 sublinear char_weight=1``."""
-    p = {**DEFAULT_PARAMS, **params}
-    word = "-".join(str(n) for n in p["word_ngrams"])
-    char = "-".join(str(n) for n in p["char_ngrams"]) if p["char_ngrams"] else "none"
-    parts = [f"{p['classifier']} C={p['C']:g}", f"word {word}", f"char {char}"]
-    if p["char_ngrams"]:
-        parts.append(f"char_weight={p['char_weight']:g}")
-    parts += [f"min_df={p['min_df']:g}", "sublinear" if p["sublinear_tf"] else "raw tf"]
-    return " ".join(parts)
-
-
-def leaderboard_rows(result: TuneResult, top: int | None = None) -> list[dict[str, str]]:
-    """The leaderboard as rows of text cells (rank, macro_f1, train_rows, settings), for tables."""
-    rows = []
-    for rank, trial in enumerate(result.leaderboard[:top] if top else result.leaderboard, start=1):
-        rows.append(
-            {
-                "rank": str(rank),
-                "macro_f1": f"{trial.mean:.3f} ± {trial.std:.3f}",
-                "train_rows": str(trial.train_rows),
-                "settings": describe(trial.params) + (" (default)" if trial.is_default else ""),
-            }
-        )
-    return rows
-
-
-def leaderboard_text(result: TuneResult, top: int | None = None) -> str:
-    """Plain-text leaderboard (for pipes and logs)."""
-    rows = leaderboard_rows(result, top)
-    heads = {"rank": "rank", "macro_f1": "macro-F1", "train_rows": "rows", "settings": "settings"}
-    widths = {k: max(len(heads[k]), *(len(r[k]) for r in rows)) for k in heads}
-    lines = ["  ".join(f"{heads[k]:<{widths[k]}}" for k in heads).rstrip()]
-    for r in rows:
-        lines.append(
-            f"{r['rank']:>{widths['rank']}}  {r['macro_f1']:<{widths['macro_f1']}}  "
-            f"{r['train_rows']:>{widths['train_rows']}}  {r['settings']}"
-        )
-    return "\n".join(lines) + "\n"
-
-
 def save_config(result: TuneResult, path: Path) -> Path:
     """Write the best settings (:meth:`TuneResult.to_config`) as JSON, atomically."""
-    from classify.atomic import write_text_atomic
-
-    path = Path(path)
-    try:
-        write_text_atomic(path, json.dumps(result.to_config(), indent=2) + "\n")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot write settings ({exc.strerror or exc})") from None
-    return path
-
-
-@dataclass(frozen=True)
-class TuneConfig:
-    """Settings read from a file written by ``classify tune``.
-
-    Attributes
-    ----------
-    params
-        Pipeline settings (a subset of ``DEFAULT_PARAMS`` keys; the rest keep their defaults).
-    data_hash
-        Fingerprint of the data they were tuned on, if recorded.
-    macro_f1
-        The score they reached, if recorded.
-    """
-
-    params: dict[str, Any]
-    data_hash: str | None = None
-    macro_f1: float | None = None
-
-
-def load_config(path: Path) -> TuneConfig:
-    """Read and check a settings file, so that a typo fails here and not deep inside training.
-
-    Raises
-    ------
-    ConfigError
-        Missing or unreadable file, bad JSON, unknown keys, or a setting of the wrong type or range;
-        the message names the file.
-    """
-    path = Path(path)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: no such settings file; write one with 'classify tune DATA -o {path}'"
-        ) from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder, not a settings file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read settings ({getattr(exc, 'strerror', None) or exc})") from None
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno}, column {exc.colno}"
-        raise ConfigError(f"{path}: not valid JSON ({exc.msg} at {where})") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("params"), dict):
-        raise ConfigError(f'{path}: expected a JSON object with a "params" object, as classify tune writes')
-    extra = sorted(set(raw) - CONFIG_KEYS)
-    if extra:
-        raise ConfigError(
-            f'{path}: unknown key(s) {", ".join(extra)}; settings go under "params" '
-            f"(keys: {', '.join(DEFAULT_PARAMS)})"
-        )
-    params = raw["params"]
-    unknown = sorted(set(params) - set(DEFAULT_PARAMS))
-    if unknown:
-        raise ConfigError(
-            f"{path}: unknown setting(s) {', '.join(unknown)} in params (known: {', '.join(DEFAULT_PARAMS)})"
-        )
-    checked = {key: _check_setting(path, key, value) for key, value in params.items()}
-    score = raw.get("macro_f1")
-    return TuneConfig(
-        params=checked,
-        data_hash=raw.get("data_hash") if isinstance(raw.get("data_hash"), str) else None,
-        macro_f1=float(score) if isinstance(score, int | float) and not isinstance(score, bool) else None,
-    )
-
-
-def _check_setting(path: Path, key: str, value: Any) -> Any:
-    """One setting, converted to the type the pipeline takes; ConfigError naming it if it is wrong."""
-    expected = ""
-    if key in ("word_ngrams", "char_ngrams"):
-        if value is None and key == "char_ngrams":
-            return None
-        if (
-            isinstance(value, list)
-            and len(value) == 2
-            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in value)
-            and value[0] <= value[1]
-        ):
-            return (value[0], value[1])
-        expected = "[low, high] with 1 <= low <= high" + (" or null" if key == "char_ngrams" else "")
-    elif key == "min_df":
-        if (isinstance(value, int) and not isinstance(value, bool) and value >= 1) or (
-            isinstance(value, float) and 0 < value <= 1
-        ):
-            return value
-        expected = "a count >= 1 or a share in (0, 1]"
-    elif key == "sublinear_tf":
-        if isinstance(value, bool):
-            return value
-        expected = "true or false"
-    elif key == "classifier":
-        if value in CLASSIFIERS:
-            return value
-        expected = " or ".join(f'"{c}"' for c in CLASSIFIERS)
-    elif key in ("C", "char_weight"):
-        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-            return float(value)
-        expected = "a positive number"
-    raise ConfigError(f"{path}: params.{key} is {json.dumps(value)}; expected {expected}")
+    return save_settings_file(result.to_config(), path)

@@ -73,3 +73,12 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     """Never write the default model into the checkout or the user's cache from a test."""
     cache = tmp_path_factory.getbasetemp() / "cache"
     monkeypatch.setenv("CLASSIFY_CACHE_DIR", str(cache))
+
+
+def cli_message(error: Exception) -> str:
+    """An error's message as the command line shows it: library arguments spelled as its flags."""
+    from classify.cli import _flag
+    from classify.errors import ClassifyError
+
+    assert isinstance(error, ClassifyError)
+    return error.render(_flag)

@@ -21,7 +21,11 @@ def run(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
 def test_help_lists_every_command() -> None:
     result = run("--help")
     assert result.exit_code == 0
-    for command in ("train", "predict", "evaluate", "topics"):
+    from typer.main import get_command
+
+    commands = sorted(get_command(app).commands)  # type: ignore[attr-defined]
+    assert {"train", "predict", "evaluate", "topics", "tune", "audit"} <= set(commands)
+    for command in commands:
         assert command in result.stdout
 
 

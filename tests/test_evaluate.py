@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -8,13 +9,13 @@ from typer.testing import CliRunner, Result
 
 from classify import DataError, cross_validate, evaluate_model, load_labelled, load_model, train_and_test
 from classify.cli import app
-from classify.evaluate import SPLIT_DATE, SPLIT_GROUPED, SPLIT_PLAIN, Splits, cross_val_predict, make_splits
 from classify.render import evaluation_text
-from tests.conftest import TINY, tiny_rows, write_csv
+from classify.splits import SPLIT_DATE, SPLIT_GROUPED, SPLIT_PLAIN, Splits, make_splits
+from tests.conftest import TINY, cli_message, tiny_rows, write_csv
 
 
 def test_cross_validation_shape(tiny_csv: Path) -> None:
-    result = cross_validate(load_labelled(tiny_csv), folds=4)
+    result = cross_validate(load_labelled(tiny_csv), folds=4).evaluation
     d = result.to_dict()
     assert d["n"] == 24
     assert 0 <= d["accuracy"] <= 1 and 0 <= d["macro_f1"] <= 1
@@ -99,8 +100,8 @@ def test_plain_split_lets_copies_straddle_folds(copies_csv: Path) -> None:
 
 def test_cross_validate_reports_near_duplicates(copies_csv: Path) -> None:
     data = load_labelled(copies_csv)
-    grouped = cross_validate(data, folds=4)
-    plain = cross_validate(data, folds=4, group=False)
+    grouped = cross_validate(data, folds=4).evaluation
+    plain = cross_validate(data, folds=4, group=False).evaluation
     assert grouped.split == SPLIT_GROUPED and plain.split == SPLIT_PLAIN
     for result in (grouped, plain):
         d = result.to_dict()
@@ -119,15 +120,19 @@ def test_too_few_stories_for_the_folds(tmp_path: Path) -> None:
     rows = [(f"Oil prices climb on supply worries {'!' * i}", "economy") for i in range(4)]
     rows += [(f"Measles outbreak reported in villages {'!' * i}", "health") for i in range(4)]
     data = load_labelled(write_csv(tmp_path / "same.csv", ["headline", "topic"], rows))
-    with pytest.raises(
-        DataError, match=r"only 2 distinct stories .* for 3 folds; pass a smaller --folds, or --no-group"
-    ):
+    with pytest.raises(DataError) as info:
         cross_validate(data, folds=3)
-    assert cross_validate(data, folds=3, group=False).n == 8
+    assert re.search(
+        r"only 2 distinct stories .* for 3 folds; pass a smaller --folds, or --no-group",
+        cli_message(info.value),
+    )
+    assert str(info.value).endswith("pass a smaller folds, or group=False")
+    assert cross_validate(data, folds=3, group=False).evaluation.n == 8
 
 
-def test_cross_val_predict_still_returns_three_things(tiny_csv: Path) -> None:
-    predicted, proba, topics = cross_val_predict(load_labelled(tiny_csv), folds=4)
+def test_cross_validate_keeps_the_out_of_fold_predictions(tiny_csv: Path) -> None:
+    oof = cross_validate(load_labelled(tiny_csv), folds=4).oof
+    predicted, proba, topics = oof.predicted, oof.proba, oof.topics
     assert len(predicted) == proba.shape[0] == 24 and topics == ["economy", "health", "sport"]
 
 
@@ -150,7 +155,7 @@ def test_date_split_tests_on_the_newest_rows(tmp_path: Path, column: str) -> Non
     assert sorted({dates[i] for i in test_idx}) == ["2024-01-07", "2024-01-08"]
     assert len(test_idx) == 6 and len(train_idx) == 18
     assert splits.settings["date_col"] == column and splits.folds is None
-    result = cross_validate(data, split_by_date=True)
+    result = cross_validate(data, split_by_date=True).evaluation
     assert result.mode == "date split" and result.split == SPLIT_DATE
     assert result.n == 6 and result.folds is None
     assert result.settings["train_until"].startswith("2024-01-06")
@@ -160,8 +165,11 @@ def test_date_split_tests_on_the_newest_rows(tmp_path: Path, column: str) -> Non
 
 def test_date_split_with_named_column(tmp_path: Path) -> None:
     data = load_labelled(write_csv(tmp_path / "d.csv", ["headline", "topic", "when"], dated_rows()))
-    with pytest.raises(DataError, match=r"no date column \(found: headline, topic, when\); pass --date-col"):
+    with pytest.raises(DataError) as info:
         make_splits(data, split_by_date=True)
+    assert re.search(
+        r"no date column \(found: headline, topic, when\); pass --date-col", cli_message(info.value)
+    )
     assert make_splits(data, split_by_date=True, date_col="when").settings["test_rows"] == 6
 
 

@@ -119,7 +119,7 @@ def test_clone_keeps_the_settings() -> None:
 
 def test_token_features_attribute_every_feature_to_words() -> None:
     vec = HeadlineVectorizer().fit(TRAIN)
-    names = vec.feature_names_out
+    names = vec.get_feature_names_out()
     text = "Cup final: Bank shares climb"
     per_word = vec.token_features(text)
     assert [word for word, _ in per_word] == ["cup", "final:", "bank", "shares", "climb"]

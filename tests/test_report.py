@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from classify import load_labelled
 from classify import report as rep
 from classify.cli import app
-from classify.evaluate import run_cross_validation
+from classify.evaluate import cross_validate
 from classify.model import fit_pipeline
 from classify.report import (
     REPORT_FILES,
@@ -31,7 +31,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def tiny_report(tmp_path_factory: pytest.TempPathFactory) -> rep.Report:
     path = write_csv(tmp_path_factory.mktemp("data") / "tiny.csv", ["headline", "topic"], tiny_rows())
     data = load_labelled(path)
-    return build_report(data, run_cross_validation(data, folds=3))
+    return build_report(data, cross_validate(data, folds=3))
 
 
 def test_report_folder_holds_the_four_files(tiny_report: rep.Report, tmp_path: Path) -> None:
@@ -60,7 +60,8 @@ def test_metrics_json_keys(tiny_report: rep.Report, tmp_path: Path) -> None:
 
 
 def test_baselines_use_the_same_folds(tiny_csv: Path) -> None:
-    from classify.evaluate import make_splits, predict_splits
+    from classify.evaluate import predict_splits
+    from classify.splits import make_splits
 
     data = load_labelled(tiny_csv)
     splits = make_splits(data, folds=3)
@@ -89,9 +90,9 @@ def test_report_markdown_sections(tiny_report: rep.Report) -> None:
 
 
 def test_mistakes_are_wrong_and_most_confident_first(tiny_report: rep.Report) -> None:
-    probabilities = [m.probability for m in tiny_report.mistakes]
+    probabilities = [m.p_suggested for m in tiny_report.mistakes]
     assert probabilities == sorted(probabilities, reverse=True)
-    assert all(m.true != m.predicted for m in tiny_report.mistakes)
+    assert all(m.label != m.suggested for m in tiny_report.mistakes)
     assert len(tiny_report.mistakes) == sum(not c for c in tiny_report.correct)
 
 

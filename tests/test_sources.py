@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from classify.errors import DataError
 from classify.sources import iter_records
+from tests.conftest import cli_message
 
 
 def headlines(*sources: Path | str, **options: object) -> list[str]:
@@ -51,8 +53,9 @@ def test_text_col_on_tsv_and_jsonl(tmp_path: Path) -> None:
 def test_table_without_text_column(tmp_path: Path) -> None:
     path = tmp_path / "in.csv"
     path.write_text("a,b\n1,2\n", encoding="utf-8")
-    with pytest.raises(DataError, match="no text column \\(found: a, b\\); pass --text-col"):
+    with pytest.raises(DataError) as info:
         headlines(path)
+    assert re.search("no text column \\(found: a, b\\); pass --text-col", cli_message(info.value))
 
 
 def test_bad_json_line(tmp_path: Path) -> None:
@@ -84,3 +87,22 @@ def test_bad_encoding_names_the_line(tmp_path: Path) -> None:
     path.write_bytes(b"fine\n\xff\xfe\n")
     with pytest.raises(DataError, match="not valid UTF-8"):
         headlines(path)
+
+
+def test_json_extension_is_json_lines_for_prediction_and_training(tmp_path: Path) -> None:
+    # .json once meant JSON Lines to training but plain text to prediction: one map serves both now.
+    from classify.data import load_labelled
+
+    path = tmp_path / "feed.json"
+    path.write_text(
+        '{"title": "Oil prices climb", "topic": "economy"}\n{"title": "Cup final", "topic": "sport"}\n'
+    )
+    assert [r.headline for r in iter_records([path])] == ["Oil prices climb", "Cup final"]
+    assert load_labelled(path).texts == ["Oil prices climb", "Cup final"]
+
+
+def test_json_array_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    path = tmp_path / "feed.json"
+    path.write_text('[{"title": "Oil prices climb"}]\n')
+    with pytest.raises(DataError, match="holds one JSON array; classify reads JSON Lines"):
+        list(iter_records([path]))

@@ -10,18 +10,10 @@ from typer.testing import CliRunner
 
 from classify import DEFAULT_PARAMS, LabelledData, load_labelled, load_model
 from classify.cli import app
-from classify.tune import (
-    BudgetError,
-    ConfigError,
-    PipelineEstimator,
-    Trial,
-    TuneResult,
-    leaderboard_text,
-    load_config,
-    parse_budget,
-    save_config,
-    tune,
-)
+from classify.errors import BudgetError, ConfigError
+from classify.render import leaderboard_text
+from classify.settings import load_settings_file as load_config
+from classify.tune import PipelineEstimator, Trial, TuneResult, parse_budget, save_config, tune
 from tests.conftest import tiny_rows
 
 runner = CliRunner()

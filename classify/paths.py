@@ -1,22 +1,20 @@
-"""Paths and defaults in one place, so the CLI, the library and the benchmarks agree on them."""
+"""Where things live: the package, the source checkout's data and models, the user's cache.
+
+One place for paths, so that the CLI, the library and the benchmarks agree on them.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from classify.errors import ModelError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
-#: The source checkout this package sits in (meaningful only when ``IS_SOURCE_CHECKOUT``).
+#: The source checkout this package sits in (meaningful only when :func:`is_source_checkout`).
 PROJECT_ROOT = PACKAGE_DIR.parent
 DATA_DIR = PROJECT_ROOT / "data"
 MODELS_DIR = PROJECT_ROOT / "models"
-
-#: Column names recognised without ``--text-col`` / ``--label-col``, in order of preference.
-TEXT_COLUMNS = ("headline", "title", "text", "sentence", "content")
-LABEL_COLUMNS = ("label", "topic", "category", "class", "section")
-
-DEFAULT_FOLDS = 5
-RANDOM_STATE = 0
 
 
 def is_source_checkout() -> bool:
@@ -34,3 +32,12 @@ def user_cache_dir() -> Path:
         return Path(override)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "classify"
+
+
+def packaged_data(name: str) -> Path:
+    """Path of a file shipped in ``data/``: the installed package's copy, else the source checkout's."""
+    for folder in (PACKAGE_DIR / "_data", DATA_DIR):
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+    raise ModelError(f"data file '{name}' is missing from this installation; reinstall classify")

@@ -1,0 +1,356 @@
+"""The numpy machinery behind :class:`classify.features.HeadlineVectorizer` (private).
+
+
+:class:`HeadlineVectorizer` computes the same matrix as the scikit-learn ``FeatureUnion`` of a word
+1-2-gram ``TfidfVectorizer`` and a ``char_wb`` 2-5-gram ``TfidfVectorizer`` (same sorted columns, same
+values up to float32 rounding), several times faster at prediction time.
+
+Why it is faster: scikit-learn extracts every character n-gram of every document in Python and looks
+each one up in a dict, about 150 look-ups per headline. But ``char_wb`` n-grams never cross whitespace
+(each word is padded with one space on each side and cut into n-grams inside it), so a document's
+character counts are the sum of its words' counts, and words repeat a lot. Here each distinct
+whitespace token is analysed once and its feature columns are kept in a table (a sparse matrix ``T``
+with one row per token); a batch of documents becomes a sparse document-by-token matrix ``D``, and
+``D @ T`` (compiled sparse code) adds the rows up. Word n-grams of two or more words, which do cross
+whitespace, are looked up with numpy (sorted integer keys and ``searchsorted``) and enter ``D`` as rows
+of an identity block at the top of ``T``. The Python-level work left is one lowercasing per headline
+and one dict look-up per token (a batch is split as one string); tokens never seen before are
+analysed together, in one pass, when a batch first meets them.
+
+Kept apart from the estimator so that ``features.py`` reads as a scikit-learn transformer and this
+module as the counting it relies on; nothing outside ``features.py`` should import it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from itertools import repeat
+from typing import TYPE_CHECKING
+
+import numpy as np
+import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    from classify.features import HeadlineVectorizer
+
+#: scikit-learn's default ``token_pattern``: words of two or more word characters.
+WORD = re.compile(r"(?u)\b\w\w+\b")
+
+
+def preprocess(text: str) -> str:
+    """Lowercase and strip accents exactly as ``TfidfVectorizer(strip_accents="unicode")`` does.
+
+    The ASCII test comes first because it is nearly free and most headlines pass it, which skips the
+    costly NFKD normalisation.
+    """
+    text = text.lower()
+    if text.isascii():
+        return text
+    normalized = unicodedata.normalize("NFKD", text)
+    return "".join([c for c in normalized if not unicodedata.combining(c)])
+
+
+def char_wb_ngrams(token: str, ngram_range: tuple[int, int]) -> list[str]:
+    """Character n-grams of one whitespace token, as scikit-learn's ``char_wb`` analyzer makes them.
+
+    The token is padded with one space on each side. A padded token no longer than ``n`` yields itself
+    once and stops the loop over longer ``n`` (scikit-learn counts a short word only once), so this
+    must not be "simplified" into plain slicing.
+    """
+    lo, hi = ngram_range
+    w = f" {token} "
+    size = len(w)
+    out: list[str] = []
+    for n in range(lo, hi + 1):
+        if size <= n:
+            out.append(w)
+            break
+        out.extend([w[i : i + n] for i in range(size - n + 1)])
+    return out
+
+
+def gather(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Indices of the concatenation of the ranges ``starts[i] : starts[i] + lengths[i]``, without a loop."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.cumsum(lengths) - lengths
+    return np.repeat(starts.astype(np.int64) - offsets, lengths) + np.arange(total, dtype=np.int64)
+
+
+def lookup(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Position of each key in ``sorted_keys``, or -1 where it is absent."""
+    if len(sorted_keys) == 0:
+        return np.full(len(keys), -1, dtype=np.int64)
+    pos = np.searchsorted(sorted_keys, keys)
+    pos[pos == len(sorted_keys)] = 0
+    return np.where(sorted_keys[pos] == keys, pos, -1)
+
+
+#: Marks the end of each document when a batch is split as one string. It is looked up like any
+#: token (so a headline that really holds it is still analysed right); :func:`split_tokens` only
+#: treats it as a boundary after checking that no headline of the batch contains it.
+SEP = "\x00"
+
+
+def split_tokens(docs: Sequence[str], ids: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Preprocess and whitespace-split a batch; return each token's id and its document's index.
+
+    The batch is joined with a separator token and split once: splitting each headline into its own
+    list made a million small lists, and the garbage collector's passes over them tripled the time.
+    Preprocessing stays per headline (the ASCII test is nearly free), because lowercasing after
+    accent stripping would differ from scikit-learn on a few characters.
+
+    Parameters
+    ----------
+    docs
+        Raw headlines.
+    ids
+        Token -> id; looking up a token it lacks must add it (a dict with ``__missing__``).
+    """
+    pre = [d.lower() if d.isascii() else preprocess(d) for d in docs]
+    joined = f" {SEP} ".join(pre)
+    if joined.count(SEP) == len(docs) - 1:
+        tokens = joined.split()
+        tok = np.fromiter(map(ids.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+        boundary = tok == ids[SEP]
+        doc = np.cumsum(boundary)
+        return tok[~boundary], doc[~boundary]
+    # A headline holds the separator itself: split one by one.
+    split = [d.split() for d in pre]
+    lens = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+    tokens = [t for toks in split for t in toks]
+    tok = np.fromiter(map(ids.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+    return tok, np.repeat(np.arange(len(docs), dtype=np.int64), lens)
+
+
+class FirstSight(dict):
+    """Token -> id in order of first sight (the fit's provisional ids)."""
+
+    def __missing__(self, token: str) -> int:
+        value = self[token] = len(self)
+        return value
+
+
+def ngram_ids(
+    words: np.ndarray, docs: np.ndarray, n: int, levels: Sequence[np.ndarray], base: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Find the known n-grams (n >= 2) in a flat sequence of word ids.
+
+    An n-gram is identified one word at a time: a known prefix id times ``base`` plus the next word id
+    is looked up in that level's sorted keys, and its position there is the next prefix id. Keys stay
+    far below 2**63 whatever ``n`` is, unlike a single base-``base`` number of ``n`` digits.
+
+    Parameters
+    ----------
+    words
+        Word ids of all documents concatenated (-1 for words in no known n-gram).
+    docs
+        Document index of each word, to keep n-grams inside one document.
+    n
+        N-gram length.
+    levels
+        ``n - 1`` sorted key arrays; the position in the last one is the n-gram's id.
+    base
+        One more than the largest word id.
+
+    Returns
+    -------
+    start, ngram
+        Position of the first word of each n-gram found, and its id.
+    """
+    count = len(words) - n + 1
+    if count <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    start = np.flatnonzero((docs[:count] == docs[n - 1 :]) & (words[:count] >= 0))
+    prefix = words[start]
+    for j in range(1, n):
+        nxt = words[start + j]
+        keep = nxt >= 0
+        start, prefix, nxt = start[keep], prefix[keep], nxt[keep]
+        prefix = lookup(prefix * base + nxt, levels[j - 1])
+        keep = prefix >= 0
+        start, prefix = start[keep], prefix[keep]
+    return start, prefix
+
+
+class TokenTable:
+    """Per-token feature rows, filled on first sight of each token and reused afterwards.
+
+    Row ``r`` of :meth:`matrix` holds the features a token carries on its own (its character
+    n-grams and word unigrams), one entry per occurrence; rows ``0 .. n_word - 1`` are an identity
+    block so that word n-grams found across tokens can be added through the same product. The
+    ``seq_*`` arrays hold each token's word ids for the n-gram search.
+
+    New tokens are only queued on look-up and analysed together in :meth:`flush`: one ``map`` of
+    ``dict.get`` over all their n-grams is over twice as fast as analysing them one by one.
+    """
+
+    def __init__(self, vectorizer: HeadlineVectorizer) -> None:
+        self.vec = vectorizer
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every token (in place: the vectorizer keeps the same table object)."""
+        self.cache: TokenCache = TokenCache(self)
+        n_word = self.vec.n_word_features_
+        self.base_rows = n_word
+        self.indptr = np.arange(n_word + 1, dtype=np.int32)
+        self.indices = np.arange(n_word, dtype=np.int32)
+        self.data = np.ones(n_word, dtype=np.float32)
+        self.rows = n_word
+        self.nnz = n_word
+        self.seq_ptr = np.zeros(1, dtype=np.int64)
+        self.seq_len = np.zeros(0, dtype=np.int64)
+        self.seq_data = np.zeros(0, dtype=np.int64)
+        self.pending: list[str] = []
+
+    def flush(self) -> None:
+        """Analyse the tokens queued since the last flush and append their rows."""
+        tokens = self.pending
+        if not tokens:
+            return
+        vec = self.vec
+        count = len(tokens)
+        words = [WORD.findall(t) for t in tokens]
+        flat_words = [w for ws in words for w in ws]
+        word_lens = np.fromiter(map(len, words), dtype=np.int64, count=count)
+        rows, cols = [], []
+        if vec._unigrams:
+            rows.append(np.repeat(np.arange(count), word_lens))
+            cols.append(get_all(vec.word_vocabulary_, flat_words))
+        if vec.char_ngrams:
+            ngram_range: tuple[int, int] = tuple(vec.char_ngrams)  # type: ignore[assignment]
+            grams = [char_wb_ngrams(t, ngram_range) for t in tokens]
+            gram_lens = np.fromiter(map(len, grams), dtype=np.int64, count=count)
+            rows.append(np.repeat(np.arange(count), gram_lens))
+            cols.append(get_all(vec._char_columns, [g for gs in grams for g in gs]))
+        row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        col = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+        if len(rows) > 1:
+            order = np.argsort(row, kind="stable")
+            row, col = row[order], col[order]
+        known = col >= 0
+        row, col = row[known], col[known]
+        added = len(col)
+        lens = np.bincount(row, minlength=count)
+        self.indices = append(self.indices, self.nnz, col.astype(np.int32))
+        self.data = append(self.data, self.nnz, np.ones(added, dtype=np.float32))
+        self.indptr = append(self.indptr, self.rows + 1, (self.nnz + np.cumsum(lens)).astype(np.int32))
+        self.nnz += added
+        self.rows += count
+        if vec._ngram_levels:
+            used = int(self.seq_ptr[-1])
+            ids = get_all(vec._ngram_words, flat_words)
+            self.seq_data = np.concatenate([self.seq_data[:used], ids])
+            self.seq_ptr = np.concatenate([self.seq_ptr, used + np.cumsum(word_lens)])
+            self.seq_len = np.concatenate([self.seq_len, word_lens])
+        tokens.clear()
+
+    def matrix(self) -> sp.csr_matrix:
+        """The table as a sparse matrix (views on the buffers, no copy)."""
+        return sp.csr_matrix(
+            (self.data[: self.nnz], self.indices[: self.nnz], self.indptr[: self.rows + 1]),
+            shape=(self.rows, self.vec.n_features_),
+            copy=False,
+        )
+
+
+class TokenCache(dict):
+    """Token -> token id; a miss queues the token for analysis (``dict.__getitem__`` stays in C)."""
+
+    def __init__(self, table: TokenTable) -> None:
+        super().__init__()
+        self.table = table
+
+    def __missing__(self, token: str) -> int:
+        table = self.table
+        token_id = self[token] = table.rows - table.base_rows + len(table.pending)
+        table.pending.append(token)
+        return token_id
+
+
+def get_all(mapping: dict[str, int], keys: list[str]) -> np.ndarray:
+    """``mapping[key]`` for each key, -1 where absent, looked up in one C-level loop."""
+    return np.fromiter(map(mapping.get, keys, repeat(-1)), dtype=np.int64, count=len(keys))
+
+
+def get_ids(ids: FirstSight, keys: list[str]) -> np.ndarray:
+    """Provisional id of each key, new keys numbered in order of first sight."""
+    return np.fromiter(map(ids.__getitem__, keys), dtype=np.int64, count=len(keys))
+
+
+def append(buffer: np.ndarray, used: int, values: np.ndarray) -> np.ndarray:
+    """Write ``values`` after the first ``used`` items, doubling the capacity when needed.
+
+    Doubling keeps the cost of adding tokens one small batch at a time linear overall.
+    """
+    need = used + len(values)
+    if need > len(buffer):
+        grown = np.empty(max(need, 2 * len(buffer)), dtype=buffer.dtype)
+        grown[:used] = buffer[:used]
+        buffer = grown
+    buffer[used:need] = values
+    return buffer
+
+
+def pack(vocabulary: dict[str, int]) -> tuple[str, np.ndarray, np.ndarray]:
+    """A str -> int dict as (all keys concatenated, key lengths, values)."""
+    keys = list(vocabulary)
+    lengths = np.fromiter((len(k) for k in keys), dtype=np.int64, count=len(keys))
+    values = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(keys))
+    return "".join(keys), lengths, values
+
+
+def unpack(packed: tuple[str, np.ndarray, np.ndarray]) -> dict[str, int]:
+    """Inverse of :func:`pack`."""
+    text, lengths, values = packed
+    ends = np.cumsum(lengths).tolist()
+    starts = [0, *ends[:-1]] if ends else []
+    return dict(zip([text[a:b] for a, b in zip(starts, ends, strict=True)], values.tolist(), strict=True))
+
+
+def stack_rows(parts: list[tuple[np.ndarray, np.ndarray] | None], n_rows: int, n_cols: int) -> sp.csr_matrix:
+    """A count matrix whose row ``r`` holds the columns of row ``r`` of every part (ragged arrays)."""
+    cols, rows = [], []
+    for part in parts:
+        if part is None:
+            continue
+        values, lens = part
+        cols.append(values)
+        rows.append(np.repeat(np.arange(n_rows, dtype=np.int64), lens))
+    if not cols:
+        return sp.csr_matrix((n_rows, n_cols), dtype=np.float32)
+    row = np.concatenate(rows)
+    col = np.concatenate(cols)
+    return sp.csr_matrix((np.ones(len(col), dtype=np.float32), (row, col)), shape=(n_rows, n_cols))
+
+
+def count_matrix(
+    n_docs: int,
+    tok_doc: np.ndarray,
+    tok_rows: np.ndarray,
+    gram_doc: np.ndarray,
+    gram_rows: np.ndarray,
+    table: sp.csr_matrix,
+) -> sp.csr_matrix:
+    """Documents x features counts as ``D @ T``: D counts each document's token rows and n-gram rows.
+
+    The product is compiled sparse code that adds up duplicate columns, which is the per-document
+    counting scikit-learn does with a Python dict. Its column indices are not sorted within rows;
+    nothing downstream (``X @ coef``, l2 norms) needs them sorted.
+    """
+    row = np.concatenate([tok_doc, gram_doc])
+    col = np.concatenate([tok_rows, gram_rows])
+    if len(gram_doc):
+        order = np.argsort(row, kind="stable")  # two sorted runs: timsort merges them in linear time
+        row, col = row[order], col[order]
+    index = np.int32 if table.shape[0] < 2**31 - 1 else np.int64
+    indptr = np.zeros(n_docs + 1, dtype=index)
+    np.cumsum(np.bincount(row, minlength=n_docs), out=indptr[1:])
+    docs = sp.csr_matrix(
+        (np.ones(len(col), dtype=np.float32), col.astype(index), indptr), shape=(n_docs, table.shape[0])
+    )
+    return sp.csr_matrix(docs @ table)
