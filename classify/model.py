@@ -6,7 +6,6 @@ all measure the same thing.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 import warnings
 from collections.abc import Mapping, Sequence
@@ -38,26 +37,17 @@ def build_pipeline(params: Settings | Mapping[str, Any] | None = None) -> Pipeli
     ValueError
         An unknown setting, or a setting with a wrong value.
     """
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
-    from sklearn.svm import LinearSVC
 
     from classify.features import HeadlineVectorizer
+    from classify.linear import TopicClassifier
 
     settings = as_settings(params)
     # The word + char_wb TF-IDF union, computed per distinct token instead of per n-gram: same
     # matrix as scikit-learn's FeatureUnion of two TfidfVectorizers, several times faster to predict.
     features = HeadlineVectorizer(**settings.vectorizer_params())
-    if settings.classifier == "svm":
-        # LinearSVC has no probabilities: calibrate its scores. Temperature scaling is one positive
-        # scalar on a softmax, so it never changes the SVM's ranking of topics (Platt's per-class
-        # sigmoids can invert on small folds); ensemble=False keeps one SVM at prediction time.
-        clf: Any = CalibratedClassifierCV(
-            LinearSVC(C=settings.C, class_weight="balanced"), method="temperature", cv=3, ensemble=False
-        )
-    else:  # "logreg": Settings allows no other
-        clf = LogisticRegression(C=settings.C * 20, class_weight="balanced", max_iter=2000)
+    # A linear model whose fitted state is a few arrays, with temperature-scaled probabilities.
+    clf = TopicClassifier(loss=settings.classifier, C=settings.C)
     return Pipeline([("features", features), ("clf", clf)])
 
 
@@ -69,25 +59,9 @@ def as_settings(params: Settings | Mapping[str, Any] | None) -> Settings:
 def fit_pipeline(
     texts: Sequence[str], labels: Sequence[str], params: Settings | Mapping[str, Any] | None = None
 ) -> Pipeline:
-    """Build and fit the pipeline, adapting the calibration folds to the smallest topic."""
-    from collections import Counter
-
-    settings = as_settings(params)
-    pipeline = build_pipeline(settings)
-    smallest = min(Counter(labels).values())
-    if "cv" in pipeline.named_steps["clf"].get_params():
-        if smallest >= 2:
-            pipeline.set_params(clf__cv=min(3, smallest))
-        else:
-            # A topic with one row cannot be calibrated by cross-validation (tiny folds of tiny
-            # data): logistic regression gives probabilities without it.
-            pipeline = build_pipeline(dataclasses.replace(settings, classifier="logreg"))
-    with warnings.catch_warnings():
-        # LinearSVC may not fully converge on odd tiny data; the fit is still usable.
-        from sklearn.exceptions import ConvergenceWarning
-
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        pipeline.fit(list(texts), list(labels))
+    """Build the pipeline from ``params`` and fit it on headlines and their topics."""
+    pipeline = build_pipeline(params)
+    pipeline.fit(list(texts), [str(t) for t in labels])
     return pipeline
 
 
@@ -122,24 +96,13 @@ class Model:
 def linear_weights(pipeline: Pipeline) -> dict[str, np.ndarray] | None:
     """Per topic, the weight of each feature in the pipeline's linear classifier (``None``: no weights).
 
-    The calibrated SVM keeps its one SVM inside ``CalibratedClassifierCV``, fitted on the topics in
-    the wrapper's ``classes_`` order; a two-topic model has one row of weights, positive for the second.
     Explanations and the report's heaviest n-grams both read the weights here.
     """
-    import numpy as np
-    import scipy.sparse as sp
-
     clf = pipeline.named_steps["clf"]
-    calibrated = getattr(clf, "calibrated_classifiers_", None)
-    estimator = calibrated[0].estimator if calibrated else clf
-    coef = getattr(estimator, "coef_", None)
+    coef = getattr(clf, "coef_", None)
     if coef is None:
         return None
-    coef = coef.toarray() if sp.issparse(coef) else np.asarray(coef)
-    topics = [str(t) for t in clf.classes_]
-    if coef.shape[0] == 1:
-        return {topics[0]: -coef[0], topics[1]: coef[0]}
-    return dict(zip(topics, coef, strict=True))
+    return {str(t): coef[i] for i, t in enumerate(clf.classes_)}
 
 
 def versions() -> dict[str, str]:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from classify import DataError, ModelError, load_labelled, load_model, predict, save_model, train
-from classify.model import build_pipeline
+from classify.model import build_pipeline, fit_pipeline
 
 
 def test_round_trip_train_save_load_predict(tiny_csv: Path, tmp_path: Path) -> None:
@@ -111,3 +111,21 @@ def test_saved_model_is_readable_like_a_normal_file(tiny_model_path: Path) -> No
     mask = os.umask(0)
     os.umask(mask)
     assert stat.S_IMODE(tiny_model_path.stat().st_mode) == 0o666 & ~mask
+
+
+def test_large_data_path_fits_once_and_calibrates_on_a_held_out_slice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The large-data path (SGD on most rows, temperature on a held-out slice) on tiny data: the
+    # threshold is lowered so that the test stays small.
+    from classify import linear
+    from tests.conftest import tiny_rows
+
+    monkeypatch.setattr(linear, "HOLDOUT_ABOVE", 10)
+    rows = tiny_rows() * 4
+    pipeline = fit_pipeline([t for t, _ in rows], [label for _, label in rows])
+    clf = pipeline.named_steps["clf"]
+    assert clf.calibration_ == "held-out slice" and clf.temperature_ > 0
+    proba = pipeline.predict_proba(["Central bank raises rates", "Striker scores in the final"])
+    assert proba.sum(axis=1) == pytest.approx([1.0, 1.0])
+    assert list(pipeline.predict(["Central bank raises rates"])) == ["economy"]
