@@ -124,12 +124,25 @@ ModelOpt = Annotated[
 ]
 
 
-def _load_model(path: Path | None) -> Any:
+AllowPickle = Annotated[
+    bool,
+    typer.Option(
+        "--allow-pickle",
+        help="Also load a pickle-based model file of classify 0.1. Loading a pickle can run code: "
+        "only for files you made or trust.",
+    ),
+]
+
+
+def _load_model(path: Path | None, allow_pickle: bool = False) -> Any:
     """Load ``path``, or the default model (built on first use, with a note on stderr)."""
     from classify.default_model import load_default_model
     from classify.model import load_model
 
-    model = load_model(path) if path is not None else load_default_model(on_build=_info)
+    if path is not None:
+        model = load_model(path, allow_pickle=allow_pickle)
+    else:
+        model = load_default_model(on_build=_info)
     for note in model.warnings:
         _warn(note)
     return model
@@ -261,6 +274,7 @@ def predict_cli(
     summary: Annotated[
         bool, typer.Option("--summary", help="After the rows, count and share of headlines per topic.")
     ] = False,
+    allow_pickle: AllowPickle = False,
 ) -> None:
     """Classify headlines from files or standard input, in input order."""
     from classify.predict import PredictOptions, predict_records
@@ -277,7 +291,7 @@ def predict_cli(
             _error(f"{source}: no such file")
     if no_split and split is not None:
         _error("give --split or --no-split, not both", code=2)
-    model = _load_model(model_path)
+    model = _load_model(model_path, allow_pickle)
     records = iter_records(sources, text_col=text_col, split=not no_split, pattern=split, from_page=from_page)
     options = PredictOptions(
         top_k=top_k, min_confidence=min_confidence, uncertain_label=uncertain_label, explain=explain
@@ -375,6 +389,7 @@ def evaluate_cli(
             file_okay=False,
         ),
     ] = None,
+    allow_pickle: AllowPickle = False,
 ) -> None:
     """Measure accuracy: cross-validation on DATA, a trained model on DATA, or DATA -> --test.
 
@@ -397,7 +412,7 @@ def evaluate_cli(
     written: list[Path] = []
     labelled = _load_labelled(data, text_col, label_col)
     if model_path is not None:
-        result = ev.evaluate_model(_load_model(model_path), labelled)
+        result = ev.evaluate_model(_load_model(model_path, allow_pickle), labelled)
         source = f"{data} with {model_path}"
     elif test is not None:
         result = ev.train_and_test(labelled, _load_labelled(test, text_col, label_col))
@@ -428,11 +443,11 @@ def evaluate_cli(
 
 @app.command("topics")
 @_handle_errors
-def topics_cli(model_path: ModelOpt = None) -> None:
+def topics_cli(model_path: ModelOpt = None, allow_pickle: AllowPickle = False) -> None:
     """List a model's topics with their descriptions (where known) and training counts."""
     from classify.topics import default_topics
 
-    model = _load_model(model_path)
+    model = _load_model(model_path, allow_pickle)
     described = {t.name: t for t in default_topics()}
     counts = model.meta.get("counts", {})
     width = max(len(t) for t in model.topics)
@@ -562,6 +577,21 @@ def audit_cli(
     console = Console()
     for table in audit_tables(result, top or None):
         console.print(table)
+
+
+@app.command("convert")
+@_handle_errors
+def convert_cli(
+    source: Annotated[Path, typer.Argument(help="A model file of an older classify.", show_default=False)],
+    target: Annotated[Path, typer.Argument(help="Where to write it in today's format.", show_default=False)],
+    allow_pickle: AllowPickle = False,
+) -> None:
+    """Rewrite a model file in today's format (arrays and JSON, which cannot run code when loaded)."""
+    from classify.model import save_model
+
+    model = _load_model(source, allow_pickle)
+    save_model(model, target)
+    typer.echo(f"converted {source} -> {target} ({len(model.topics)} topics)")
 
 
 def main() -> None:

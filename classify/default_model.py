@@ -41,8 +41,6 @@ def stale_reason(model: Model, corpus_sha256: str) -> str | None:
     """Why a cached default model must be rebuilt, or ``None`` if it is current."""
     if model.meta.get("corpus_sha256") != corpus_sha256:
         return "the corpus changed"
-    if model.meta.get("versions", {}).get("scikit-learn") != versions()["scikit-learn"]:
-        return "scikit-learn was upgraded"
     if model.meta.get("versions", {}).get("classify") != versions()["classify"]:
         return "classify was upgraded"
     return None

@@ -414,6 +414,79 @@ class HeadlineVectorizer(TransformerMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         return tags
 
+    # ------------------------------------------------------------ model files
+
+    def to_arrays(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The fitted state as JSON-ready scalars and plain arrays, for :mod:`classify.modelfile`.
+
+        Vocabularies are stored as their terms in column order, UTF-8 encoded and concatenated,
+        with each term's length in characters: no Python objects, so loading cannot run code.
+        """
+        check_is_fitted(self, "idf_")
+        state: dict[str, Any] = {
+            "n_word_features": self.n_word_features_,
+            "n_features": self.n_features_,
+            "ngram_base": self._ngram_base,
+            "ngram_lengths": sorted(self._ngram_levels),
+        }
+        arrays: dict[str, np.ndarray] = {"idf": self.idf_}
+        for name, vocabulary in (
+            ("word_terms", self.word_vocabulary_),
+            ("char_terms", self.char_vocabulary_),
+            ("ngram_words", self._ngram_words),
+        ):
+            text, lengths = _terms_to_arrays(vocabulary)
+            arrays[f"{name}_utf8"], arrays[f"{name}_lengths"] = text, lengths
+        for n, (keys, final) in self._ngram_levels.items():
+            for j, key in enumerate(keys):
+                arrays[f"ngram{n}_key{j}"] = key
+            arrays[f"ngram{n}_final"] = final
+        return state, arrays
+
+    @classmethod
+    def from_arrays(
+        cls, params: dict[str, Any], state: dict[str, Any], arrays: dict[str, np.ndarray]
+    ) -> HeadlineVectorizer:
+        """Rebuild a fitted vectorizer from :meth:`to_arrays` output, checking that the parts agree.
+
+        Raises
+        ------
+        ValueError
+            The arrays and numbers do not fit together (a damaged or hand-edited model file).
+        """
+        vec = cls(**params)
+        vec._check_params()
+        vec.word_vocabulary_ = _terms_from_arrays(arrays["word_terms_utf8"], arrays["word_terms_lengths"])
+        vec.char_vocabulary_ = _terms_from_arrays(arrays["char_terms_utf8"], arrays["char_terms_lengths"])
+        vec._ngram_words = _terms_from_arrays(arrays["ngram_words_utf8"], arrays["ngram_words_lengths"])
+        vec.n_word_features_ = int(state["n_word_features"])
+        vec.n_features_ = int(state["n_features"])
+        vec._ngram_base = int(state["ngram_base"])
+        vec.idf_ = np.asarray(arrays["idf"], dtype=np.float32)
+        if (
+            len(vec.word_vocabulary_) != vec.n_word_features_
+            or vec.n_word_features_ + len(vec.char_vocabulary_) != vec.n_features_
+            or vec.idf_.shape != (vec.n_features_,)
+            or vec._ngram_base != max(len(vec._ngram_words), 1)
+            or not np.isfinite(vec.idf_).all()
+        ):
+            raise ValueError("the vocabularies, idf weights and feature counts do not agree")
+        levels: dict[int, tuple[list[np.ndarray], np.ndarray]] = {}
+        for n in state["ngram_lengths"]:
+            n = int(n)
+            keys = [np.asarray(arrays[f"ngram{n}_key{j}"], dtype=np.int64) for j in range(n - 1)]
+            final = np.asarray(arrays[f"ngram{n}_final"], dtype=np.int64)
+            if (
+                not keys
+                or len(final) != len(keys[-1])
+                or (len(final) and final.max() >= vec.n_word_features_)
+            ):
+                raise ValueError(f"the word {n}-gram tables do not agree with the vocabulary")
+            levels[n] = (keys, final)
+        vec._ngram_levels = levels
+        vec._build_derived()
+        return vec
+
     # ------------------------------------------------------------------ pickling
 
     def __getstate__(self) -> dict[str, Any]:
@@ -468,3 +541,23 @@ def reference_union(
         parts.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(char_ngrams), **common)))
         weights["char"] = float(char_weight)
     return FeatureUnion(parts, transformer_weights=weights)
+
+
+def _terms_to_arrays(vocabulary: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Terms in column order as (UTF-8 bytes of all of them, each one's length in characters)."""
+    terms = sorted(vocabulary, key=vocabulary.__getitem__)
+    if [vocabulary[t] for t in terms] != list(range(len(terms))):
+        raise ValueError("vocabulary columns are not 0 .. n - 1")
+    text = np.frombuffer("".join(terms).encode("utf-8"), dtype=np.uint8)
+    lengths = np.fromiter(map(len, terms), dtype=np.int64, count=len(terms))
+    return text, lengths
+
+
+def _terms_from_arrays(text: np.ndarray, lengths: np.ndarray) -> dict[str, int]:
+    """Inverse of :func:`_terms_to_arrays`."""
+    if text.dtype != np.uint8 or text.ndim != 1 or lengths.ndim != 1 or (lengths < 0).any():
+        raise ValueError("a vocabulary is not stored as UTF-8 bytes with term lengths")
+    joined = text.tobytes().decode("utf-8")
+    if int(lengths.sum()) != len(joined):
+        raise ValueError("a vocabulary's term lengths do not match its text")
+    return ngr.unpack((joined, lengths, np.arange(len(lengths), dtype=np.int64)))

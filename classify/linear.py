@@ -176,6 +176,49 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         """The likeliest topic of each row."""
         return self.classes_[self.decision_function(X).argmax(axis=1)]
 
+    def to_arrays(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The fitted state as JSON-ready scalars and plain arrays, for :mod:`classify.modelfile`."""
+        check_is_fitted(self, "coef_")
+        state = {
+            "classes": [str(c) for c in self.classes_],
+            "temperature": self.temperature_,
+            "calibration": self.calibration_,
+        }
+        return state, {"coef": self.coef_, "intercept": self.intercept_}
+
+    @classmethod
+    def from_arrays(
+        cls, params: dict[str, Any], state: dict[str, Any], arrays: dict[str, np.ndarray]
+    ) -> TopicClassifier:
+        """Rebuild a fitted classifier from :meth:`to_arrays` output, checking that the parts agree.
+
+        Raises
+        ------
+        ValueError
+            The weights, topics and temperature do not fit together.
+        """
+        clf = cls(**params)
+        classes = state["classes"]
+        coef = np.asarray(arrays["coef"], dtype=np.float32)
+        intercept = np.asarray(arrays["intercept"], dtype=np.float32)
+        temperature = float(state["temperature"])
+        if (
+            not isinstance(classes, list)
+            or len(classes) < 2
+            or len(set(classes)) != len(classes)
+            or not all(isinstance(c, str) for c in classes)
+        ):
+            raise ValueError("the topics are not a list of two or more distinct names")
+        if coef.ndim != 2 or coef.shape[0] != len(classes) or intercept.shape != (len(classes),):
+            raise ValueError(f"the weights do not have one row per topic ({len(classes)} topics)")
+        if not (np.isfinite(coef).all() and np.isfinite(intercept).all() and 0 < temperature < np.inf):
+            raise ValueError("the weights or the temperature are not finite positive numbers")
+        clf.classes_ = np.asarray(classes)
+        clf.coef_, clf.intercept_ = coef, intercept
+        clf.temperature_ = temperature
+        clf.calibration_ = str(state.get("calibration", ""))
+        return clf
+
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True

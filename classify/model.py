@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     import numpy as np
     from sklearn.pipeline import Pipeline
 
+#: What classify 0.1's pickled payloads call themselves (today's files: :mod:`classify.modelfile`).
 MODEL_FORMAT = "classify-model"
-MODEL_FORMAT_VERSION = 1
 
 
 def build_pipeline(params: Settings | Mapping[str, Any] | None = None) -> Pipeline:
@@ -139,45 +139,66 @@ def make_meta(
 
 
 def save_model(model: Model, path: Path) -> Path:
-    """Write a model to one joblib file, atomically (temp file + rename)."""
-    import joblib
-
+    """Write a model file (arrays and JSON, :mod:`classify.modelfile`), atomically (temp file + rename)."""
+    from classify import modelfile
     from classify.atomic import atomic_path
 
     path = Path(path)
-    payload = {
-        "format": MODEL_FORMAT,
-        "format_version": MODEL_FORMAT_VERSION,
-        "meta": model.meta,
-        "pipeline": model.pipeline,
-    }
     try:
-        with atomic_path(path) as tmp:
-            joblib.dump(payload, tmp, compress=3)
+        with atomic_path(path) as tmp, tmp.open("wb") as out:
+            modelfile.write(model.pipeline, model.meta, out)
     except OSError as exc:
         raise ModelError(f"{path}: cannot write model ({exc.strerror or exc})") from None
     return path
 
 
-def load_model(path: Path) -> Model:
-    """Load a model saved by :func:`save_model`.
+def load_model(path: Path, *, allow_pickle: bool = False) -> Model:
+    """Load a model file saved by :func:`save_model` (or, if allowed, by classify 0.1).
 
-    Only load model files you trust: like every pickle-based format, loading runs code.
+    Parameters
+    ----------
+    path
+        The model file. Its format is told by its content, whatever its name.
+    allow_pickle
+        Also load classify 0.1's pickle-based files. Loading a pickle runs code from the file: allow
+        it only for files you made or trust, and convert them (``classify convert``).
 
     Raises
     ------
     ModelError
-        If the file is missing, corrupt, not a classify model, or unusable with this scikit-learn.
+        If the file is missing, damaged, not a classify model, a pickle that is not allowed, or made
+        by a newer classify.
     """
-    import joblib
+    from classify import modelfile
 
     path = Path(path)
     if not path.exists():
         raise ModelError(f"{path}: no such model file; train one with 'classify train DATA -o {path}'")
     if path.is_dir():
         raise ModelError(f"{path}: is a folder, not a model file")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if modelfile.is_model_file(head):
+        pipeline, meta = modelfile.read(path)
+        return Model(pipeline=pipeline, meta=meta)
+    if not allow_pickle:
+        raise ModelError(
+            f"{path}: cannot load model: not a classify model file, or a pickle-based one from "
+            "classify 0.1, which can run code when loaded; if you made it or trust it, convert it: "
+            f"classify convert {path} NEW --allow-pickle",
+        )
+    return _load_pickle(path)
+
+
+def _load_pickle(path: Path) -> Model:
+    """Load a classify 0.1 model file (a joblib pickle) and turn its pipeline into today's."""
+    import joblib
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-learn's version warnings: the pipeline is rebuilt below
         try:
             payload = joblib.load(path)
         except Exception as exc:  # unpickling can fail in many ways; all mean "not usable"
@@ -187,17 +208,45 @@ def load_model(path: Path) -> Model:
             ) from None
     if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
         raise ModelError(f"{path}: not a classify model file")
-    if payload.get("format_version", 0) > MODEL_FORMAT_VERSION:
+    if payload.get("format_version", 0) > 1:
         raise ModelError(f"{path}: saved by a newer classify; upgrade classify to use it")
-    meta = dict(payload.get("meta", {}))
-    notes = []
-    saved = meta.get("versions", {}).get("scikit-learn")
-    current = versions()["scikit-learn"]
-    if saved and saved != current:
-        notes.append(
-            f"{path}: saved with scikit-learn {saved}, running {current}; predictions may differ, "
-            "retrain with 'classify train' to be safe"
+    try:
+        pipeline = _modernise(payload["pipeline"])
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:
+        raise ModelError(f"{path}: not a usable classify 0.1 model ({type(exc).__name__})") from None
+    note = (
+        f"{path}: loaded a pickle-based model file (classify 0.1), which can run code; convert it "
+        f"with 'classify convert {path} NEW --allow-pickle'"
+    )
+    return Model(pipeline=pipeline, meta=dict(payload.get("meta", {})), warnings=(note,))
+
+
+def _modernise(old: Any) -> Pipeline:
+    """Classify 0.1's pipeline (a calibrated LinearSVC or a LogisticRegression) as today's."""
+    import numpy as np
+    from sklearn.pipeline import Pipeline
+
+    from classify.linear import TopicClassifier
+
+    features, clf = old.named_steps["features"], old.named_steps["clf"]
+    calibrated = getattr(clf, "calibrated_classifiers_", None)
+    linear = calibrated[0].estimator if calibrated else clf
+    coef = np.asarray(linear.coef_, dtype=np.float64)
+    intercept = np.asarray(linear.intercept_, dtype=np.float64)
+    temperature = 1.0 / float(calibrated[0].calibrators[0].beta_) if calibrated else 1.0
+    if coef.shape[0] == 1:
+        # One row for two topics: two opposite half rows give the same softmax (see TopicClassifier),
+        # and temperature scaling saw the scores as (-d, d), twice the halves' spread.
+        coef, intercept = (
+            np.vstack([-coef[0] / 2, coef[0] / 2]),
+            np.array([-intercept[0] / 2, intercept[0] / 2]),
         )
-    elif any("InconsistentVersionWarning" in type(w.message).__name__ for w in caught):
-        notes.append(f"{path}: saved with another scikit-learn version; retrain with 'classify train'")
-    return Model(pipeline=payload["pipeline"], meta=meta, warnings=tuple(notes))
+        temperature = temperature / 2 if calibrated else 1.0
+    loss = "svm" if calibrated else "logreg"
+    new = TopicClassifier(loss=loss, C=float(linear.C) / (1 if calibrated else 20))
+    new.classes_ = np.asarray([str(c) for c in clf.classes_])
+    new.coef_ = coef.astype(np.float32)
+    new.intercept_ = intercept.astype(np.float32)
+    new.temperature_ = temperature
+    new.calibration_ = "cross-validated scores" if calibrated else "none"
+    return Pipeline([("features", features), ("clf", new)])

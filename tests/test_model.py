@@ -73,22 +73,10 @@ def test_other_joblib_file_is_not_a_model(tmp_path: Path) -> None:
         load_model(path)
 
 
-def test_other_sklearn_version_warns(tiny_model_path: Path, tmp_path: Path) -> None:
-    import joblib
-
-    payload = joblib.load(tiny_model_path)
-    payload["meta"]["versions"]["scikit-learn"] = "0.0.1"
-    path = tmp_path / "old.joblib"
-    joblib.dump(payload, path)
-    model = load_model(path)
-    assert len(model.warnings) == 1
-    assert "saved with scikit-learn 0.0.1" in model.warnings[0]
-
-
 def test_failed_save_keeps_old_model(
     tiny_model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import joblib
+    from classify import modelfile
 
     target = tmp_path / "keep.joblib"
     target.write_bytes(tiny_model_path.read_bytes())
@@ -97,7 +85,7 @@ def test_failed_save_keeps_old_model(
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk died half way")
 
-    monkeypatch.setattr(joblib, "dump", boom)
+    monkeypatch.setattr(modelfile, "write", boom)
     with pytest.raises(RuntimeError):
         save_model(load_model(tiny_model_path), target)
     assert target.read_bytes() == before

@@ -1,0 +1,200 @@
+"""Model files are data: arrays and JSON, checked on load, never code; old pickles only when allowed."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from classify import ModelError, load_labelled, load_model, save_model, train
+from classify.cli import app
+from classify.modelfile import MANIFEST, _digest
+from tests.conftest import tiny_rows, write_csv
+
+HEADLINES = ["Central bank raises rates", "Striker scores in the final", "New vaccine approved", "Zyzzyva"]
+
+
+def rewrite(path: Path, target: Path, change: callable) -> Path:  # type: ignore[valid-type]
+    """Copy a model file, letting ``change(members)`` edit its members (name -> bytes)."""
+    with zipfile.ZipFile(path) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    change(members)
+    with zipfile.ZipFile(target, "w") as archive:
+        for name, blob in members.items():
+            archive.writestr(name, blob)
+    return target
+
+
+def manifest_of(members: dict[str, bytes]) -> dict:  # type: ignore[type-arg]
+    return json.loads(members[MANIFEST])
+
+
+def test_round_trip_gives_the_same_predictions(tiny_model_path: Path, tmp_path: Path) -> None:
+    model = load_model(tiny_model_path)
+    again = load_model(save_model(model, tmp_path / "again.joblib"))
+    assert again.topics == model.topics
+    assert np.array_equal(again.predict_proba(HEADLINES), model.predict_proba(HEADLINES))
+    assert again.meta == model.meta
+
+
+def test_the_file_is_a_zip_of_npy_and_json(tiny_model_path: Path) -> None:
+    with zipfile.ZipFile(tiny_model_path) as archive:
+        names = archive.namelist()
+        manifest = json.loads(archive.read(MANIFEST))
+    assert MANIFEST in names and all(n == MANIFEST or n.endswith(".npy") for n in names)
+    assert manifest["format"] == "classify-model" and manifest["format_version"] == 2
+    assert {"features/idf", "clf/coef", "clf/intercept"} <= set(manifest["arrays"])
+
+
+@pytest.mark.parametrize("name", ["site.model", "out/model", "m.joblib"])
+def test_format_is_told_by_content_not_name(tiny_model_path: Path, tmp_path: Path, name: str) -> None:
+    path = save_model(load_model(tiny_model_path), tmp_path / name)
+    assert load_model(path).topics == load_model(tiny_model_path).topics
+
+
+class Payload:
+    """Unpickling this writes a marker file: proof that code ran."""
+
+    marker = ""
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        import builtins
+
+        return (builtins.exec, (f"open({self.marker!r}, 'w').write('ran')", ""))
+
+
+def test_a_planted_pickle_in_an_array_never_runs(tiny_model_path: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "ran.txt"
+    Payload.marker = str(marker)
+
+    def plant(members: dict[str, bytes]) -> None:
+        buffer = io.BytesIO()
+        np.save(buffer, np.array([Payload()], dtype=object), allow_pickle=True)
+        members["arrays/clf/coef.npy"] = buffer.getvalue()
+
+    path = rewrite(tiny_model_path, tmp_path / "evil.joblib", plant)
+    with pytest.raises(ModelError, match="damaged model file"):
+        load_model(path)
+    assert not marker.exists()
+
+
+def test_a_pickle_given_as_model_never_runs_unless_allowed(tmp_path: Path) -> None:
+    import pickle
+
+    marker = tmp_path / "ran.txt"
+    Payload.marker = str(marker)
+    path = tmp_path / "evil.joblib"
+    path.write_bytes(pickle.dumps({"format": "classify-model", "pipeline": Payload()}))
+    with pytest.raises(ModelError, match=r"can run code when loaded; .*--allow-pickle"):
+        load_model(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda m: m.update({"arrays/clf/coef.npy": m["arrays/clf/coef.npy"][:-1] + b"\x01"}), "checksum"),
+        (lambda m: m.pop("arrays/features/idf.npy"), "arrays missing features/idf"),
+        (lambda m: m.update({"arrays/clf/extra.npy": m["arrays/clf/coef.npy"]}), "unlisted clf/extra"),
+        (lambda m: m.pop(MANIFEST), "not a classify model file"),
+        (lambda m: m.update({MANIFEST: b"{not json"}), "unreadable manifest"),
+    ],
+)
+def test_damage_is_one_clear_line(
+    tiny_model_path: Path, tmp_path: Path, change: callable, message: str
+) -> None:  # type: ignore[valid-type]
+    path = rewrite(tiny_model_path, tmp_path / "bad.joblib", change)
+    with pytest.raises(ModelError, match=message) as info:
+        load_model(path)
+    assert "\n" not in str(info.value)
+
+
+def test_swapped_topics_are_detected(tiny_model_path: Path, tmp_path: Path) -> None:
+    def swap(members: dict[str, bytes], *, redigest: bool) -> None:
+        manifest = manifest_of(members)
+        state = manifest["steps"][1]["state"]
+        state["classes"] = list(reversed(state["classes"]))
+        if redigest:
+            manifest["digest"] = _digest(manifest)
+        members[MANIFEST] = json.dumps(manifest).encode()
+
+    plain = rewrite(tiny_model_path, tmp_path / "a.joblib", lambda m: swap(m, redigest=False))
+    with pytest.raises(ModelError, match="does not match its digest"):
+        load_model(plain)
+    # Even with the digest made anew, the weights' topics no longer agree with the metadata's.
+    forged = rewrite(tiny_model_path, tmp_path / "b.joblib", lambda m: swap(m, redigest=True))
+    with pytest.raises(ModelError, match="topics of the weights and the metadata differ"):
+        load_model(forged)
+
+
+def test_a_newer_format_asks_for_an_upgrade(tiny_model_path: Path, tmp_path: Path) -> None:
+    def newer(members: dict[str, bytes]) -> None:
+        manifest = manifest_of(members)
+        manifest["format_version"] = 99
+        manifest["digest"] = _digest(manifest)
+        members[MANIFEST] = json.dumps(manifest).encode()
+
+    with pytest.raises(ModelError, match="newer classify"):
+        load_model(rewrite(tiny_model_path, tmp_path / "n.joblib", newer))
+
+
+def legacy_model(tmp_path: Path) -> tuple[Path, object]:
+    """A model file as classify 0.1 wrote it: a joblib pickle of a calibrated LinearSVC pipeline."""
+    import joblib
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.pipeline import Pipeline
+    from sklearn.svm import LinearSVC
+
+    from classify.features import HeadlineVectorizer
+
+    rows = tiny_rows()
+    pipeline = Pipeline(
+        [
+            ("features", HeadlineVectorizer()),
+            (
+                "clf",
+                CalibratedClassifierCV(
+                    LinearSVC(C=0.5, class_weight="balanced"), method="temperature", cv=3, ensemble=False
+                ),
+            ),
+        ]
+    ).fit([t for t, _ in rows], [label for _, label in rows])
+    meta = {"topics": ["economy", "health", "sport"], "n_rows": len(rows)}
+    path = tmp_path / "old.joblib"
+    joblib.dump({"format": "classify-model", "format_version": 1, "meta": meta, "pipeline": pipeline}, path)
+    return path, pipeline
+
+
+def test_old_pickle_models_load_only_when_allowed_and_convert(tmp_path: Path) -> None:
+    path, pipeline = legacy_model(tmp_path)
+    with pytest.raises(ModelError, match="--allow-pickle"):
+        load_model(path)
+    model = load_model(path, allow_pickle=True)
+    assert any("can run code" in note for note in model.warnings)
+    expected = pipeline.predict_proba(HEADLINES)  # type: ignore[attr-defined]
+    assert np.allclose(model.predict_proba(HEADLINES), expected, atol=1e-5)
+
+    runner = CliRunner()
+    new = tmp_path / "new.model"
+    refused = runner.invoke(app, ["convert", str(path), str(new)])
+    assert refused.exit_code == 1 and "--allow-pickle" in refused.stderr and not new.exists()
+    done = runner.invoke(app, ["convert", str(path), str(new), "--allow-pickle"])
+    assert done.exit_code == 0, done.output
+    assert np.allclose(load_model(new).predict_proba(HEADLINES), expected, atol=1e-5)
+    predicted = runner.invoke(
+        app, ["predict", "--model", str(path), "--allow-pickle", "-f", "jsonl"], input="Oil\n"
+    )
+    assert predicted.exit_code == 0 and "can run code" in predicted.stderr
+
+
+def test_binary_model_round_trip(tmp_path: Path) -> None:
+    rows = [(t, label) for t, label in tiny_rows() if label != "health"]
+    data = load_labelled(write_csv(tmp_path / "two.csv", ["headline", "topic"], rows))
+    model = train(data).model
+    again = load_model(save_model(model, tmp_path / "two.model"))
+    assert np.array_equal(again.predict_proba(HEADLINES), model.predict_proba(HEADLINES))
