@@ -3,7 +3,6 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const SVG = "http://www.w3.org/2000/svg";
 // Topic colours: one per topic, in the model's topic order, the same in the chart and the table.
 const PALETTE = ["#1f5fbf", "#2e8540", "#c2410c", "#7c3aed", "#0e7490", "#b91c1c", "#a16207", "#be185d",
   "#4338ca", "#047857", "#9a3412", "#475569"];
@@ -146,42 +145,31 @@ function renderTable(results) {
 }
 
 function renderChart(results) {
+  // Bars drawn with CSS (a grid of label, bar, count): they stay readable at any width.
   const counts = new Map();
-  results.forEach((r) => counts.set(r.topic, (counts.get(r.topic) || 0) + 1));
+  const unsure = new Set();
+  results.forEach((r) => {
+    counts.set(r.topic, (counts.get(r.topic) || 0) + 1);
+    if (r.best_guess !== undefined && r.best_guess !== r.topic) unsure.add(r.topic);
+  });
   const rows = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const total = results.length;
   $("total").textContent = `· ${total} headline${total === 1 ? "" : "s"}`;
   const chart = $("chart");
   chart.replaceChildren();
+  chart.setAttribute("aria-label", rows.map(([t, n]) => `${t} ${n}`).join(", "));
   if (!rows.length) return;
-  const width = 600, rowHeight = 26, labelWidth = 110, countWidth = 80;
   const top = rows[0][1];
-  const svg = document.createElementNS(SVG, "svg");
-  svg.setAttribute("viewBox", `0 0 ${width} ${rows.length * rowHeight}`);
-  svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", rows.map(([t, n]) => `${t} ${n}`).join(", "));
-  rows.forEach(([topic, n], i) => {
-    const y = i * rowHeight;
-    const label = document.createElementNS(SVG, "text");
-    label.setAttribute("x", "0");
-    label.setAttribute("y", String(y + 17));
-    label.textContent = topic;
-    const barWidth = Math.max(3, ((width - labelWidth - countWidth) * n) / top);
-    const rect = document.createElementNS(SVG, "rect");
-    rect.setAttribute("x", String(labelWidth));
-    rect.setAttribute("y", String(y + 5));
-    rect.setAttribute("width", String(barWidth));
-    rect.setAttribute("height", "16");
-    rect.setAttribute("rx", "3");
-    rect.setAttribute("fill", counts.has(topic) && results.some((r) => r.topic === topic && r.best_guess !== undefined && r.best_guess !== r.topic) ? "#98a2b3" : colourOf(topic));
-    const count = document.createElementNS(SVG, "text");
-    count.setAttribute("x", String(labelWidth + barWidth + 8));
-    count.setAttribute("y", String(y + 17));
-    count.setAttribute("class", "count");
-    count.textContent = `${n} · ${Math.round((100 * n) / total)}%`;
-    svg.append(label, rect, count);
+  rows.forEach(([topic, n]) => {
+    const row = el("div", "chart-row");
+    const track = el("div", "chart-track");
+    const bar = el("div", "chart-bar");
+    bar.style.width = `${Math.max(1.5, (100 * n) / top)}%`;
+    bar.style.background = unsure.has(topic) ? "#98a2b3" : colourOf(topic);
+    track.append(bar);
+    row.append(el("span", "chart-label", topic), track, el("span", "chart-count", `${n} · ${Math.round((100 * n) / total)}%`));
+    chart.append(row);
   });
-  chart.append(svg);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
