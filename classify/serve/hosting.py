@@ -202,7 +202,8 @@ class Served:
         """
         if options.explain and self.explainer is None:
             raise ModelError(self.explain_error or "this model cannot explain its predictions")
-        if not self.lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+        wait = min(max(0.0, deadline - time.monotonic()), threading.TIMEOUT_MAX)
+        if not self.lock.acquire(timeout=wait):
             raise RequestTimeout("the model stayed busy with other requests past the time limit")
         try:
             explainer = self.explainer if options.explain else None
