@@ -613,6 +613,21 @@ def test_not_ready_until_a_model_is_loaded(tiny_model_path: Path) -> None:
     answer = asgi(app, "POST", "/v1/classify", json={"headlines": SPORT})
     assert_error(answer, 503, "not loaded yet")
     assert answer.headers["retry-after"]
+    assert_error(asgi(app, "GET", "/v1/model"), 503, "no model is loaded yet")
+
+
+def test_a_broken_model_at_start_is_reported(tmp_path: Path) -> None:
+    """A worker whose model file went bad after the command's own check serves 503s that say why."""
+    from classify.serve import create_app
+
+    broken = tmp_path / "site.joblib"
+    broken.write_bytes(b"not a model")
+    app = create_app(ServeSettings(model=broken))
+    app.state.host.load_first()  # what the app's startup does
+    answer = asgi(app, "GET", "/v1/model")
+    message = assert_error(answer, 503, "no model is loaded yet", "site.joblib: cannot load model")
+    assert str(tmp_path) not in message
+    assert_error(asgi(app, "GET", "/readyz"), 503)
 
 
 def test_unexpected_failure_is_a_json_500(tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

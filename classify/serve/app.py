@@ -540,7 +540,8 @@ def build_app(settings: ServeSettings, key: str | None, *, model: Model | None =
         """Provenance of the model being served (from its file), and the state of model reloads."""
         served = host.served
         if served is None:
-            return JSONResponse({"error": "no model is loaded yet", "reload": host.status()}, status_code=503)
+            problem = (host.status()["last_error"] or {}).get("error")
+            return error(503, f"no model is loaded yet ({problem})" if problem else "no model is loaded yet")
         return JSONResponse({**served.describe(), "reload": host.status()})
 
     @app.get("/healthz")
