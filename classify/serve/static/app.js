@@ -1,0 +1,182 @@
+// classify serve: the page. Posts the pasted text to /v1/classify and draws the answer.
+// Everything the service returns is put into the page as text (textContent), never as HTML.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+// Topic colours: one per topic, in the model's topic order, the same in the chart and the table.
+const PALETTE = ["#1f5fbf", "#2e8540", "#c2410c", "#7c3aed", "#0e7490", "#b91c1c", "#a16207", "#be185d",
+  "#4338ca", "#047857", "#9a3412", "#475569"];
+const colours = new Map();
+
+function colourOf(topic) {
+  if (!colours.has(topic)) colours.set(topic, PALETTE[colours.size % PALETTE.length]);
+  return colours.get(topic);
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function requestHeaders() {
+  const headers = { "Content-Type": "application/json" };
+  const key = $("key").value.trim();
+  if (key) headers["X-API-Key"] = key;
+  return headers;
+}
+
+function showError(message) {
+  const box = $("error");
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+function needKey() {
+  $("keyrow").hidden = false;
+  $("key").focus();
+}
+
+async function loadModel() {
+  try {
+    const response = await fetch("/v1/topics", { headers: requestHeaders() });
+    if (response.status === 401) {
+      $("model").textContent = "API key needed";
+      needKey();
+      return;
+    }
+    const data = await response.json();
+    if (!response.ok) {
+      $("model").textContent = data.error || `model not available (HTTP ${response.status})`;
+      return;
+    }
+    colours.clear();
+    data.topics.forEach((t) => colourOf(t.name));
+    $("model").textContent = `model ${data.model.id.slice(0, 8)} · ${data.topics.length} topics`;
+    $("model").title = data.topics.map((t) => t.name).join(", ");
+  } catch (err) {
+    $("model").textContent = "the service cannot be reached";
+  }
+}
+
+async function classify(event) {
+  event.preventDefault();
+  const text = $("text").value;
+  if (!text.trim()) {
+    showError("Paste or type some headlines first.");
+    return;
+  }
+  const body = { text, split: $("split").checked, from_page: $("page").checked, explain: $("explain").checked, top_k: 2 };
+  const min = $("min").value.trim();
+  if (min !== "") body.min_confidence = Number(min);
+  showError("");
+  $("go").disabled = true;
+  $("status").textContent = "classifying…";
+  const started = performance.now();
+  try {
+    const response = await fetch("/v1/classify", { method: "POST", headers: requestHeaders(), body: JSON.stringify(body) });
+    const data = await response.json().catch(() => ({ error: `the service answered HTTP ${response.status}` }));
+    if (!response.ok) {
+      if (response.status === 401) needKey();
+      showError(data.error || `the service answered HTTP ${response.status}`);
+      $("status").textContent = "";
+      return;
+    }
+    if (colours.size === 0) data.model.topics.forEach(colourOf);
+    render(data.results);
+    const ms = Math.round(performance.now() - started);
+    const n = data.results.length;
+    $("status").textContent = n ? `${n} headline${n === 1 ? "" : "s"} in ${ms} ms` : "no headlines found in the text";
+    if (colours.size && $("model").textContent.startsWith("API key")) loadModel();
+  } catch (err) {
+    showError("The service cannot be reached.");
+    $("status").textContent = "";
+  } finally {
+    $("go").disabled = false;
+  }
+}
+
+function render(results) {
+  renderTable(results);
+  renderChart(results);
+  $("results").hidden = results.length === 0;
+  $("summary").hidden = results.length === 0;
+}
+
+function renderTable(results) {
+  const tbody = $("table").tBodies[0];
+  tbody.replaceChildren();
+  results.forEach((r, i) => {
+    const row = el("tr");
+    row.append(el("td", "n", String(i + 1)));
+    row.append(el("td", "headline", r.headline));
+
+    const topic = el("td", "topic");
+    const unsure = r.best_guess !== undefined && r.best_guess !== r.topic;
+    const chip = el("span", unsure ? "chip unsure" : "chip", r.topic);
+    if (!unsure) chip.style.background = colourOf(r.topic);
+    topic.append(chip);
+    if (unsure) {
+      topic.append(el("span", "next", `best guess: ${r.best_guess}`));
+    } else if (r.topics && r.topics.length > 1) {
+      const [name, p] = r.topics[1];
+      topic.append(el("span", "next", `next: ${name} ${p.toFixed(2)}`));
+    }
+    row.append(topic);
+
+    const conf = el("td", "conf");
+    const meter = el("div", "meter");
+    const bar = el("div", "bar");
+    const fill = el("div", "fill");
+    fill.style.width = `${Math.max(2, Math.round(r.confidence * 100))}%`;
+    fill.style.background = unsure ? "#98a2b3" : colourOf(r.topic);
+    bar.append(fill);
+    meter.append(bar, el("span", "value", r.confidence.toFixed(2)));
+    meter.title = `probability of ${unsure ? r.best_guess : r.topic}: ${r.confidence}`;
+    conf.append(meter);
+    row.append(conf);
+
+    const why = el("td", "why");
+    (r.why || []).forEach((word) => why.append(el("span", "word", word)));
+    row.append(why);
+    tbody.append(row);
+  });
+}
+
+function renderChart(results) {
+  // Bars drawn with CSS (a grid of label, bar, count): they stay readable at any width.
+  const counts = new Map();
+  const unsure = new Set();
+  results.forEach((r) => {
+    counts.set(r.topic, (counts.get(r.topic) || 0) + 1);
+    if (r.best_guess !== undefined && r.best_guess !== r.topic) unsure.add(r.topic);
+  });
+  const rows = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const total = results.length;
+  $("total").textContent = `· ${total} headline${total === 1 ? "" : "s"}`;
+  const chart = $("chart");
+  chart.replaceChildren();
+  chart.setAttribute("aria-label", rows.map(([t, n]) => `${t} ${n}`).join(", "));
+  if (!rows.length) return;
+  const top = rows[0][1];
+  rows.forEach(([topic, n]) => {
+    const row = el("div", "chart-row");
+    const track = el("div", "chart-track");
+    const bar = el("div", "chart-bar");
+    bar.style.width = `${Math.max(1.5, (100 * n) / top)}%`;
+    bar.style.background = unsure.has(topic) ? "#98a2b3" : colourOf(topic);
+    track.append(bar);
+    row.append(el("span", "chart-label", topic), track, el("span", "chart-count", `${n} · ${Math.round((100 * n) / total)}%`));
+    chart.append(row);
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("form").addEventListener("submit", classify);
+  $("text").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) $("form").requestSubmit();
+  });
+  $("key").addEventListener("change", loadModel);
+  loadModel();
+});

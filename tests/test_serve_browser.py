@@ -1,0 +1,147 @@
+"""The page of `classify serve` in headless Chromium (Debian's /usr/bin/chromium, driven by Playwright).
+
+Types headlines, submits, reads the result table and compares it with the API's answer, and saves
+screenshots at desktop and phone widths into the test's temp folder. Skips, saying why, only where
+the browser or its driver is not installed or cannot start.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+httpx = pytest.importorskip("httpx", reason="the page test needs httpx: pip install -e '.[test]'")
+pytest.importorskip("fastapi", reason="the page test needs the serve extra: pip install -e '.[test]'")
+
+from tests.conftest import TINY  # noqa: E402
+from tests.serving import Server, start  # noqa: E402
+
+CHROMIUM = os.environ.get("CLASSIFY_CHROMIUM", "/usr/bin/chromium")
+# Flags for a root user on a machine without network access: no sandbox (root), no GPU, and no
+# background connections to Google's services (refused here, and slow to time out).
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+HEADLINES = [TINY["sport"][0], TINY["economy"][2], TINY["health"][1], TINY["sport"][4]]
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    try:
+        from playwright.sync_api import Error, sync_playwright
+    except ImportError:
+        pytest.skip("the playwright package is not installed: pip install -e '.[test]'")
+    if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
+        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium (or set CLASSIFY_CHROMIUM)")
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as pw:
+        try:
+            context = pw.chromium.launch_persistent_context(
+                str(profile), executable_path=CHROMIUM, args=FLAGS, headless=True, viewport=None
+            )
+        except Error as exc:
+            pytest.skip(f"Chromium at {CHROMIUM} cannot start: {str(exc).splitlines()[0]}")
+        yield context
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, tiny_model_path: Path) -> Iterator[Server]:
+    srv = start(["--model", str(tiny_model_path), "--max-batch", "10"], tmp_path_factory.mktemp("serve-page"))
+    yield srv
+    srv.stop()
+
+
+def table_rows(page: Any) -> list[dict[str, str]]:
+    rows = []
+    for tr in page.locator("#table tbody tr").all():
+        cells = tr.locator("td")
+        rows.append(
+            {
+                "n": cells.nth(0).inner_text().strip(),
+                "headline": cells.nth(1).inner_text().strip(),
+                "topic": cells.nth(2).locator(".chip").inner_text().strip(),
+                "confidence": cells.nth(3).locator(".value").inner_text().strip(),
+                "why": " ".join(w.inner_text().strip() for w in cells.nth(4).locator(".word").all()),
+            }
+        )
+    return rows
+
+
+def test_type_submit_and_read_the_table(browser: Any, server: Server, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(server.url + "/")
+    # Locator assertions, not wait_for_function: the page's CSP forbids the eval that it needs.
+    expect(page.locator("#model")).to_contain_text("3 topics")
+
+    page.locator("#text").fill("\n".join(HEADLINES))
+    page.locator("#go").click()
+    expect(page.locator("#table tbody tr")).to_have_count(4)
+    rows = table_rows(page)
+
+    api = httpx.post(f"{server.url}/v1/classify", json={"headlines": HEADLINES, "explain": True}).json()
+    assert [r["headline"] for r in rows] == HEADLINES
+    assert [r["topic"] for r in rows] == [r["topic"] for r in api["results"]]
+    assert [r["topic"] for r in rows] == ["sport", "economy", "health", "sport"]
+    assert [r["confidence"] for r in rows] == [f"{r['confidence']:.2f}" for r in api["results"]]
+    assert [r["why"] for r in rows] == [" ".join(r["why"]) for r in api["results"]]
+    assert [r["n"] for r in rows] == ["1", "2", "3", "4"]
+    # The per-topic chart: one bar per topic, the largest first.
+    labels = page.locator("#chart .chart-label").all_inner_texts()
+    assert labels == ["sport", "economy", "health"]
+    assert page.locator("#chart .chart-count").first.inner_text() == "2 · 50%"
+    expect(page.locator("#status")).to_contain_text("4 headlines")
+    page.screenshot(path=str(tmp_path / "page-desktop.png"), full_page=True)
+
+    # A ticker blob on one line is split into its headlines.
+    page.locator("#text").fill(" | ".join(HEADLINES[:3]))
+    page.locator("#text").press("Control+Enter")
+    expect(page.locator("#table tbody tr")).to_have_count(3)
+    assert [r["headline"] for r in table_rows(page)] == HEADLINES[:3]
+
+    # On a phone each result is a small card, and nothing overflows sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.locator("#text").fill("\n".join(HEADLINES))
+    page.locator("#go").click()
+    expect(page.locator("#table tbody tr")).to_have_count(4)
+    width = page.locator("html").evaluate("element => element.scrollWidth")
+    assert width <= 390
+    assert page.locator("#table thead").is_hidden()
+    page.screenshot(path=str(tmp_path / "page-phone.png"), full_page=True)
+    assert errors == []
+    assert (tmp_path / "page-desktop.png").stat().st_size > 0 and (
+        tmp_path / "page-phone.png"
+    ).stat().st_size > 0
+
+
+def test_errors_are_shown(browser: Any, server: Server) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    page.goto(server.url + "/")
+    page.locator("#go").click()
+    assert page.locator("#error").inner_text() == "Paste or type some headlines first."
+    page.locator("#text").fill("\n".join(TINY["economy"] + TINY["health"][:3]))  # 11: over --max-batch
+    page.locator("#go").click()
+    expect(page.locator("#error")).to_have_text(
+        "11 headlines in one request, more than the limit of 10; send smaller batches"
+    )
+    assert page.locator("#results").is_hidden()
