@@ -96,7 +96,7 @@ def uncertainty_order(
     """
     import numpy as np
 
-    cand = np.asarray(candidates, dtype=int)
+    cand = np.unique(np.asarray(candidates, dtype=int))  # sorted: ties keep pool order
     if cand.size == 0:
         return []
     margin = margins(np.asarray(proba)[cand])
