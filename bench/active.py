@@ -70,10 +70,7 @@ def run_uncertainty(pool, pool_labels, test, test_labels, topics, seed, batch): 
             keep = [j for j, y in enumerate(labelled) if counts[y] >= 2]  # as the page: trainable topics
             model = fit_pipeline([pool[answered[j]] for j in keep], [labelled[j] for j in keep])
             proba = model.predict_proba(pool)
-            nxt = sampling.uncertainty_order(
-                proba, vecs, np.flatnonzero(remaining), limit=batch, window=batch
-            )
-            nxt = nxt[:batch]
+            nxt = sampling.labelling_order(proba, vecs, np.flatnonzero(remaining), batch)[:batch]
         for i in nxt:
             answered.append(i)
             remaining[i] = False

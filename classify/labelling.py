@@ -457,10 +457,7 @@ class LabelSession:
         if self._cold() or proba is None:
             self._order = [i for i in self._cold_order if not self._done[i]]
         else:
-            window = min(self.refit_every, sampling.DIVERSITY_WINDOW)
-            self._order = sampling.uncertainty_order(
-                proba, self._vectors, remaining, limit=max(50, 3 * self.refit_every), window=window
-            )
+            self._order = sampling.labelling_order(proba, self._vectors, remaining, self.refit_every)
         self._cursor = 0
 
     def _proba(self) -> np.ndarray | None:

@@ -71,6 +71,8 @@ def uncertainty_order(
     limit: int = 200,
     window: int = DIVERSITY_WINDOW,
     threshold: float | None = None,
+    batch: int = 0,
+    seed: int = 0,
 ) -> list[int]:
     """Order ``candidates`` smallest margin first, keeping near-duplicates apart.
 
@@ -88,6 +90,14 @@ def uncertainty_order(
         A pick is deferred while one of the last ``window`` picks is its near-duplicate.
     threshold
         Similarity from which two headlines are near-duplicates (default: the evaluation's).
+    batch
+        If positive, the first ``batch`` places (the questions until the next refit) are chosen as
+        in diverse mini-batch active learning (Zhdanov 2019): the ``BATCH_POOL * batch`` most
+        uncertain candidates are clustered into ``batch`` groups by k-means weighted by uncertainty,
+        and the member nearest each centre is asked, most uncertain first. This spreads a batch over
+        different kinds of doubt and prefers typical headlines to odd ones.
+    seed
+        Seed of that k-means.
 
     Returns
     -------
@@ -101,10 +111,59 @@ def uncertainty_order(
         return []
     margin = margins(np.asarray(proba)[cand])
     ranked = cand[np.argsort(margin, kind="stable")]
+    first: list[int] = []
+    if batch > 0 and cand.size > batch:
+        top = ranked[: BATCH_POOL * batch]
+        first = _cluster_picks(top, 1.0 - np.sort(margin)[: len(top)], vecs, batch, seed)
+        chosen = set(first)
+        ranked = np.array(first + [int(i) for i in ranked if int(i) not in chosen], dtype=int)
     head = ranked[: max(limit, 1) * _LOOKAHEAD]
-    ordered = _spread(head, vecs, limit=limit, window=window, threshold=threshold)
+    # The spread keeps near-duplicates apart over the batch picks and what follows them alike.
+    ordered = _spread(head, vecs, limit=max(limit, len(first)), window=window, threshold=threshold)
     placed = set(ordered)
     return ordered + [int(i) for i in ranked if int(i) not in placed]
+
+
+#: Candidates per batch place clustered by :func:`uncertainty_order` (Zhdanov's beta).
+BATCH_POOL = 10
+
+
+def _cluster_picks(top: np.ndarray, weight: np.ndarray, vecs: Any, batch: int, seed: int) -> list[int]:
+    """One pick per k-means cluster of ``top`` (the member nearest the centre), in ``top``'s order."""
+    import warnings
+
+    import numpy as np
+    from sklearn.cluster import KMeans
+
+    k = min(batch, len(top))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence notes when the top holds copies
+        km = KMeans(n_clusters=k, n_init=1, random_state=seed).fit(vecs[top], sample_weight=weight)
+    rank = {int(i): n for n, i in enumerate(top)}
+    picks = []
+    for c in range(k):
+        members = np.flatnonzero(km.labels_ == c)
+        if members.size:
+            closeness = np.asarray(vecs[top[members]] @ km.cluster_centers_[c]).ravel()
+            picks.append(int(top[members[int(np.argmax(closeness))]]))
+    return sorted(picks, key=rank.__getitem__)
+
+
+def labelling_order(
+    proba: np.ndarray, vecs: Any, candidates: Sequence[int] | np.ndarray, refit_every: int
+) -> list[int]:
+    """The order ``classify label`` asks in once a model exists (the benchmark calls this too).
+
+    Smallest margin first, with no near-duplicate of any of the last ``min(refit_every, 10)``
+    questions, checked over the next ``max(50, 3 * refit_every)`` places (a refit re-ranks sooner).
+    """
+    return uncertainty_order(
+        proba,
+        vecs,
+        candidates,
+        limit=max(50, 3 * refit_every),
+        window=min(refit_every, DIVERSITY_WINDOW),
+    )
 
 
 def _spread(ranked: np.ndarray, vecs: Any, *, limit: int, window: int, threshold: float | None) -> list[int]:

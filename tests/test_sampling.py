@@ -112,3 +112,22 @@ def test_cold_start_ends_for_a_rare_topic_after_three_answers_per_topic() -> Non
     assert not sampling.cold_start_over({"a": 5, "b": 3}, topics, answered=8)
     assert sampling.cold_start_over({"a": 6, "b": 3}, topics, answered=9)
     assert not sampling.cold_start_over({"a": 9}, topics, answered=9)  # one topic cannot be trained
+
+
+def test_a_batch_spreads_over_kinds_of_doubt() -> None:
+    themes = [
+        ["Football club wins derby", "Football coach sacked", "Football striker scores", "Football cup"],
+        ["Bank raises rates", "Bank profits rise", "Bank shares fall", "Bank cuts jobs"],
+        ["Hospital opens unit", "Hospital patients wait", "Hospital staff strike", "Hospital beds short"],
+    ]
+    texts = [t for theme in themes for t in theme]
+    theme_of = [n for n, theme in enumerate(themes) for _ in theme]
+    margin = np.linspace(0.01, 0.12, len(texts))  # the whole first theme is the most uncertain
+    proba = np.column_stack([(1 + margin) / 2, (1 - margin) / 2])
+    vecs = sampling.vectors(texts)
+    plain = sampling.uncertainty_order(proba, vecs, range(len(texts)), window=0)
+    assert {theme_of[i] for i in plain[:3]} == {0}
+    batched = sampling.uncertainty_order(proba, vecs, range(len(texts)), window=0, batch=3)
+    assert {theme_of[i] for i in batched[:3]} == {0, 1, 2}
+    assert batched[:3] == sorted(batched[:3])  # most uncertain first within the batch
+    assert sorted(batched) == list(range(len(texts)))
