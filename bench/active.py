@@ -109,12 +109,10 @@ def main() -> int:
             curves["uncertainty"].append(
                 run_uncertainty(pool, pool_labels, test, test_labels, topics, seed, args.batch)
             )
-            print(
-                f"{name} seed {seed}: random {curves['random'][-1][-1]:.3f} "
-                f"uncertainty {curves['uncertainty'][-1][-1]:.3f} at 1000 "
-                f"({time.perf_counter() - started:.0f}s)",
-                flush=True,
-            )
+            for order, curve in curves.items():
+                cells = " ".join(f"{n}:{s:.3f}" for n, s in zip(CHECKPOINTS, curve[-1], strict=True))
+                print(f"{name} seed {seed} {order}: {cells}", flush=True)
+            print(f"({time.perf_counter() - started:.0f}s)", flush=True)
         mean = {k: np.mean(v, axis=0).tolist() for k, v in curves.items()}
         target = mean["random"][-1]
         reached = next(
