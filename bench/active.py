@@ -7,9 +7,10 @@ Simulated labelling: an "editor" answers with the data set's own label (revealed
 headline is picked). For each set and seed, a stratified 80/20 split: the 80% is the pool, the 20%
 the held-out test. Two orders:
 
-- *uncertainty*: what ``classify label --topics ...`` does (``classify.sampling``): diverse
-  headlines until the cold start is over, then smallest margin first with near-duplicates kept apart,
-  re-ranked after every ``--batch`` answers by a model refitted on the answers so far;
+- *uncertainty*: what ``classify label --topics ... --refit-every BATCH`` does
+  (``classify.sampling.labelling_order``): diverse headlines until the cold start is over, then after
+  every ``--batch`` answers a model refitted on the answers so far picks the next batch: the
+  ``10 * batch`` smallest-margin headlines clustered into ``batch`` groups, the most typical of each;
 - *random*: the pool in random order.
 
 After 50, 100, 200, ..., 1000 labels the project pipeline (``classify.model.fit_pipeline``) is

@@ -154,8 +154,10 @@ def labelling_order(
 ) -> list[int]:
     """The order ``classify label`` asks in once a model exists (the benchmark calls this too).
 
-    Smallest margin first, with no near-duplicate of any of the last ``min(refit_every, 10)``
-    questions, checked over the next ``max(50, 3 * refit_every)`` places (a refit re-ranks sooner).
+    The ``refit_every`` questions until the next refit are a diverse mini-batch of the most
+    uncertain headlines (see ``batch`` in :func:`uncertainty_order`); after them, smallest margin
+    first. No question near-duplicates any of the last ``min(refit_every, 10)``, checked over the next
+    ``max(50, 3 * refit_every)`` places (a refit re-ranks sooner).
     """
     return uncertainty_order(
         proba,
@@ -163,6 +165,7 @@ def labelling_order(
         candidates,
         limit=max(50, 3 * refit_every),
         window=min(refit_every, DIVERSITY_WINDOW),
+        batch=refit_every,
     )
 
 
