@@ -718,7 +718,7 @@ def label_cli(
         ),
     ] = Path("labels.csv"),
     host: Annotated[str, typer.Option("--host", help="Address to listen on (keep it local).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535, help="Port of the page.")] = 8001,
+    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="Port of the page.")] = 8001,
     refit_every: Annotated[
         int, typer.Option("--refit-every", min=1, help="Refit the model on the answers every N labels.")
     ] = 10,

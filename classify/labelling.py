@@ -19,9 +19,10 @@ stand, and ``classify train labels.csv`` reads it as it is: rows with an empty t
 out like any row with an empty label. Restarting on the same file resumes: answered headlines (labelled
 or skipped) are never shown again.
 
-Order of questions (:mod:`classify.sampling`): with a model (``--model``, or the default model), the
-smallest margin between the two most likely topics first, near-duplicates kept apart; with
-``--topics`` and no model, diverse headlines first until :func:`classify.sampling.cold_start_over`,
+Order of questions (:mod:`classify.sampling`): with a model (``--model``, or the default model),
+:func:`classify.sampling.labelling_order`: a diverse mini-batch of the headlines with the smallest
+margin between the two most likely topics, then smallest margin first, near-duplicates kept apart;
+with ``--topics`` and no model, diverse headlines first until :func:`classify.sampling.cold_start_over`,
 then the same uncertainty order. Every ``refit_every`` labels a model is refitted on the answers in a
 background thread and the remaining pool is re-ranked; requests never wait for it.
 
