@@ -33,10 +33,13 @@ from classify.errors import DataError
 from classify.model import Model
 
 #: Pseudo-label a pool headline when the model gives its topic at least this probability. With the
-#: temperature-scaled SVM, 0.9 kept the pseudo-labels about 90% right on AG News and BBC titles with
-#: the default model (see bench/results/selftrain.md); lower thresholds add more, noisier labels.
+#: temperature-scaled SVM and the default model, 0.9 picked 40% of the AG News and BBC headlines with
+#: 79-83% of them right by the mapped labels, where the model is 60% right overall
+#: (bench/results/selftrain.md); a lower threshold adds more and noisier labels (0.8 on AG News: half
+#: the pool, 76% right, the same final accuracy).
 DEFAULT_THRESHOLD = 0.9
-#: Rounds of pseudo-labelling; most of the gain came in the first two on the benchmarks.
+#: Rounds of pseudo-labelling: each round adds the headlines the improved model became sure of
+#: (AG News: 2,945, 4,041, 4,625); the issue's measurement used three.
 DEFAULT_ROUNDS = 3
 
 
