@@ -35,7 +35,8 @@ from classify.model import Model
 #: Pseudo-label a pool headline when the model gives its topic at least this probability. With the
 #: temperature-scaled SVM and the default model, 0.9 picked 40% of the AG News and BBC headlines with
 #: 79-83% of them right by the mapped labels, where the model is 60% right overall
-#: (bench/results/selftrain.md); a lower threshold adds more and noisier labels (0.8 on AG News: half
+#: (bench/results/selftrain.md); a lower threshold adds more and noisier labels (`--thresholds 0.8
+#: --sets ag_news`: half
 #: the pool, 76% right, the same final accuracy).
 DEFAULT_THRESHOLD = 0.9
 #: Rounds of pseudo-labelling: each round adds the headlines the improved model became sure of
