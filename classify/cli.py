@@ -157,6 +157,32 @@ def _load_labelled(path: Path, text_col: str | None, label_col: str | None) -> A
     return data
 
 
+# Self-training options of `train` (issue 14); the helper _self_train is at the end of the file.
+DEFAULT_SELF_TRAIN_THRESHOLD, DEFAULT_SELF_TRAIN_ROUNDS = 0.9, 3  # = classify.selftrain's defaults
+UnlabelledOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--unlabelled",
+        metavar="POOL",
+        help="Self-training: also learn from this file of unlabelled headlines (confident predictions "
+        "become labels, for a few rounds).",
+        dir_okay=False,
+    ),
+]
+ThresholdOpt = Annotated[
+    float,
+    typer.Option(
+        "--threshold",
+        min=0.01,
+        max=1.0,
+        help="With --unlabelled: probability from which a prediction is used.",
+    ),
+]
+RoundsOpt = Annotated[
+    int, typer.Option("--rounds", min=0, help="With --unlabelled: rounds of pseudo-labelling.")
+]
+
+
 # Commands ------------------------------------------------------------------------------------
 @app.command("train")
 @_handle_errors
@@ -184,8 +210,11 @@ def train_cli(
             "--config", metavar="FILE", help="Pipeline settings from 'classify tune' (JSON).", dir_okay=False
         ),
     ] = None,
+    unlabelled: UnlabelledOpt = None,
+    threshold: ThresholdOpt = DEFAULT_SELF_TRAIN_THRESHOLD,
+    rounds: RoundsOpt = DEFAULT_SELF_TRAIN_ROUNDS,
 ) -> None:
-    """Train a model on a labelled file and save it."""
+    """Train a model on a labelled file and save it (--unlabelled POOL: self-training)."""
     if default:
         from classify.default_model import build_default_model
 
@@ -193,6 +222,10 @@ def train_cli(
             _error("--default trains on the shipped corpus; give no DATA with it", code=2)
         if config is not None:
             _error("--default builds the default model with the default settings; drop --config", code=2)
+        if unlabelled is not None:
+            _error(
+                "--default builds the default model from the shipped corpus alone; drop --unlabelled", code=2
+            )
         model, path, seconds = build_default_model(output)
         rows, n_topics = model.meta["n_rows"], len(model.topics)
         _info(f"default model: {rows} rows, {n_topics} topics, {seconds:.1f}s -> {path}")
@@ -210,7 +243,10 @@ def train_cli(
     labelled = _load_labelled(data, text_col, label_col)
     if settings is not None and settings.data_hash and settings.data_hash != labelled.fingerprint():
         _warn(f"{config}: tuned on other data than {data}; its settings may not suit it")
-    result = train(labelled, params=settings.params if settings else None)
+    if unlabelled is not None:
+        result = _self_train(labelled, unlabelled, settings.params if settings else None, threshold, rounds)
+    else:
+        result = train(labelled, params=settings.params if settings else None)
     path = output or MODELS_DIR / f"{data.stem}.joblib"
     save_model(result.model, path)
     topics = ", ".join(f"{t} {n}" for t, n in result.counts.items())
@@ -686,3 +722,110 @@ def serve_cli(
     if model_path is not None and not model_path.exists():
         _error(f"{model_path}: no such model file; train one with 'classify train DATA -o {model_path}'")
     run(settings, on_info=_info)
+
+def _self_train(labelled: Any, pool_path: Path, params: Any, threshold: float, rounds: int) -> Any:
+    """``train --unlabelled``: the self-training loop, with a line per round on stderr."""
+    from classify import selftrain
+
+    pool = selftrain.read_pool(pool_path)
+    _info(
+        f"self-training with {pool_path}: {len(pool)} headlines, threshold {threshold}, "
+        f"up to {rounds} round(s)"
+    )
+
+    def report(step: Any) -> None:
+        _info(f"  round {step.round}: {step.added} pseudo-labelled ({step.changed} changed)")
+
+    result = selftrain.self_train(
+        labelled,
+        pool,
+        threshold=threshold,
+        rounds=rounds,
+        params=params,
+        pool_name=str(pool_path),
+        on_round=report,
+    )
+    if result.pseudo_labelled == 0:
+        _warn(f"{pool_path}: no headline reached probability {threshold}; the model learnt from DATA alone")
+    return result
+
+
+@app.command("label")
+@_handle_errors
+def label_cli(
+    pool: Annotated[
+        Path,
+        typer.Argument(
+            help="Headlines to label: one per line, or a CSV/TSV/JSON Lines table.",
+            show_default=False,
+            dir_okay=False,
+        ),
+    ],
+    model_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Start from this model [default: the built-in default model].",
+            dir_okay=False,
+        ),
+    ] = None,
+    topics: Annotated[
+        str | None,
+        typer.Option(
+            "--topics",
+            metavar="A,B,...",
+            help="Start with no model, from these comma-separated topics (cold start: diverse "
+            "headlines first).",
+        ),
+    ] = None,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Answers CSV: appended at each answer; an existing one is resumed.",
+            dir_okay=False,
+        ),
+    ] = Path("labels.csv"),
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (keep it local).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="Port of the page.")] = 8001,
+    refit_every: Annotated[
+        int, typer.Option("--refit-every", min=1, help="Refit the model on the answers every N labels.")
+    ] = 10,
+    text_col: Annotated[
+        str | None, typer.Option("--text-col", help="Column holding the headline, for a table POOL.")
+    ] = None,
+) -> None:
+    """Label headlines in a local web page, most useful first (active learning).
+
+    Keys: 1-9 pick a topic, Enter accepts the suggestion, x skips, u undoes, ? shows help.
+    """
+    from classify import label_app, labelling
+
+    label_app.require_serve()
+    if model_path is not None and topics is not None:
+        _error("give --model or --topics, not both", code=2)
+    topic_list = None
+    if topics is not None:
+        try:
+            topic_list = labelling.parse_topics(topics)
+        except ValueError as exc:
+            _error(f"--topics: {exc}", code=2)
+    if not pool.exists():
+        _error(f"{pool}: no such file")
+    headlines = labelling.read_pool(pool, text_col=text_col)
+    start = None if topic_list is not None else _load_model(model_path)
+    _info(f"{pool}: {len(headlines)} headlines; preparing the order...")
+    session = labelling.LabelSession(
+        headlines, output, topics=topic_list, start_model=start, refit_every=refit_every
+    )
+    progress = session.progress()
+    resumed = (
+        f" (resuming: {progress.labelled} labelled, {progress.skipped} skipped)"
+        if session.progress().labelled + progress.skipped
+        else ""
+    )
+    _info(f"{progress.remaining} to label, topics: {', '.join(session.topics)}; answers -> {output}{resumed}")
+    _info(f"open http://{host}:{port}/  (Ctrl-C to stop; every answer is already saved)")
+    label_app.serve(session, host=host, port=port)

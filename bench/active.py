@@ -1,0 +1,201 @@
+"""Does `classify label`'s order teach the model faster than labelling at random?
+
+    python -m bench.active [--sets ag_news,huffpost] [--seeds 0,1,2] [--batch 20]
+                                              # writes bench/results/active.{md,json,png}
+
+Simulated labelling: an "editor" answers with the data set's own label (revealed only when the
+headline is picked). For each set and seed, a stratified 80/20 split: the 80% is the pool, the 20%
+the held-out test. Two orders:
+
+- *uncertainty*: what ``classify label --topics ... --refit-every BATCH`` does
+  (``classify.sampling.labelling_order``): diverse headlines until the cold start is over, then after
+  every ``--batch`` answers a model refitted on the answers so far picks the next batch: the
+  ``10 * batch`` smallest-margin headlines clustered into ``batch`` groups, the most typical of each;
+- *random*: the pool in random order.
+
+After 50, 100, 200, ..., 1000 labels the project pipeline (``classify.model.fit_pipeline``) is
+trained on the labels and scored by macro-F1 on the test split; curves are the mean over the seeds.
+The AG News and HuffPost files are read from ../shared/datasets at run time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+
+from bench.datasets import ROOT, ag_news, huffpost
+from classify import sampling
+from classify.atomic import atomic_path, write_text_atomic
+from classify.model import fit_pipeline
+
+CHECKPOINTS = [50, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]
+
+
+def macro_f1(texts, labels, test_texts, test_labels, topics) -> float:  # type: ignore[no-untyped-def]
+    from sklearn.metrics import f1_score
+
+    if len(set(labels)) < 2:
+        return 0.0
+    model = fit_pipeline(texts, labels)
+    predicted = model.predict(test_texts)
+    return float(f1_score(test_labels, predicted, labels=topics, average="macro", zero_division=0))
+
+
+def run_random(pool, pool_labels, test, test_labels, topics, seed):  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    order = np.random.default_rng(seed).permutation(len(pool))
+    return [
+        macro_f1([pool[i] for i in order[:n]], [pool_labels[i] for i in order[:n]], test, test_labels, topics)
+        for n in CHECKPOINTS
+    ]
+
+
+def run_uncertainty(pool, pool_labels, test, test_labels, topics, seed, batch):  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    vecs = sampling.vectors(pool)
+    answered: list[int] = []
+    remaining = np.ones(len(pool), dtype=bool)
+    counts: Counter[str] = Counter()
+    cold = sampling.diverse_order(vecs, np.arange(len(pool)), limit=300, seed=seed)
+    scores = []
+    while len(answered) < CHECKPOINTS[-1]:
+        if not sampling.cold_start_over(dict(counts), topics, len(answered)):
+            nxt = [i for i in cold if remaining[i]][:1]
+        else:
+            labelled = [pool_labels[i] for i in answered]
+            keep = [j for j, y in enumerate(labelled) if counts[y] >= 2]  # as the page: trainable topics
+            model = fit_pipeline([pool[answered[j]] for j in keep], [labelled[j] for j in keep])
+            proba = model.predict_proba(pool)
+            nxt = sampling.labelling_order(proba, vecs, np.flatnonzero(remaining), batch)[:batch]
+        for i in nxt:
+            answered.append(i)
+            remaining[i] = False
+            counts[pool_labels[i]] += 1
+            if len(answered) in CHECKPOINTS:
+                texts = [pool[j] for j in answered]
+                labels = [pool_labels[j] for j in answered]
+                scores.append(macro_f1(texts, labels, test, test_labels, topics))
+            if len(answered) >= CHECKPOINTS[-1]:
+                break
+    return scores
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sets", default="ag_news,huffpost")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--batch", type=int, default=20, help="answers between refits (uncertainty)")
+    args = parser.parse_args()
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    started = time.perf_counter()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    loaders = {"ag_news": ag_news, "huffpost": huffpost}
+    results: dict[str, dict[str, object]] = {}
+    for name in args.sets.split(","):
+        texts, labels = loaders[name]()
+        topics = sorted(set(labels))
+        curves: dict[str, list[list[float]]] = {"uncertainty": [], "random": []}
+        for seed in seeds:
+            pool, test, pool_labels, test_labels = train_test_split(
+                texts, labels, test_size=0.2, stratify=labels, random_state=seed
+            )
+            curves["random"].append(run_random(pool, pool_labels, test, test_labels, topics, seed))
+            curves["uncertainty"].append(
+                run_uncertainty(pool, pool_labels, test, test_labels, topics, seed, args.batch)
+            )
+            for order, curve in curves.items():
+                cells = " ".join(f"{n}:{s:.3f}" for n, s in zip(CHECKPOINTS, curve[-1], strict=True))
+                print(f"{name} seed {seed} {order}: {cells}", flush=True)
+            print(f"({time.perf_counter() - started:.0f}s)", flush=True)
+        mean = {k: np.mean(v, axis=0).tolist() for k, v in curves.items()}
+        target = mean["random"][-1]
+        reached = next(
+            (n for n, s in zip(CHECKPOINTS, mean["uncertainty"], strict=True) if s >= target), None
+        )
+        results[name] = {
+            "rows": len(texts),
+            "topics": len(topics),
+            "mean": mean,
+            "per_seed": curves,
+            "random_at_1000": target,
+            "uncertainty_reaches_it_at": reached,
+        }
+        print(
+            f"{name}: uncertainty reaches random's 1000-label macro-F1 {target:.3f} at {reached}", flush=True
+        )
+    seconds = round(time.perf_counter() - started, 1)
+    out = ROOT / "bench" / "results"
+    write_text_atomic(
+        out / "active.json",
+        json.dumps(
+            {
+                "checkpoints": CHECKPOINTS,
+                "seeds": seeds,
+                "batch": args.batch,
+                "results": results,
+                "seconds": seconds,
+            },
+            indent=2,
+        )
+        + "\n",
+    )
+    md = [
+        "# Active learning: uncertainty sampling vs random order",
+        "",
+        f"`python -m bench.active --sets {args.sets} --seeds {args.seeds} --batch {args.batch}`: simulated "
+        f"labelling, macro-F1 on a held-out 20% after N labels, mean of {len(seeds)} seeds; uncertainty "
+        f"re-ranks after every {args.batch} answers. Took {seconds:.0f}s.",
+        "",
+        "| set | order | " + " | ".join(str(n) for n in CHECKPOINTS) + " |",
+        "|---|---|" + "---|" * len(CHECKPOINTS),
+    ]
+    for name, r in results.items():
+        for order in ("random", "uncertainty"):
+            cells = " | ".join(f"{s:.3f}" for s in r["mean"][order])  # type: ignore[index]
+            md.append(f"| {name} | {order} | {cells} |")
+    md.append("")
+    for name, r in results.items():
+        at = r["uncertainty_reaches_it_at"]
+        verdict = "goal met" if at is not None and at <= 600 else "goal NOT met"
+        md.append(
+            f"- {name}: random reaches {r['random_at_1000']:.3f} with 1000 labels; uncertainty reaches it "
+            "with "
+            f"{at if at is not None else 'more than 1000'} labels ({verdict}: at most 600)."
+        )
+    md += ["", "![learning curves](active.png)"]
+    write_text_atomic(out / "active.md", "\n".join(md) + "\n")
+    _plot(results, out / "active.png")
+    return 0
+
+
+def _plot(results, path) -> None:  # type: ignore[no-untyped-def]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4), squeeze=False)
+    for ax, (name, r) in zip(axes[0], results.items(), strict=True):
+        for order, style in (("uncertainty", "-o"), ("random", "--s")):
+            ax.plot(CHECKPOINTS, r["mean"][order], style, label=order, markersize=4)
+        ax.axhline(r["random_at_1000"], color="grey", linewidth=0.8)
+        ax.set_title(f"{name} ({r['topics']} topics)")
+        ax.set_xlabel("labels")
+        ax.set_ylabel("macro-F1 (held-out)")
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

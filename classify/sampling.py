@@ -1,0 +1,267 @@
+"""Which headline to label next: uncertainty sampling with diversity, and a diverse cold start.
+
+Pure functions over arrays, shared by ``classify label`` (:mod:`classify.labelling`) and the
+simulation in ``bench/active.py``, so that the benchmark measures the order the page really uses.
+
+- :func:`uncertainty_order`: smallest *margin* first (the gap between the model's two most likely
+  topics; a small gap means the model cannot decide, so the answer teaches it most), while never
+  placing two near-duplicates (the same story reworded) within ``window`` places of each other: labelling
+  one of them teaches the model what the other would.
+- :func:`diverse_order`: before any model exists (``--topics`` with no model), typical headlines from
+  different regions of the pool: one representative per k-means cluster, largest cluster first, then
+  k-means++-style sampling (probability proportional to the squared distance from everything chosen).
+
+Similarity is :func:`classify.groups.similarity_vectors` (mean of word and character TF-IDF cosines)
+and a near-duplicate is what :data:`classify.groups.DUPLICATE_THRESHOLD` says it is, as in evaluation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+#: Default number of recent picks a new pick must not near-duplicate (one refit's batch of answers).
+DIVERSITY_WINDOW = 10
+#: How far down the margin ranking the diversity check looks (as a multiple of ``limit``); beyond it
+#: the order is by margin alone, and a refit re-ranks long before the page gets there.
+_LOOKAHEAD = 4
+
+
+def vectors(texts: Sequence[str]) -> Any:
+    """Unit-length sparse vectors whose dot product is the near-duplicate similarity."""
+    from classify.groups import similarity_vectors
+
+    return similarity_vectors(texts)
+
+
+def duplicate_threshold() -> float:
+    """The similarity from which two headlines are one story (shared with evaluation)."""
+    from classify.groups import DUPLICATE_THRESHOLD
+
+    return DUPLICATE_THRESHOLD
+
+
+def margins(proba: np.ndarray) -> np.ndarray:
+    """Gap between the highest and the second-highest probability of each row (0: undecided).
+
+    Parameters
+    ----------
+    proba
+        ``(n, k)`` probabilities; with one column the margin is 1 (nothing to choose between).
+    """
+    import numpy as np
+
+    proba = np.asarray(proba, dtype=float)
+    if proba.ndim != 2:
+        raise ValueError(f"proba must be 2-dimensional, got shape {proba.shape}")
+    if proba.shape[1] < 2:
+        return np.ones(proba.shape[0])
+    top2 = np.partition(proba, -2, axis=1)[:, -2:]
+    return top2[:, 1] - top2[:, 0]
+
+
+def uncertainty_order(
+    proba: np.ndarray,
+    vecs: Any,
+    candidates: Sequence[int] | np.ndarray,
+    *,
+    limit: int = 200,
+    window: int = DIVERSITY_WINDOW,
+    threshold: float | None = None,
+    batch: int = 0,
+    seed: int = 0,
+) -> list[int]:
+    """Order ``candidates`` smallest margin first, keeping near-duplicates apart.
+
+    Parameters
+    ----------
+    proba
+        ``(n_pool, k)`` probabilities for the whole pool (rows indexed like ``vecs``).
+    vecs
+        Pool vectors from :func:`vectors`.
+    candidates
+        Pool indices still to label.
+    limit
+        The diversity check covers the first ``limit`` places; the rest follow by margin alone.
+    window
+        A pick is deferred while one of the last ``window`` picks is its near-duplicate.
+    threshold
+        Similarity from which two headlines are near-duplicates (default: the evaluation's).
+    batch
+        If positive, the first ``batch`` places (the questions until the next refit) are chosen as
+        in diverse mini-batch active learning (Zhdanov 2019): the ``BATCH_POOL * batch`` most
+        uncertain candidates are clustered into ``batch`` groups by k-means weighted by uncertainty,
+        and the member nearest each centre is asked, most uncertain first. This spreads a batch over
+        different kinds of doubt and prefers typical headlines to odd ones.
+    seed
+        Seed of that k-means.
+
+    Returns
+    -------
+    list of int
+        Every candidate exactly once; ties by margin keep pool order, so the result is deterministic.
+    """
+    import numpy as np
+
+    cand = np.unique(np.asarray(candidates, dtype=int))  # sorted: ties keep pool order
+    if cand.size == 0:
+        return []
+    margin = margins(np.asarray(proba)[cand])
+    ranked = cand[np.argsort(margin, kind="stable")]
+    first: list[int] = []
+    if batch > 0 and cand.size > batch:
+        top = ranked[: BATCH_POOL * batch]
+        first = _cluster_picks(top, 1.0 - np.sort(margin)[: len(top)], vecs, batch, seed)
+        chosen = set(first)
+        ranked = np.array(first + [int(i) for i in ranked if int(i) not in chosen], dtype=int)
+    head = ranked[: max(limit, 1) * _LOOKAHEAD]
+    # The spread keeps near-duplicates apart over the batch picks and what follows them alike.
+    ordered = _spread(head, vecs, limit=max(limit, len(first)), window=window, threshold=threshold)
+    placed = set(ordered)
+    return ordered + [int(i) for i in ranked if int(i) not in placed]
+
+
+#: Candidates per batch place clustered by :func:`uncertainty_order` (Zhdanov's beta).
+BATCH_POOL = 10
+
+
+def _cluster_picks(top: np.ndarray, weight: np.ndarray, vecs: Any, batch: int, seed: int) -> list[int]:
+    """One pick per k-means cluster of ``top`` (the member nearest the centre), in ``top``'s order."""
+    import warnings
+
+    import numpy as np
+    from sklearn.cluster import KMeans
+
+    k = min(batch, len(top))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence notes when the top holds copies
+        km = KMeans(n_clusters=k, n_init=1, random_state=seed).fit(vecs[top], sample_weight=weight)
+    rank = {int(i): n for n, i in enumerate(top)}
+    picks = []
+    for c in range(k):
+        members = np.flatnonzero(km.labels_ == c)
+        if members.size:
+            closeness = np.asarray(vecs[top[members]] @ km.cluster_centers_[c]).ravel()
+            picks.append(int(top[members[int(np.argmax(closeness))]]))
+    return sorted(picks, key=rank.__getitem__)
+
+
+def labelling_order(
+    proba: np.ndarray, vecs: Any, candidates: Sequence[int] | np.ndarray, refit_every: int
+) -> list[int]:
+    """The order ``classify label`` asks in once a model exists (the benchmark calls this too).
+
+    The ``refit_every`` questions until the next refit are a diverse mini-batch of the most
+    uncertain headlines (see ``batch`` in :func:`uncertainty_order`); after them, smallest margin
+    first. No question near-duplicates any of the last ``min(refit_every, 10)``, checked over the next
+    ``max(50, 3 * refit_every)`` places (a refit re-ranks sooner).
+    """
+    return uncertainty_order(
+        proba,
+        vecs,
+        candidates,
+        limit=max(50, 3 * refit_every),
+        window=min(refit_every, DIVERSITY_WINDOW),
+        batch=refit_every,
+    )
+
+
+def _spread(ranked: np.ndarray, vecs: Any, *, limit: int, window: int, threshold: float | None) -> list[int]:
+    """Greedy pass over ``ranked``: take the best item not near-duplicating a recent pick."""
+    import numpy as np
+
+    cut = duplicate_threshold() if threshold is None else threshold
+    sims = np.asarray((vecs[ranked] @ vecs[ranked].T).todense()) if len(ranked) else np.zeros((0, 0))
+    waiting = list(range(len(ranked)))  # positions in `ranked`, best first
+    picked: list[int] = []
+    while waiting and len(picked) < limit:
+        recent = picked[-window:] if window > 0 else []
+        # The best item far enough from the recent picks; if every one left is a near-duplicate of
+        # a recent pick, the best anyway.
+        n = next((n for n, pos in enumerate(waiting) if not recent or sims[pos, recent].max() < cut), 0)
+        picked.append(waiting.pop(n))
+    return [int(ranked[p]) for p in picked + waiting]
+
+
+def diverse_order(
+    vecs: Any,
+    candidates: Sequence[int] | np.ndarray,
+    *,
+    limit: int = 200,
+    clusters: int = 30,
+    seed: int = 0,
+) -> list[int]:
+    """Typical and varied headlines first, for a cold start without a model.
+
+    One representative per k-means cluster (the member nearest the centre), largest cluster
+    first, so the first answers cover the pool's main themes rather than its oddities; then
+    k-means++-style sampling: each next headline drawn with probability proportional to its
+    squared distance from everything chosen so far, so near-duplicates of a pick are (almost) never
+    drawn. Deterministic for a given ``seed``.
+
+    Returns
+    -------
+    list of int
+        The first ``limit`` picks, then the remaining candidates in pool order.
+    """
+    import warnings
+
+    import numpy as np
+    from sklearn.cluster import MiniBatchKMeans
+
+    cand = np.asarray(candidates, dtype=int)
+    if cand.size == 0:
+        return []
+    limit = min(limit, cand.size)
+    sub = vecs[cand]
+    k = max(1, min(clusters, limit, cand.size))
+    picked: list[int] = []
+    if k >= 2:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence and memory notes on tiny pools
+            km = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3, batch_size=1024).fit(sub)
+        labels = km.labels_
+        centres = km.cluster_centers_
+        sizes = np.bincount(labels, minlength=k)
+        for c in np.argsort(-sizes, kind="stable"):
+            members = np.flatnonzero(labels == c)
+            if members.size == 0:
+                continue
+            closeness = np.asarray(sub[members] @ centres[c]).ravel()
+            picked.append(int(members[int(np.argmax(closeness))]))
+    picked = picked[:limit]
+    rng = np.random.default_rng(seed)
+    chosen = np.zeros(cand.size, dtype=bool)
+    chosen[picked] = True
+    if picked:
+        best_sim = np.asarray((sub @ sub[picked].T).max(axis=1).todense()).ravel()
+    else:
+        best_sim = np.zeros(cand.size)
+    while len(picked) < limit:
+        weight = np.clip(1.0 - best_sim, 0.0, None) ** 2
+        weight[chosen] = 0.0
+        total = weight.sum()
+        # When all left are copies of picks (no weight), fall back to pool order.
+        nxt = int(rng.choice(cand.size, p=weight / total)) if total > 0 else int(np.flatnonzero(~chosen)[0])
+        picked.append(nxt)
+        chosen[nxt] = True
+        best_sim = np.maximum(best_sim, np.asarray((sub @ sub[nxt].T).todense()).ravel())
+    rest = np.flatnonzero(~chosen)
+    return [int(cand[i]) for i in picked] + [int(cand[i]) for i in rest]
+
+
+def cold_start_over(counts: dict[str, int], topics: Sequence[str], answered: int) -> bool:
+    """Whether enough answers exist to rank by a model's uncertainty instead of by diversity.
+
+    Uncertainty needs a model that knows the topics: the cold start ends when every topic has two
+    labels (the least a topic needs to be trained on), or, when some topic is rare in the pool, once
+    two topics have two labels each and there are three answers per topic: rare topics are then
+    better found by the model's doubt than by waiting for diversity to stumble on them.
+    """
+    trainable = sum(1 for t in topics if counts.get(t, 0) >= 2)
+    if trainable == len(topics):
+        return True
+    return trainable >= 2 and answered >= 3 * len(topics)

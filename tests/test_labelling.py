@@ -1,0 +1,209 @@
+"""The labelling session behind `classify label`: answers file, undo, resume, order and refits."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from classify import load_labelled, load_model, train
+from classify.errors import DataError
+from classify.labelling import (
+    COLUMNS,
+    AlreadyAnswered,
+    AnswerError,
+    LabelSession,
+    parse_topics,
+)
+from tests.conftest import TINY, tiny_rows
+
+TRUTH = dict(tiny_rows())
+POOL = list(TRUTH)
+TOPICS = list(TINY)
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture
+def session(tmp_path: Path) -> Iterator[LabelSession]:
+    s = LabelSession(POOL, tmp_path / "labels.csv", topics=TOPICS, refit_every=3)
+    yield s
+    s.close()
+
+
+def answer_current(s: LabelSession, skip: bool = False) -> str:
+    item = s.current()
+    assert item is not None
+    s.answer(item.id, None if skip else TRUTH[item.headline], seconds=1.5)
+    return item.headline
+
+
+def test_each_answer_is_in_the_file_at_once(session: LabelSession) -> None:
+    first = answer_current(session)
+    # Read by another handle while the session is still open: the row was flushed.
+    got = rows(session.output)
+    assert [r["headline"] for r in got] == [first]
+    assert got[0]["topic"] == TRUTH[first] and got[0]["status"] == "labelled"
+    assert got[0]["seconds"] == "1.5" and got[0]["answered_at"].endswith("+00:00")
+    second = answer_current(session, skip=True)
+    got = rows(session.output)
+    assert [r["status"] for r in got] == ["labelled", "skipped"]
+    assert got[1]["headline"] == second and got[1]["topic"] == ""
+    assert list(got[0]) == list(COLUMNS)
+
+
+def test_undo_takes_back_the_last_answer(session: LabelSession) -> None:
+    a = answer_current(session)
+    b = answer_current(session)
+    back = session.undo()
+    assert back is not None and back.headline == b
+    current = session.current()
+    assert current is not None and current.headline == b  # asked again next
+    assert [r["headline"] for r in rows(session.output)] == [a]
+    # Answering again after an undo appends to the rewritten file.
+    session.answer(back.id, TRUTH[b])
+    assert [r["headline"] for r in rows(session.output)] == [a, b]
+    assert session.undo() is not None and session.undo() is not None
+    assert rows(session.output) == []
+    assert session.undo() is None  # nothing left to undo
+    assert session.progress().labelled == 0
+
+
+def test_restart_resumes_and_never_asks_an_answered_headline(tmp_path: Path) -> None:
+    out = tmp_path / "labels.csv"
+    s = LabelSession(POOL, out, topics=TOPICS, refit_every=100)
+    answered = {answer_current(s) for _ in range(4)} | {answer_current(s, skip=True)}
+    s.close()
+    s = LabelSession(POOL, out, topics=TOPICS, refit_every=100)
+    try:
+        assert s.progress().labelled == 4 and s.progress().skipped == 1
+        assert s.progress().remaining == len(POOL) - 5
+        asked = set()
+        while (item := s.current()) is not None:
+            asked.add(item.headline)
+            s.answer(item.id, TRUTH[item.headline])
+        assert asked == set(POOL) - answered
+        assert s.current() is None
+    finally:
+        s.close()
+    assert len(rows(out)) == len(POOL)
+
+
+def test_the_answers_file_trains_a_model(session: LabelSession) -> None:
+    for n in range(len(POOL)):
+        answer_current(session, skip=n % 4 == 0)
+    data = load_labelled(session.output)
+    assert data.text_col == "headline" and data.label_col == "topic"
+    assert len(data) == 18 and data.skipped == 6  # skips have no topic: training leaves them out
+    assert set(train(data).model.topics) <= set(TOPICS)
+
+
+def test_an_interrupted_last_line_is_dropped(tmp_path: Path) -> None:
+    out = tmp_path / "labels.csv"
+    done = POOL[0]
+    out.write_text(
+        ",".join(COLUMNS) + f"\n{done},sport,labelled,,1.0,2026-01-01T00:00:00+00:00\n{POOL[1]},spo",
+        encoding="utf-8",
+    )
+    s = LabelSession(POOL, out, topics=TOPICS)
+    try:
+        assert s.progress().labelled == 1
+        assert s.progress().remaining == len(POOL) - 1
+        answer_current(s)
+    finally:
+        s.close()
+    got = rows(out)
+    assert len(got) == 2 and got[0]["headline"] == done and got[1]["status"] == "labelled"
+
+
+def test_a_file_of_another_kind_is_refused(tmp_path: Path) -> None:
+    other = tmp_path / "data.csv"
+    other.write_text("headline,topic\nA headline,sport\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"data\.csv: not a 'classify label' answers file.*give a new -o"):
+        LabelSession(POOL, other, topics=TOPICS)
+    assert other.read_text(encoding="utf-8") == "headline,topic\nA headline,sport\n"  # untouched
+
+
+def test_bad_answers_are_refused(session: LabelSession) -> None:
+    item = session.current()
+    assert item is not None
+    with pytest.raises(AnswerError, match="unknown topic 'nope'"):
+        session.answer(item.id, "nope")
+    with pytest.raises(AnswerError, match="no headline 999"):
+        session.answer(999, "sport")
+    session.answer(item.id, "sport")
+    with pytest.raises(AlreadyAnswered):
+        session.answer(item.id, "sport")
+    assert len(rows(session.output)) == 1
+
+
+def test_cold_start_then_refits_and_suggestions(session: LabelSession) -> None:
+    assert session.progress().mode.startswith("cold start")
+    assert session.current().suggested is None  # type: ignore[union-attr]
+    for _ in range(9):
+        answer_current(session)
+        assert session.wait_idle(timeout=60)
+    progress = session.progress()
+    assert progress.refits >= 1 and progress.model_labels >= 6
+    assert progress.mode == "uncertainty"
+    item = session.current()
+    assert item is not None and item.suggested in TOPICS
+    assert [t for t, _ in item.probabilities] == TOPICS
+    assert sum(p for _, p in item.probabilities) == pytest.approx(1, abs=1e-3)
+
+
+def test_starting_model_suggests_and_acceptance_is_counted(tmp_path: Path, tiny_model_path: Path) -> None:
+    model = load_model(tiny_model_path)
+    s = LabelSession(POOL, tmp_path / "labels.csv", start_model=model, refit_every=100)
+    try:
+        assert s.topics == model.topics
+        assert s.progress().mode == "uncertainty"
+        accepted = 0
+        for _ in range(5):
+            item = s.current()
+            assert item is not None and item.suggested is not None
+            accepted += item.suggested == TRUTH[item.headline]
+            s.answer(item.id, TRUTH[item.headline])
+        p = s.progress()
+        assert p.with_suggestion == 5 and p.accepted == accepted
+        assert [r["suggested"] for r in rows(s.output)] != [""] * 5
+    finally:
+        s.close()
+
+
+def test_uncertain_headlines_come_first_with_a_model(tmp_path: Path, tiny_model_path: Path) -> None:
+    model = load_model(tiny_model_path)
+    s = LabelSession(POOL, tmp_path / "labels.csv", start_model=model)
+    try:
+        first = s.current()
+        assert first is not None
+        proba = model.predict_proba(POOL)
+        top2 = sorted(proba[POOL.index(first.headline)])[-2:]
+        margins = sorted(sorted(row)[-1] - sorted(row)[-2] for row in proba)
+        assert top2[1] - top2[0] == pytest.approx(margins[0])
+    finally:
+        s.close()
+
+
+def test_topics_from_a_resumed_file_are_kept(tmp_path: Path) -> None:
+    out = tmp_path / "labels.csv"
+    out.write_text(
+        ",".join(COLUMNS) + f"\n{POOL[0]},football,labelled,,1.0,2026-01-01T00:00:00+00:00\n",
+        encoding="utf-8",
+    )
+    s = LabelSession(POOL, out, topics=["economy", "health"])
+    try:
+        assert s.topics == ["economy", "health", "football"]
+    finally:
+        s.close()
+
+
+def test_parse_topics() -> None:
+    assert parse_topics(" economy, sport,,economy ") == ["economy", "sport"]
+    with pytest.raises(ValueError, match="at least two"):
+        parse_topics("economy")

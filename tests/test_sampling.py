@@ -1,0 +1,133 @@
+"""The order of questions in `classify label`: uncertainty with diversity, and the cold start."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from classify import sampling
+
+# Written for this test: three themes with their own words, and a story told three times.
+SPORT = [
+    "Football club wins football derby",
+    "Football striker scores in football final",
+    "Football coach sacked",
+]
+ECONOMY = [
+    "Bank raises bank interest rates",
+    "Bank rates hold as bank profits rise",
+    "Bank shares lift bank index",
+]
+HEALTH = [
+    "Hospital patients wait for hospital beds",
+    "Hospital opens unit for patients",
+    "Patients sue hospital",
+]
+STORY = [
+    "Nile dam talks resume in Cairo on Monday",
+    "Nile dam talks resume in Cairo Monday",
+    "Nile dam talks to resume in Cairo on Monday",
+]
+
+
+def test_margins_are_the_gap_between_the_two_best() -> None:
+    proba = np.array([[0.5, 0.3, 0.2], [0.9, 0.05, 0.05], [0.34, 0.33, 0.33]])
+    assert sampling.margins(proba) == pytest.approx([0.2, 0.85, 0.01])
+
+
+def test_margins_single_topic_and_bad_shape() -> None:
+    assert sampling.margins(np.ones((2, 1))).tolist() == [1.0, 1.0]
+    with pytest.raises(ValueError, match="2-dimensional"):
+        sampling.margins(np.ones(3))
+
+
+def test_uncertainty_order_puts_the_smallest_margin_first() -> None:
+    texts = SPORT + ECONOMY
+    vecs = sampling.vectors(texts)
+    rng = np.random.default_rng(0)
+    top = rng.uniform(0.5, 1.0, len(texts))
+    proba = np.column_stack([top, 1 - top])
+    order = sampling.uncertainty_order(proba, vecs, range(len(texts)), window=0)
+    assert order == list(np.argsort(top))  # margin 2*top-1 grows with top
+    assert sorted(order) == list(range(len(texts)))
+
+
+def test_uncertainty_order_keeps_near_duplicates_apart() -> None:
+    texts = [*STORY, *SPORT]
+    vecs = sampling.vectors(texts)
+    # The three copies of the story are the most uncertain: by margin alone they come first, in a row.
+    margin = np.array([0.01, 0.02, 0.03, 0.5, 0.6, 0.7])
+    proba = np.column_stack([(1 + margin) / 2, (1 - margin) / 2])
+    by_margin = sampling.uncertainty_order(proba, vecs, range(6), window=0)
+    assert by_margin[:3] == [0, 1, 2]
+    order = sampling.uncertainty_order(proba, vecs, range(6), window=1)
+    assert order[0] == 0  # the most uncertain still leads
+    assert order == [0, 3, 1, 4, 2, 5]  # no two copies in a row, otherwise by margin
+    # A wider window keeps the copies further apart while there is something else to ask.
+    wide = sampling.uncertainty_order(proba, vecs, range(6), window=3)
+    assert wide[:4] == [0, 3, 4, 5]
+
+
+def test_uncertainty_order_only_orders_the_candidates() -> None:
+    texts = SPORT + ECONOMY
+    proba = np.full((len(texts), 2), 0.5)
+    order = sampling.uncertainty_order(proba, sampling.vectors(texts), [5, 1, 3])
+    assert sorted(order) == [1, 3, 5]
+    assert order == [1, 3, 5]  # equal margins keep pool order
+    assert sampling.uncertainty_order(proba, sampling.vectors(texts), []) == []
+
+
+def test_diverse_order_starts_with_one_headline_per_theme() -> None:
+    texts = SPORT + ECONOMY + HEALTH
+    theme = [0] * 3 + [1] * 3 + [2] * 3
+    order = sampling.diverse_order(sampling.vectors(texts), range(len(texts)), limit=9, clusters=3)
+    assert sorted(order) == list(range(len(texts)))
+    assert {theme[i] for i in order[:3]} == {0, 1, 2}
+
+
+def test_diverse_order_skips_copies_of_what_it_picked() -> None:
+    texts = [*STORY, *SPORT, *ECONOMY]
+    order = sampling.diverse_order(sampling.vectors(texts), range(len(texts)), limit=5, clusters=1, seed=3)
+    first = order[:5]
+    assert len(set(first) & {0, 1, 2}) <= 1  # at most one copy of the story among the first picks
+
+
+def test_diverse_order_is_deterministic_and_respects_candidates() -> None:
+    texts = SPORT + ECONOMY + HEALTH
+    vecs = sampling.vectors(texts)
+    a = sampling.diverse_order(vecs, [8, 2, 4, 6], limit=3, clusters=2, seed=1)
+    b = sampling.diverse_order(vecs, [8, 2, 4, 6], limit=3, clusters=2, seed=1)
+    assert a == b
+    assert sorted(a) == [2, 4, 6, 8]
+
+
+def test_cold_start_ends_when_every_topic_has_two_labels() -> None:
+    topics = ["a", "b", "c"]
+    assert not sampling.cold_start_over({"a": 2, "b": 2, "c": 1}, topics, answered=5)
+    assert sampling.cold_start_over({"a": 2, "b": 2, "c": 2}, topics, answered=6)
+
+
+def test_cold_start_ends_for_a_rare_topic_after_three_answers_per_topic() -> None:
+    topics = ["a", "b", "c"]
+    assert not sampling.cold_start_over({"a": 5, "b": 3}, topics, answered=8)
+    assert sampling.cold_start_over({"a": 6, "b": 3}, topics, answered=9)
+    assert not sampling.cold_start_over({"a": 9}, topics, answered=9)  # one topic cannot be trained
+
+
+def test_a_batch_spreads_over_kinds_of_doubt() -> None:
+    themes = [
+        ["Football club wins derby", "Football coach sacked", "Football striker scores", "Football cup"],
+        ["Bank raises rates", "Bank profits rise", "Bank shares fall", "Bank cuts jobs"],
+        ["Hospital opens unit", "Hospital patients wait", "Hospital staff strike", "Hospital beds short"],
+    ]
+    texts = [t for theme in themes for t in theme]
+    theme_of = [n for n, theme in enumerate(themes) for _ in theme]
+    margin = np.linspace(0.01, 0.12, len(texts))  # the whole first theme is the most uncertain
+    proba = np.column_stack([(1 + margin) / 2, (1 - margin) / 2])
+    vecs = sampling.vectors(texts)
+    plain = sampling.uncertainty_order(proba, vecs, range(len(texts)), window=0)
+    assert {theme_of[i] for i in plain[:3]} == {0}
+    batched = sampling.uncertainty_order(proba, vecs, range(len(texts)), window=0, batch=3)
+    assert {theme_of[i] for i in batched[:3]} == {0, 1, 2}
+    assert batched[:3] == sorted(batched[:3])  # most uncertain first within the batch
+    assert sorted(batched) == list(range(len(texts)))
