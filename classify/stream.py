@@ -7,9 +7,11 @@ for Parquet) never holds the rows in memory. It reads the file ``passes + 1`` ti
    in the last chunk still works), fingerprint the data, and count the document frequencies of hashed
    n-grams on the first :data:`IDF_SAMPLE_ROWS` rows for the idf;
 2. **training passes**: hash each chunk (:class:`~classify.hashing.HashedHeadlineVectorizer`, fixed
-   width, no vocabulary), shuffle it, and update a linear classifier with ``partial_fit``
-   (scikit-learn's ``SGDClassifier``, modified Huber loss, averaged, topics weighted as
-   ``class_weight="balanced"`` would weight them). Rows whose text hashes to the calibration slice
+   width, no vocabulary), shuffle it, and update a multinomial logistic regression with
+   ``partial_fit`` (:class:`SoftmaxSGD`: mini-batch AdaGrad that touches only the columns a batch
+   uses; topics weighted as ``class_weight="balanced"`` would weight them). scikit-learn's
+   ``SGDClassifier`` was measured first: its one-vs-rest ``partial_fit`` copies every topic's weight
+   vector per call and was slower than the hashing itself. Rows whose text hashes to the calibration slice
    (about 1 row in :attr:`StreamSettings.calibration_every`, at most
    :attr:`StreamSettings.calibration_rows` kept) never train;
 3. **calibration**: a temperature for the softmax of the scores, fitted on that held-out slice as the
