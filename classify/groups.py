@@ -240,6 +240,11 @@ def hashed_similarity_vectors(texts: Sequence[str], weights: np.ndarray | None =
         counts = sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, 2**HASH_BITS))
         if counts.nnz == 0:  # no features in this half (e.g. only one-letter words): the other decides
             continue
+        # Keep only the hashed columns that occur (numbered 0..k-1): the rest would cost time for nothing.
+        _, local = np.unique(counts.indices, return_inverse=True)
+        counts = sp.csr_matrix(
+            (counts.data, local.ravel().astype(np.int32), counts.indptr), shape=(n, int(local.max()) + 1)
+        )
         df = np.bincount(
             counts.indices,
             weights=weights[np.repeat(np.arange(n), np.diff(counts.indptr))],

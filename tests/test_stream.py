@@ -88,7 +88,9 @@ def test_formats_read_the_same_rows(tmp_path: Path, kind: str) -> None:
         path.write_text("headline\ttopic\n" + "".join(f"{t}\t{k}\n" for t, k in rows), encoding="utf-8")
     elif kind == "jsonl":
         path = tmp_path / "d.jsonl"
-        path.write_text("".join(json.dumps({"title": t, "label": k}) + "\n" for t, k in rows), encoding="utf-8")
+        path.write_text(
+            "".join(json.dumps({"title": t, "label": k}) + "\n" for t, k in rows), encoding="utf-8"
+        )
     elif kind == "csv.gz":
         plain = write_csv(tmp_path / "plain.csv", ["headline", "topic"], rows)
         path = tmp_path / "d.csv.gz"
@@ -119,7 +121,7 @@ def test_malformed_row_is_skipped_and_reported_by_line(tmp_path: Path) -> None:
     assert stats.bad_lines == [(12, "3 fields, the header has 2")]
     assert len(texts) == 24 and not any("Sudan sign Nile" in t for t in texts)
     # Rows after the bad one keep their own line numbers.
-    last = list(iter_chunks(path, chunk_rows=100))[0]
+    last = next(iter_chunks(path, chunk_rows=100))
     assert last.lines[-1] == 26
     result = train_stream(path, settings=SMALL)
     assert (result.malformed, result.bad_lines[0][0], result.n_rows) == (1, 12, 24)
@@ -195,7 +197,9 @@ def test_cli_stream_train_and_malformed_warning(tmp_path: Path) -> None:
     result = runner.invoke(app, ["train", str(path), "--stream", "--passes", "3", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert "trained (streaming, 3 passes) on 24 rows" in result.stdout
-    assert f"Warning: {path}: skipped 1 malformed row(s) (line 12: 3 fields, the header has 2)" in result.stderr
+    assert (
+        f"Warning: {path}: skipped 1 malformed row(s) (line 12: 3 fields, the header has 2)" in result.stderr
+    )
     assert "pass 3/3" in result.stderr
     assert load_model(out).meta["params"]["method"] == "stream"
 
