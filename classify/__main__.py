@@ -2,4 +2,6 @@
 
 from classify.cli import main
 
-main()
+# The guard matters: Dask's worker processes re-import the main module when they start.
+if __name__ == "__main__":
+    main()

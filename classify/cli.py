@@ -118,6 +118,15 @@ def main_callback(
 # Shared option types -------------------------------------------------------------------------
 TextCol = Annotated[str | None, typer.Option("--text-col", help="Column holding the headline.")]
 LabelCol = Annotated[str | None, typer.Option("--label-col", help="Column holding the topic.")]
+DaskOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dask",
+        metavar="ADDRESS",
+        help="Run on a Dask cluster: a scheduler address (tcp://host:8786) or 'local' for a LocalCluster "
+        "of this machine's cores. Needs pip install 'classify[dask]'.",
+    ),
+]
 ModelOpt = Annotated[
     Path | None,
     typer.Option("--model", "-m", help="Model file (default: the built-in default model).", dir_okay=False),
@@ -213,6 +222,18 @@ def train_cli(
     unlabelled: UnlabelledOpt = None,
     threshold: ThresholdOpt = DEFAULT_SELF_TRAIN_THRESHOLD,
     rounds: RoundsOpt = DEFAULT_SELF_TRAIN_ROUNDS,
+    stream: Annotated[
+        bool | None,
+        typer.Option(
+            "--stream/--no-stream",
+            help="Read DATA in chunks with hashed features, never holding it in memory [default: on for "
+            "files over 256 MB (x4 for .gz) and for Parquet].",
+            show_default=False,
+        ),
+    ] = None,
+    passes: Annotated[
+        int | None, typer.Option("--passes", min=1, help="Passes over DATA when streaming [default: 2].")
+    ] = None,
 ) -> None:
     """Train a model on a labelled file and save it (--unlabelled POOL: self-training)."""
     if default:
@@ -232,6 +253,9 @@ def train_cli(
         return
     if data is None:
         _error("missing DATA: give a labelled CSV, TSV or JSON Lines file (or --default)", code=2)
+    if _wants_stream(data, stream, config, passes):
+        _train_streaming(data, text_col, label_col, output, passes)
+        return
     from classify.model import save_model
     from classify.train import train
 
@@ -311,12 +335,26 @@ def predict_cli(
         bool, typer.Option("--summary", help="After the rows, count and share of headlines per topic.")
     ] = False,
     allow_pickle: AllowPickle = False,
+    dask: DaskOpt = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            metavar="DIR",
+            help="Write one output file per input file into DIR (atomically), e.g. for a glob of "
+            "partitions; with --dask, on the cluster.",
+            file_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Classify headlines from files or standard input, in input order."""
     from classify.predict import PredictOptions, predict_records
     from classify.sources import iter_records
     from classify.writers import get_writer, summary_lines
 
+    if dask is not None or output_dir is not None:
+        _predict_partitioned(inputs, model_path, dask, output_dir, text_col, top_k, fmt)
+        return
     sources: list[Path | str] = list(inputs or [])
     if not sources:
         if sys.stdin is None or sys.stdin.isatty():
@@ -426,6 +464,7 @@ def evaluate_cli(
         ),
     ] = None,
     allow_pickle: AllowPickle = False,
+    dask: DaskOpt = None,
 ) -> None:
     """Measure accuracy: cross-validation on DATA, a trained model on DATA, or DATA -> --test.
 
@@ -440,6 +479,12 @@ def evaluate_cli(
         _error("--split-by-date and --report work with cross-validation; drop --model/--test", code=2)
     if date_col is not None and not split_by_date:
         _error("--date-col is only used with --split-by-date", code=2)
+    if dask is not None and (model_path is not None or test is not None):
+        _error("--dask runs the cross-validation folds on a cluster; drop --model/--test", code=2)
+    if dask is not None:
+        from classify.distributed import require_dask
+
+        require_dask()
     if report_dir is not None:
         from classify.report import require_matplotlib
 
@@ -461,7 +506,12 @@ def evaluate_cli(
             "split_by_date": split_by_date,
             "date_col": date_col,
         }
-        run = ev.cross_validate(labelled, **how)
+        if dask is not None:
+            from classify.distributed import run_cross_validation
+
+            run = run_cross_validation(labelled, dask, **how)
+        else:
+            run = ev.cross_validate(labelled, **how)
         result = run.evaluation
         if report_dir is not None:
             from classify.report import build_report, write_report
@@ -523,6 +573,7 @@ def tune_cli(
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Folds fitted at once (-1: one per CPU).")] = -1,
     text_col: TextCol = None,
     label_col: LabelCol = None,
+    dask: DaskOpt = None,
 ) -> None:
     """Search pipeline settings by grouped cross-validated macro-F1 and save the best.
 
@@ -530,8 +581,17 @@ def tune_cli(
     """
     from classify import render, tune
 
+    if dask is not None:
+        from classify.distributed import joblib_on_dask, require_dask
+
+        require_dask()
     labelled = _load_labelled(data, text_col, label_col)
-    result = tune.tune(labelled, budget=budget, folds=folds, n_jobs=jobs, on_progress=_info)
+    if dask is not None:
+        # Fold fits go through joblib.Parallel; its dask backend sends them to the cluster.
+        with joblib_on_dask(dask) as threads:
+            result = tune.tune(labelled, budget=budget, folds=folds, n_jobs=threads, on_progress=_info)
+    else:
+        result = tune.tune(labelled, budget=budget, folds=folds, n_jobs=jobs, on_progress=_info)
     if sys.stdout.isatty():
         from rich.console import Console
 
@@ -630,6 +690,113 @@ def convert_cli(
     typer.echo(f"converted {source} -> {target} ({len(model.topics)} topics)")
 
 
+# Archive scale (issue 10): streaming training and partitioned prediction ---------------------------
+def _wants_stream(data: Path, stream: bool | None, config: Path | None, passes: int | None) -> bool:
+    """Whether to train by streaming: asked for, or (not refused) a big file or Parquet."""
+    from classify.stream import should_stream
+
+    if stream and config is not None:
+        _error("--config holds settings of the in-memory pipeline; drop it or --stream", code=2)
+    if stream is False and passes is not None:
+        _error("--passes is for streaming training; drop it or --no-stream", code=2)
+    if stream is None:
+        stream = passes is not None or (config is None and should_stream(data))
+    return stream
+
+
+def _train_streaming(
+    data: Path, text_col: str | None, label_col: str | None, output: Path | None, passes: int | None
+) -> None:
+    from classify.model import save_model
+    from classify.stream import StreamSettings, train_stream
+
+    settings = StreamSettings() if passes is None else StreamSettings(passes=passes)
+    tty = sys.stderr.isatty()
+    shown = {"pass": -1}
+
+    def progress(p: Any) -> None:
+        where = "scan" if p.phase == "scan" else f"pass {p.pass_number}/{p.passes}"
+        if p.phase == "calibrate":
+            where = "calibrating"
+        total = f"/{p.rows_total:,}" if p.rows_total else ""
+        eta = f", ETA {_duration(p.eta)}" if p.eta is not None else ""
+        line = f"{where}: {p.rows_read:,}{total} rows, {_duration(p.elapsed)} elapsed{eta}"
+        if tty:
+            sys.stderr.write("\r" + line.ljust(78))
+            sys.stderr.flush()
+        elif p.pass_number != shown["pass"] or p.phase == "calibrate":
+            shown["pass"] = p.pass_number
+            _info(line)
+
+    try:
+        result = train_stream(
+            data, text_col=text_col, label_col=label_col, settings=settings, on_progress=progress
+        )
+    finally:
+        if tty:
+            sys.stderr.write("\n")
+    if result.malformed:
+        where = "; ".join(f"line {n}: {why}" for n, why in result.bad_lines[:5])
+        more = ", ..." if result.malformed > 5 else ""
+        _warn(f"{data}: skipped {result.malformed} malformed row(s) ({where}{more})")
+    if result.skipped:
+        _warn(f"{data}: skipped {result.skipped} row(s) with an empty headline or label")
+    if result.model.meta["stream"]["sorted_chunks"] > 1:
+        _warn(
+            f"{data}: {result.model.meta['stream']['sorted_chunks']} chunks hold a single topic; rows "
+            "sorted by topic train poorly: shuffle the file"
+        )
+    path = output or MODELS_DIR / f"{data.name.split('.')[0]}.joblib"
+    save_model(result.model, path)
+    topics = ", ".join(f"{t} {n}" for t, n in result.counts.items())
+    typer.echo(
+        f"trained (streaming, {settings.passes} passes) on {result.n_rows} rows in {result.seconds:.1f}s"
+    )
+    typer.echo(f"topics ({len(result.counts)}): {topics}")
+    typer.echo(f"saved {path}")
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _predict_partitioned(
+    inputs: list[Path] | None,
+    model_path: Path | None,
+    dask: str | None,
+    output_dir: Path | None,
+    text_col: str | None,
+    top_k: int,
+    fmt: OutputFormat | None,
+) -> None:
+    from classify.distributed import predict_partitions, require_dask
+
+    if dask is not None:
+        require_dask()
+    if output_dir is None:
+        _error("--dask writes one file per input partition: give --output DIR", code=2)
+    if not inputs:
+        _error("give the input files, e.g. 'archive/*.csv' (quoted: classify expands the glob)", code=2)
+    if fmt is OutputFormat.table:
+        _error("--output writes jsonl or csv files; drop --format table", code=2)
+    model = _load_model(model_path)
+    started = time.perf_counter()
+    result = predict_partitions(
+        model,
+        [str(p) for p in inputs],
+        output_dir,
+        address=dask,
+        text_col=text_col,
+        top_k=top_k,
+        fmt=(fmt or OutputFormat.jsonl).value,
+        on_done=lambda path, n: _info(f"wrote {path} ({n} rows)"),
+    )
+    seconds = time.perf_counter() - started
+    parts = f"{result.partitions} partition(s)"
+    _info(f"classified {result.rows} rows from {parts} in {seconds:.1f}s -> {output_dir}")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
@@ -722,6 +889,7 @@ def serve_cli(
     if model_path is not None and not model_path.exists():
         _error(f"{model_path}: no such model file; train one with 'classify train DATA -o {model_path}'")
     run(settings, on_info=_info)
+
 
 def _self_train(labelled: Any, pool_path: Path, params: Any, threshold: float, rounds: int) -> Any:
     """``train --unlabelled``: the self-training loop, with a line per round on stderr."""

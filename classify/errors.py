@@ -64,8 +64,6 @@ class ReportError(ClassifyError):
 class MissingExtraError(ClassifyError):
     """An optional part of classify is used without the extra that installs its dependencies."""
 
-    def __init__(self, what: str, extra: str) -> None:
-        super().__init__(
-            f"{what} needs the '{extra}' extra; install it with: pip install 'classify[{extra}]'"
-        )
-        self.extra = extra
+
+class ClusterError(ClassifyError):
+    """The Dask cluster cannot be reached or a task failed on it."""

@@ -245,6 +245,8 @@ def fit_temperature(scores: np.ndarray, codes: np.ndarray) -> float:
     from scipy.optimize import minimize_scalar
     from scipy.special import logsumexp
 
+    if len(codes) == 0:
+        return 1.0
     scores = np.asarray(scores, dtype=np.float64)
     rows = np.arange(len(codes))
 

@@ -121,17 +121,17 @@ def make_meta(
     counts: Mapping[str, int],
     data_hash: str,
     source: str,
-    settings: Settings,
+    settings: Settings | Mapping[str, Any],
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Provenance stored inside a model file."""
+    """Provenance stored inside a model file (``settings``: the pipeline's, or a streaming run's)."""
     return {
         "topics": list(topics),
         "counts": dict(counts),
         "n_rows": int(sum(counts.values())),
         "data_hash": data_hash,
         "source": source,
-        "params": settings.to_dict(),
+        "params": settings.to_dict() if isinstance(settings, Settings) else dict(settings),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "versions": versions(),
         **(extra or {}),

@@ -52,9 +52,14 @@ _ZIP_MAGIC = b"PK\x03\x04"
 def _kinds() -> dict[str, Any]:
     """The pipeline steps a model file may hold, by the name the manifest gives them."""
     from classify.features import HeadlineVectorizer
+    from classify.hashing import HashedHeadlineVectorizer
     from classify.linear import TopicClassifier
 
-    return {"HeadlineVectorizer": HeadlineVectorizer, "TopicClassifier": TopicClassifier}
+    return {
+        "HeadlineVectorizer": HeadlineVectorizer,
+        "HashedHeadlineVectorizer": HashedHeadlineVectorizer,
+        "TopicClassifier": TopicClassifier,
+    }
 
 
 def write(pipeline: Pipeline, meta: dict[str, Any], out: IO[bytes]) -> None:

@@ -82,3 +82,45 @@ def test_similar_pairs_in_band() -> None:
     pairs = similar_pairs(STORIES, low=DUPLICATE_THRESHOLD)
     assert {(i, j) for _, i, j in pairs} == {(0, 1), (3, 4)}
     assert all(DUPLICATE_THRESHOLD <= s <= 1.0 + 1e-6 for s, _, _ in pairs)
+
+
+# The blocked method (exact-copy hashing + prefix-filtered blocks) against the exact all-pairs search.
+def _variants() -> list[str]:
+    """The tiny corpus plus rewordings, case changes and copies: pairs on both sides of every cut."""
+    from tests.conftest import tiny_rows
+
+    texts = [t for t, _ in tiny_rows()]
+    out = list(texts)
+    for i, text in enumerate(texts):
+        words = text.split()
+        if i % 3 == 0:
+            out.append(" ".join(words[1:]))  # a word dropped
+        if i % 4 == 1:
+            out.append(text.upper())  # an exact copy up to case
+        if i % 5 == 2:
+            out.append(" ".join(words[len(words) // 2 :] + words[: len(words) // 2]))  # halves swapped
+        if i % 6 == 3:
+            out.append(f"{text} - {texts[(i + 7) % len(texts)]}")  # two stories joined
+    return out
+
+
+@pytest.mark.parametrize("threshold", [0.2, 0.35, 0.5, 0.65, 0.8, 1.0])
+def test_blocked_groups_equal_the_exact_method(threshold: float) -> None:
+    texts = _variants() + STORIES
+    exact = near_duplicate_groups(texts, threshold=threshold, method="exact")
+    blocked = near_duplicate_groups(texts, threshold=threshold, method="blocked")
+    assert blocked.ids.tolist() == exact.ids.tolist()
+    assert exact.multi_groups >= 1  # the comparison has pairs to find at every threshold
+
+
+def test_default_method_is_blocked() -> None:
+    texts = _variants()
+    assert (
+        near_duplicate_groups(texts).ids.tolist()
+        == near_duplicate_groups(texts, method="blocked").ids.tolist()
+    )
+
+
+def test_bad_method() -> None:
+    with pytest.raises(ValueError, match="method must be one of auto, blocked, exact, got 'fast'"):
+        near_duplicate_groups(STORIES, method="fast")

@@ -1,0 +1,299 @@
+"""Hashed word + character n-gram TF-IDF features that need no vocabulary, for streaming training.
+
+The in-memory pipeline (:class:`classify.features.HeadlineVectorizer`) keeps a vocabulary of every
+n-gram it saw; on tens of millions of headlines that vocabulary alone would outgrow memory. Here each
+n-gram is hashed (CRC-32, stable across processes and machines, unlike Python's ``hash``) into a fixed
+number of columns, so memory is set by ``n_features`` and never by the rows. The analysis follows
+scikit-learn's ``TfidfVectorizer`` (lowercase, ``strip_accents="unicode"``, the default token pattern
+for words, ``char_wb`` n-grams for characters); word n-grams are hashed by mixing the hashes of their
+words. As in the in-memory pipeline each block is weighted by an idf and l2-normalised on its own, the
+character block scaled by ``char_weight`` (term frequencies are raw: in a headline an n-gram rarely
+repeats, and not merging repeats saves sorting every row). The idf comes from document frequencies
+counted on a sample (:meth:`partial_count`), so it can be built in a first pass; a column never seen
+in the sample gets the largest idf.
+
+Each distinct whitespace-delimited token is analysed and hashed once and remembered (up to
+``cache_size`` tokens) in flat arrays, so a chunk of headlines costs one dictionary look-up per token
+in Python and the rest is numpy indexing.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
+def _preprocess(text: str) -> str:
+    """Lowercase and strip accents the way scikit-learn's ``strip_accents_unicode`` does."""
+    text = text.lower()
+    if text.isascii():
+        return text
+    normalized = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in normalized if not unicodedata.combining(c))
+
+
+def _char_wb(token: str, low: int, high: int) -> list[str]:
+    """scikit-learn's ``char_wb`` n-grams of one whitespace-delimited token."""
+    w = f" {token} "
+    size = len(w)
+    grams = []
+    for n in range(low, high + 1):
+        if size <= n:  # a short word is counted once, whole, as scikit-learn does
+            grams.append(w)
+            break
+        grams.extend(w[i : i + n] for i in range(size - n + 1))
+    return grams
+
+
+class HashedHeadlineVectorizer(TransformerMixin, BaseEstimator):
+    """Word n-gram plus ``char_wb`` n-gram hashed TF-IDF, in float32, with a fixed width.
+
+    Parameters
+    ----------
+    word_ngrams
+        Smallest and largest word n-gram.
+    char_ngrams
+        Smallest and largest character n-gram inside word bounds, or ``None`` for no character block.
+    word_bits, char_bits
+        Each block has ``2**bits`` columns; collisions shrink as they grow, memory of the classifier
+        grows with them (topics x columns weights).
+    char_weight
+        Factor on the normalised character block.
+    cache_size
+        Distinct tokens whose hashed n-grams are remembered; past this the cache starts afresh.
+
+    Attributes
+    ----------
+    idf_ : ndarray of shape (n_features_,), float32
+        Smoothed inverse document frequency of each column (1.0 everywhere before any counting).
+    n_documents_ : int
+        Documents counted for the idf.
+    """
+
+    def __init__(
+        self,
+        word_ngrams: tuple[int, int] = (1, 2),
+        char_ngrams: tuple[int, int] | None = (2, 5),
+        word_bits: int = 19,
+        char_bits: int = 19,
+        char_weight: float = 1.0,
+        cache_size: int = 300_000,
+    ) -> None:
+        self.word_ngrams = word_ngrams
+        self.char_ngrams = char_ngrams
+        self.word_bits = word_bits
+        self.char_bits = char_bits
+        self.char_weight = char_weight
+        self.cache_size = cache_size
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def n_word_features_(self) -> int:
+        return 1 << self.word_bits
+
+    @property
+    def n_features_(self) -> int:
+        return self.n_word_features_ + (1 << self.char_bits if self.char_ngrams else 0)
+
+    def start_counting(self) -> HashedHeadlineVectorizer:
+        """Reset the document frequencies (the start of a first pass)."""
+        self.df_ = np.zeros(self.n_features_, dtype=np.int64)
+        self.n_documents_ = 0
+        self.idf_ = np.ones(self.n_features_, dtype=np.float32)
+        return self
+
+    def partial_count(self, texts: Sequence[str]) -> HashedHeadlineVectorizer:
+        """Add the document frequencies of ``texts`` and update ``idf_`` from all counted so far."""
+        if not hasattr(self, "df_"):
+            self.start_counting()
+        counts = self._counts(texts)
+        self.df_ += np.bincount(counts.indices, minlength=self.n_features_)
+        self.n_documents_ += len(texts)
+        n = self.n_documents_
+        self.idf_ = (np.log((1 + n) / (1 + self.df_)) + 1).astype(np.float32)
+        return self
+
+    def finish_counting(self) -> HashedHeadlineVectorizer:
+        """Drop the raw counts: the fitted state is ``idf_`` (and ``n_documents_``) only."""
+        if hasattr(self, "df_"):
+            del self.df_
+        return self
+
+    def fit(self, X: Sequence[str], y: Any = None) -> HashedHeadlineVectorizer:
+        """Count document frequencies on ``X`` (all of it: for data that fits in memory)."""
+        return self.start_counting().partial_count(list(X)).finish_counting()
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "idf_")
+
+    # ------------------------------------------------------------------ transforming
+
+    def transform(self, X: Sequence[str]) -> Any:
+        """Sparse float32 matrix of shape ``(len(X), n_features_)``: idf-weighted, block-normalised.
+
+        An n-gram that occurs twice in a headline appears as two entries of its column (they add up
+        in any product with the matrix); merging them would cost a sort of every row for nothing.
+        """
+        import scipy.sparse as sp
+
+        counts = self._counts(X)
+        data = self.idf_[counts.indices]
+        rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+        is_word = counts.indices < self.n_word_features_
+        squares = data * data
+        n = counts.shape[0]
+        total = np.bincount(rows, weights=squares, minlength=n)
+        word_sq = np.bincount(rows, weights=np.where(is_word, squares, 0), minlength=n)
+        word_norm = np.sqrt(word_sq).astype(np.float32)
+        char_norm = np.sqrt(np.maximum(total - word_sq, 0)).astype(np.float32)
+        word_norm[word_norm == 0] = 1
+        char_norm[char_norm == 0] = 1
+        factor = np.stack([np.float32(self.char_weight) / char_norm, 1 / word_norm], axis=1)
+        data *= factor[rows, is_word.astype(np.intp)]
+        return sp.csr_matrix((data, counts.indices, counts.indptr), shape=counts.shape)
+
+    def _token(self, token: str) -> tuple[np.ndarray, np.ndarray]:
+        """Hashed char n-gram columns and word hashes of one whitespace-delimited token."""
+        if self.char_ngrams is not None:
+            mask, base = (1 << self.char_bits) - 1, self.n_word_features_
+            grams = [base + (zlib.crc32(g.encode()) & mask) for g in _char_wb(token, *self.char_ngrams)]
+        else:
+            grams = []
+        # Word tokens never cross whitespace, so a token's words are its own business.
+        words = [zlib.crc32(w.encode()) for w in _TOKEN.findall(token)]
+        return np.asarray(grams, dtype=np.int32), np.asarray(words, dtype=np.uint32)
+
+    def _table(self) -> dict[str, Any]:
+        """The token cache: token -> id, and per id its char columns and word hashes, flattened.
+
+        Kept flat (one array of values and one of offsets per kind) so that a chunk's tokens are
+        expanded into n-grams by numpy indexing instead of a Python loop.
+        """
+        table: dict[str, Any] | None = self.__dict__.get("_cache")
+        if table is None or len(table["ids"]) > self.cache_size:
+            table = {
+                "ids": {},
+                "char_ptr": np.zeros(1, dtype=np.int64),
+                "char_flat": np.zeros(0, dtype=np.int32),
+                "word_ptr": np.zeros(1, dtype=np.int64),
+                "word_flat": np.zeros(0, dtype=np.uint32),
+            }
+            self.__dict__["_cache"] = table
+        return table
+
+    @staticmethod
+    def _grow(table: dict[str, Any], kind: str, parts: list[np.ndarray]) -> None:
+        lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+        ptr = table[f"{kind}_ptr"]
+        table[f"{kind}_ptr"] = np.concatenate([ptr, ptr[-1] + np.cumsum(lengths)])
+        table[f"{kind}_flat"] = np.concatenate([table[f"{kind}_flat"], *parts])
+
+    @staticmethod
+    def _gather(ptr: np.ndarray, flat: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Values of every id in ``ids``, concatenated, and how many each id has."""
+        starts = ptr[ids]
+        lengths = ptr[ids + 1] - starts
+        total = int(lengths.sum())
+        ends = np.cumsum(lengths)
+        index = np.arange(total) + np.repeat(starts - (ends - lengths), lengths)
+        return flat[index], lengths
+
+    def _counts(self, X: Sequence[str]) -> Any:
+        """Hashed n-gram occurrences: a CSR matrix of ones, repeated n-grams as repeated entries.
+
+        Each row holds its word n-grams, then its character n-grams; the columns are not sorted.
+        """
+        import scipy.sparse as sp
+
+        table = self._table()
+        ids: dict[str, int] = table["ids"]
+        n_docs = len(X)
+        flat_tokens: list[int] = []
+        tokens_per_doc = np.zeros(n_docs, dtype=np.int64)
+        new_chars: list[np.ndarray] = []
+        new_words: list[np.ndarray] = []
+        for r, text in enumerate(X):
+            tokens = _preprocess(text).split()
+            try:
+                flat_tokens.extend([ids[t] for t in tokens])
+            except KeyError:
+                for t in tokens:
+                    if t not in ids:
+                        ids[t] = len(ids)
+                        grams, words = self._token(t)
+                        new_chars.append(grams)
+                        new_words.append(words)
+                flat_tokens.extend([ids[t] for t in tokens])
+            tokens_per_doc[r] = len(tokens)
+        if new_chars:
+            self._grow(table, "char", new_chars)
+            self._grow(table, "word", new_words)
+        token_ids = np.asarray(flat_tokens, dtype=np.int64)
+        char_ids, char_len = self._gather(table["char_ptr"], table["char_flat"], token_ids)
+        hashes, word_len = self._gather(table["word_ptr"], table["word_flat"], token_ids)
+        token_doc = np.repeat(np.arange(n_docs), tokens_per_doc)
+        word_doc = np.repeat(token_doc, word_len)
+        char_doc = np.repeat(token_doc, char_len)
+        # n-grams of n words: mix the words' hashes (multiply-xor), within one headline only.
+        word_mask = np.uint32(self.n_word_features_ - 1)
+        blocks: list[tuple[np.ndarray, np.ndarray]] = []
+        for n in range(self.word_ngrams[0], self.word_ngrams[1] + 1):
+            m = len(hashes) - n + 1
+            if m <= 0:
+                continue
+            mixed = hashes[:m].copy()
+            for k in range(1, n):
+                mixed = (mixed * np.uint32(0x9E3779B1)) ^ hashes[k : m + k]
+            same = word_doc[:m] == word_doc[n - 1 :]
+            blocks.append(((mixed[same] & word_mask).astype(np.int32), word_doc[:m][same]))
+        blocks.append((char_ids.astype(np.int32), char_doc))
+        # Scatter into CSR order without sorting: every block is already in document order.
+        per_doc = [np.bincount(d, minlength=n_docs) for _, d in blocks]
+        indptr = np.zeros(n_docs + 1, dtype=np.int64)
+        np.cumsum(np.sum(per_doc, axis=0), out=indptr[1:])
+        indices = np.empty(indptr[-1], dtype=np.int32)
+        offset = indptr[:-1].copy()
+        for (block_ids, d), counts in zip(blocks, per_doc, strict=True):
+            if len(block_ids):
+                first = np.zeros(n_docs + 1, dtype=np.int64)
+                np.cumsum(counts, out=first[1:])
+                rank = np.arange(len(block_ids)) - first[d]
+                indices[offset[d] + rank] = block_ids
+            offset += counts
+        data = np.ones(len(indices), dtype=np.float32)
+        return sp.csr_matrix((data, indices, indptr), shape=(n_docs, self.n_features_))
+
+    def to_arrays(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The fitted state (the idf weights) as plain arrays, for :mod:`classify.modelfile`."""
+        return {"n_documents": int(self.n_documents_)}, {"idf": self.idf_}
+
+    @classmethod
+    def from_arrays(
+        cls, params: dict[str, Any], state: dict[str, Any], arrays: dict[str, np.ndarray]
+    ) -> HashedHeadlineVectorizer:
+        """Rebuild a fitted vectorizer from :meth:`to_arrays` output, checking that the parts agree."""
+        vec = cls(**params)
+        idf = np.asarray(arrays["idf"], dtype=np.float32)
+        if not 1 <= vec.word_bits <= 26 or not 1 <= vec.char_bits <= 26:
+            raise ValueError("the hashed widths are out of range")
+        if idf.shape != (vec.n_features_,) or not np.isfinite(idf).all():
+            raise ValueError("the idf weights do not fit the hashed width")
+        vec.idf_ = idf
+        vec.n_documents_ = int(state["n_documents"])
+        return vec
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The token cache is a speed-up, not state: never pickle it into a model file.
+        state = dict(self.__dict__)
+        state.pop("_cache", None)
+        state.pop("df_", None)
+        return state
