@@ -98,7 +98,7 @@ def _read_rows(path: Path, fmt: str | None) -> tuple[list[str], list[Row]]:
     """
     with open_binary(path) as stream:
         first, lines = peek(numbered_lines(stream, str(path), errors="strict"))
-        if not first.strip() and next(lines, None) is None:
+        if not first.strip():
             raise DataError(f"{path}: file is empty")
         fmt = fmt or table_format(path, first) or "csv"
         columns, rows = table_rows(lines, fmt, str(path))

@@ -163,15 +163,20 @@ def numbered_lines(
 
 
 def peek(lines: Iterator[tuple[int, str]]) -> tuple[str, Iterator[tuple[int, str]]]:
-    """The first line's text (``""`` when there is none) and the lines with it put back."""
-    first = next(lines, None)
-    if first is None:
-        return "", iter(())
-    return first[1], _chain(first, lines)
+    """The first non-blank line's text (``""`` when there is none), and all the lines, put back.
+
+    For sniffing a file's format before reading it, on pipes as well as files.
+    """
+    seen: list[tuple[int, str]] = []
+    for line in lines:
+        seen.append(line)
+        if line[1].strip():
+            return line[1], _chain(seen, lines)
+    return "", iter(seen)
 
 
-def _chain(first: tuple[int, str], rest: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
-    yield first
+def _chain(first: list[tuple[int, str]], rest: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+    yield from first
     yield from rest
 
 

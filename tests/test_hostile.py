@@ -367,3 +367,12 @@ def test_case1_leaderboard_title_with_markup_in_the_file_name() -> None:
     text = _render(leaderboard_table(result, title="data[/]/[bold]x.csv: 2-fold"))
     assert "data[/]/[bold]x.csv: 2-fold" in text
     assert "0.600 ± 0.100" in text
+
+
+def test_sniffing_skips_leading_blank_lines(tmp_path: Path) -> None:
+    path = tmp_path / "feed.data"  # no telling extension: the first non-blank line says JSON Lines
+    path.write_text(
+        '\n  \n{"title": "Oil prices climb", "topic": "economy"}\n{"title": "Cup final", "topic": "sport"}\n'
+    )
+    assert load_labelled(path).texts == ["Oil prices climb", "Cup final"]
+    assert [h for h, _ in records(path, text_col="title")] == ["Oil prices climb", "Cup final"]
