@@ -25,11 +25,12 @@ rules are documented in the README's "Bad input" section:
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Literal
+from typing import IO, Literal, NamedTuple
 
 from classify.errors import DataError
 from classify.text import collapse
@@ -46,8 +47,8 @@ MAX_CELL_CHARS = 2**31 - 1
 Errors = Literal["strict", "replace"]
 
 _BOM = b"\xef\xbb\xbf"
-#: A carriage return that ends a line by itself (old Mac files): not the one of a CRLF.
-_LONE_CR = re.compile(rb"(?<=\r)(?!\n)")
+#: Bytes read at a time (a line longer than this is put together from several reads).
+_BLOCK = 1 << 16
 _WORD = re.compile(r"\S+")
 
 
@@ -121,45 +122,99 @@ def truncation_note(name: str, count: int, first: int | None, verb: str = "kept"
 
 
 def numbered_lines(
-    stream: IO[bytes], name: str, *, errors: Errors = "strict", report: InputReport | None = None
+    stream: IO[bytes],
+    name: str,
+    *,
+    errors: Errors = "strict",
+    report: InputReport | None = None,
+    block_size: int = _BLOCK,
 ) -> Iterator[tuple[int, str]]:
     """Yield ``(line number, line with its ending)`` of a byte stream, decoded as UTF-8.
 
     Parameters
     ----------
     stream
-        A binary stream (a file opened ``"rb"``, or ``sys.stdin.buffer``); read lazily.
+        A binary stream (a file opened ``"rb"``, or ``sys.stdin.buffer``); read lazily, a block at a
+        time, and a line is yielded as soon as its end has arrived (pipes stream).
     name
         The source's name, for messages.
     errors
         ``"strict"``: an undecodable line raises :class:`DataError` naming it. ``"replace"``: its bad
         bytes become U+FFFD and the line is counted in ``report``.
+    block_size
+        Bytes asked of the stream at a time.
 
     Notes
     -----
-    The bytes are split before decoding: ``\\n`` and ``\\r`` never occur inside a UTF-8 multi-byte
-    sequence, so a split never cuts a character, and the line number of a bad byte is exact.
+    The bytes are cut into blocks of whole lines before decoding: ``\n`` and ``\r`` never occur
+    inside a UTF-8 multi-byte sequence, so a cut never splits a character, and the line number of a
+    bad byte is exact. A block that decodes (nearly always) is split into lines in C; only a block
+    with a bad byte is decoded line by line.
     """
-    for number, raw in enumerate(stream, start=1):
-        if number == 1 and raw.startswith(_BOM):
-            raw = raw[len(_BOM) :]
-        # A lone CR ends a line too (as in text mode); all parts share the \n-counted number.
-        parts = [raw]
-        if b"\r" in raw and not (raw.endswith(b"\r\n") and raw.count(b"\r") == 1):
-            parts = [p for p in _LONE_CR.split(raw) if p]
-        for part in parts:
-            try:
-                text = part.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                if errors == "strict":
-                    raise DataError(
-                        f"{name}: line {number} is not valid UTF-8 (byte 0x{part[exc.start]:02x}); "
-                        "re-save the file as UTF-8"
-                    ) from None
-                text = part.decode("utf-8", errors="replace")
-                if report is not None:
-                    report.replaced(name, number)
-            yield number, text
+    read = getattr(stream, "read1", stream.read)
+    number = 1
+    held: list[bytes] = []  # the start of a line whose end has not arrived yet
+    first = True
+    while True:
+        chunk = read(block_size)
+        if chunk:
+            cut = chunk.rfind(b"\n") + 1
+            if not cut:
+                held.append(chunk)
+                continue
+            block = b"".join([*held, chunk[:cut]]) if held else chunk[:cut]
+            held = [chunk[cut:]] if cut < len(chunk) else []
+        else:
+            block = b"".join(held)
+            if not block:
+                return
+        if first:
+            first = False
+            block = block.removeprefix(_BOM)
+        number = yield from _block_lines(block, number, name, errors, report)
+        if not chunk:
+            return
+
+
+def _block_lines(
+    block: bytes, number: int, name: str, errors: Errors, report: InputReport | None
+) -> Generator[tuple[int, str], None, int]:
+    """Yield the lines of a block of whole lines, numbered from ``number``; return the next number."""
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError:
+        return (yield from _lines_one_by_one(block, number, name, errors, report))
+    lines = io.StringIO(text, newline="")  # universal newlines, endings kept
+    crs = text.count("\r")
+    if not crs or crs == text.count("\r\n"):  # every line ends in \n: number them in C
+        yield from enumerate(lines, number)
+        return number + text.count("\n")
+    for line in lines:  # lone CRs end lines that do not count
+        yield number, line
+        if line.endswith("\n"):
+            number += 1
+    return number
+
+
+def _lines_one_by_one(
+    block: bytes, number: int, name: str, errors: Errors, report: InputReport | None
+) -> Generator[tuple[int, str], None, int]:
+    for raw in block.splitlines(keepends=True):  # bytes split at \n, \r\n and \r only
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if errors == "strict":
+                raise DataError(
+                    f"{name}: line {number} is not valid UTF-8 (byte 0x{raw[exc.start]:02x}); "
+                    "re-save the file as UTF-8"
+                ) from None
+            text = raw.decode("utf-8", errors="replace")
+            if report is not None:
+                report.replaced(name, number)
+        yield number, text
+        if raw.endswith(b"\n"):
+            number += 1
+    return number
 
 
 def peek(lines: Iterator[tuple[int, str]]) -> tuple[str, Iterator[tuple[int, str]]]:
@@ -211,9 +266,11 @@ def cell_text(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-@dataclass(frozen=True)
-class Row:
-    """One table row: the line it starts on, and its cells by column name (in the file's order)."""
+class Row(NamedTuple):
+    """One table row: the line it starts on, and its cells by column name (in the file's order).
+
+    A named tuple rather than a dataclass: one is made per row of files of millions of rows.
+    """
 
     line: int
     cells: dict[str, object]
@@ -261,18 +318,16 @@ def _json_rows(lines: Iterable[tuple[int, str]], name: str) -> Iterator[Row]:
 
 
 class _LineCounter:
-    """Feeds lines to the csv module while noting the line each record starts on."""
+    """Feeds lines to the csv module while noting the line the current record starts on."""
 
     def __init__(self, lines: Iterator[tuple[int, str]]) -> None:
         self._lines = lines
-        self.start: int | None = None
-        self.last = 0
+        self.start = 0  # 0: the next line read starts a record
 
     def __iter__(self) -> Iterator[str]:
         for number, text in self._lines:
-            if self.start is None:
+            if not self.start:
                 self.start = number
-            self.last = number
             yield text
 
 
@@ -282,24 +337,8 @@ def _csv_table(lines: Iterator[tuple[int, str]], fmt: str, name: str) -> tuple[l
     if csv.field_size_limit() < MAX_CELL_CHARS:
         csv.field_size_limit(MAX_CELL_CHARS)
     counter = _LineCounter(lines)
-    reader = csv.reader(iter(counter), delimiter="\t" if fmt == "tsv" else ",")
-    kind = fmt.upper()
-
-    def record() -> tuple[int, list[str]] | None:
-        counter.start = None
-        try:
-            while True:
-                cells = next(reader, None)
-                if cells is None:
-                    return None
-                if cells:  # csv gives [] for a blank line
-                    return counter.start or counter.last, cells
-                counter.start = None
-        except csv.Error as exc:
-            line = counter.start or counter.last
-            raise DataError(f"{name}: line {line}: cannot parse as {kind} ({exc})") from None
-
-    head = record()
+    records = _records(csv.reader(iter(counter), delimiter="\t" if fmt == "tsv" else ","), counter, fmt, name)
+    head = next(records, None)
     if head is None:
         return [], iter(())
     header = [cell.strip() for cell in head[1]]
@@ -308,21 +347,33 @@ def _csv_table(lines: Iterator[tuple[int, str]], fmt: str, name: str) -> tuple[l
         if column in seen:
             raise DataError(f"{name}: line {head[0]}: the header names column '{column}' twice")
         seen.add(column)
+    return header, _rows(records, header, "a tab" if fmt == "tsv" else "a comma", name)
+
+
+def _records(
+    reader: Iterator[list[str]], counter: _LineCounter, fmt: str, name: str
+) -> Iterator[tuple[int, list[str]]]:
+    """The csv module's records that hold anything, each with the line it starts on."""
+    try:
+        for cells in reader:
+            start, counter.start = counter.start, 0
+            if cells:  # csv gives [] for a blank line
+                yield start, cells
+    except csv.Error as exc:
+        raise DataError(f"{name}: line {counter.start}: cannot parse as {fmt.upper()} ({exc})") from None
+
+
+def _rows(records: Iterator[tuple[int, list[str]]], header: list[str], what: str, name: str) -> Iterator[Row]:
     width = len(header)
-    what = "a tab" if fmt == "tsv" else "a comma"
-
-    def rows() -> Iterator[Row]:
-        while (got := record()) is not None:
-            line, cells = got
-            if len(cells) > width:
-                if any(cell.strip() for cell in cells[width:]):
-                    raise DataError(
-                        f"{name}: line {line} has {len(cells)} cells but the header has {width}; "
-                        f'quote a cell that holds {what} ("...")'
-                    )
-                cells = cells[:width]
-            elif len(cells) < width:
+    for line, cells in records:
+        if len(cells) != width:
+            if len(cells) < width:
                 cells = cells + [""] * (width - len(cells))
-            yield Row(line, dict(zip(header, cells, strict=True)))
-
-    return header, rows()
+            elif any(cell.strip() for cell in cells[width:]):
+                raise DataError(
+                    f"{name}: line {line} has {len(cells)} cells but the header has {width}; "
+                    f'quote a cell that holds {what} ("...")'
+                )
+            else:
+                cells = cells[:width]
+        yield Row(line, dict(zip(header, cells)))  # noqa: B905 - the lengths are equal by now

@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from classify.formats import TEXT_COLUMNS, find_column, format_of, open_binary, table_format
-from classify.reading import InputReport, cell_text, headline_text, numbered_lines, peek, table_rows
+from classify.reading import (
+    MAX_TEXT_CHARS,
+    InputReport,
+    cell_text,
+    headline_text,
+    numbered_lines,
+    peek,
+    table_rows,
+)
+from classify.text import collapse
 
 
 @dataclass(frozen=True)
@@ -93,11 +102,13 @@ def _line_records(
     from classify import ticker
 
     for number, line in lines:
-        parts = ticker.split_ticker(line, pattern) if split else [line]
-        for part in parts:
-            text, cut = headline_text(part)
-            if cut:
-                report.truncated(name, number)
+        for part in ticker.split_ticker(line, pattern) if split else (line,):
+            if len(part) <= MAX_TEXT_CHARS:  # the common case, without a call per line
+                text = collapse(part)
+            else:
+                text, cut = headline_text(part)
+                if cut:
+                    report.truncated(name, number)
             if text:
                 yield Record(text, {"headline": text})
 
@@ -109,9 +120,13 @@ def _table_records(
     if not columns:
         return
     column = find_column(columns, text_col, TEXT_COLUMNS, "text", "text_col", name)
-    for row in rows:
-        text, cut = headline_text(cell_text(row.cells.get(column)))
-        if cut:
-            report.truncated(name, row.line)
+    for line, cells in rows:
+        value = cells.get(column)
+        if isinstance(value, str) and len(value) <= MAX_TEXT_CHARS:  # the common case, made quick
+            text = " ".join(value.split())  # classify.text.collapse, inlined
+        else:
+            text, cut = headline_text(cell_text(value))
+            if cut:
+                report.truncated(name, line)
         if text:
-            yield Record(text, row.cells)
+            yield Record(text, cells)

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 from classify.data import load_labelled
 from classify.errors import ClassifyError, DataError
-from classify.reading import MAX_TEXT_CHARS, InputReport, cell_text
+from classify.reading import MAX_TEXT_CHARS, InputReport, cell_text, numbered_lines
 from classify.sources import iter_records
 from classify.text import collapse
 
@@ -105,6 +105,32 @@ def test_any_bytes_as_plain_lines_never_fail(scratch: Path, data: bytes) -> None
         1 for part in re.split(rb"\r\n|\r|\n", data.removeprefix(b"\xef\xbb\xbf")) if _bad(part)
     )
     assert report.replaced_lines == expected_bad
+
+
+@given(
+    pieces=st.lists(
+        st.sampled_from([b"ab", b"\r", b"\n", b"\r\n", b"\xe9", b"\xc3\xa9", b"\xef\xbb\xbf", b" "])
+    ),
+    block_size=st.integers(1, 16),
+)
+def test_line_reader_agrees_with_a_line_by_line_reading(pieces: list[bytes], block_size: int) -> None:
+    # The reader decodes blocks of whole lines; whatever the block boundaries, it must number and
+    # decode each line as a plain line-by-line reading does.
+    data = b"".join(pieces)
+    report = InputReport()
+    got = list(numbered_lines(io.BytesIO(data), "x", errors="replace", report=report, block_size=block_size))
+    expected, bad, number = [], [], 1
+    for raw in data.removeprefix(b"\xef\xbb\xbf").splitlines(keepends=True):
+        expected.append((number, raw.decode("utf-8", errors="replace")))
+        if _bad(raw):
+            bad.append(number)
+        number += raw.endswith(b"\n")
+    assert got == expected
+    assert report.replaced_lines == len(bad)
+    if bad:
+        assert report.sources["x"].first_replaced == bad[0]
+        with pytest.raises(DataError, match=f"x: line {bad[0]} is not valid UTF-8"):
+            list(numbered_lines(io.BytesIO(data), "x", block_size=block_size))
 
 
 def _bad(part: bytes) -> bool:
