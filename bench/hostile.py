@@ -23,6 +23,8 @@ import argparse
 import csv
 import json
 import os
+import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -57,6 +59,16 @@ print(n / (time.perf_counter() - started))
 """
 
 
+#: Address-space cap of each child: a run that would take more fails (and is reported) instead of
+#: squeezing the other jobs on a shared machine.
+MEMORY_CAP = 12 * 2**30
+
+
+def _one_core_bounded() -> None:
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+
+
 def child(code: str, args: list[str], package: Path) -> tuple[str, float]:
     """Run ``code`` with ``package`` first on the path, on one core; its stdout and max RSS in MB."""
     env = dict(os.environ, PYTHONPATH=str(package), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
@@ -67,7 +79,7 @@ def child(code: str, args: list[str], package: Path) -> tuple[str, float]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}),
+        preexec_fn=_one_core_bounded,
     )
     assert proc.stdout is not None and proc.stderr is not None
     out, err = proc.stdout.read(), proc.stderr.read()
@@ -83,22 +95,39 @@ def corpus_rows() -> list[list[str]]:
         return list(csv.reader(fh))
 
 
-def write_training_files(folder: Path, cell_mb: int) -> tuple[Path, Path]:
+def huge_cell(kind: str, size: int, body: list[str]) -> str:
+    """``size`` characters: the corpus' own headlines over and over (``words``: a pasted article or a
+    broken export), or random letter strings (``random``: an encoded blob, where nearly every
+    character n-gram is new, which is what grows a model's vocabulary)."""
+    if kind == "words":
+        words = " ".join(body)
+        return ((words + " ") * (size // (len(words) + 1) + 1))[:size]
+    rng = random.Random(12)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    parts, total = [], 0
+    while total < size:
+        word = "".join(rng.choices(letters, k=rng.randint(3, 9)))
+        parts.append(word)
+        total += len(word) + 1
+    return " ".join(parts)[:size]
+
+
+def write_training_files(folder: Path, cell_mb: int, kinds: list[str]) -> dict[str, Path]:
+    """The corpus as is, and with one extra row (the 101st) holding a ``cell_mb`` MB cell of each kind."""
     rows = corpus_rows()
-    plain = folder / "corpus.csv"
-    with plain.open("w", newline="", encoding="utf-8") as fh:
+    files = {"corpus": folder / "corpus.csv"}
+    with files["corpus"].open("w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows(rows)
-    huge = folder / "corpus_huge_cell.csv"
     header, body = rows[0], rows[1:]
     text_at, label_at = header.index("headline"), header.index("topic")
-    # A long run of real words (the corpus' own), as a broken export or a pasted article would give.
-    words = " ".join(r[text_at] for r in body)
-    cell = (words + " ") * (cell_mb * 2**20 // (len(words) + 1) + 1)
-    extra = [""] * len(header)
-    extra[text_at], extra[label_at] = cell[: cell_mb * 2**20], body[0][label_at]
-    with huge.open("w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh).writerows([header, *body[:100], extra, *body[100:]])
-    return plain, huge
+    for kind in kinds:
+        extra = [""] * len(header)
+        extra[text_at] = huge_cell(kind, cell_mb * 2**20, [r[text_at] for r in body])
+        extra[label_at] = body[0][label_at]
+        path = files[f"corpus + {cell_mb} MB cell of {kind}"] = folder / f"corpus_{kind}.csv"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows([header, *body[:100], extra, *body[100:]])
+    return files
 
 
 def write_reading_files(folder: Path, n: int) -> tuple[Path, Path]:
@@ -117,6 +146,7 @@ def write_reading_files(folder: Path, n: int) -> tuple[Path, Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cell-mb", type=int, default=50)
+    parser.add_argument("--cells", default="words,random", help="kinds of huge cell: words, random")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--old", type=Path, help="another copy of classify to compare with")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
@@ -126,7 +156,7 @@ def main() -> None:
     lines_md = [
         "# Hostile input: a huge cell in training data, and reading speed",
         "",
-        f"`python bench/hostile.py --cell-mb {args.cell_mb} --rows {args.rows}"
+        f"`python bench/hostile.py --cell-mb {args.cell_mb} --cells {args.cells} --rows {args.rows}"
         + (" --old DIR`" if args.old else "`")
         + f" ({time.strftime('%Y-%m-%d')}; one core per child process; shipped corpus, {CORPUS.name}).",
         "",
@@ -137,9 +167,9 @@ def main() -> None:
     ]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        plain, huge = write_training_files(folder, args.cell_mb)
+        files = write_training_files(folder, args.cell_mb, args.cells.split(","))
         for label, package in versions.items():
-            for data_name, data in (("corpus", plain), (f"corpus + {args.cell_mb} MB cell", huge)):
+            for data_name, data in files.items():
                 model = folder / f"{label}-{data.stem}.joblib".replace(" ", "_")
                 try:
                     out, rss = child(TRAIN, [str(data), str(model), str(package)], package)
