@@ -1,23 +1,51 @@
-"""Atomic file writes: a failed or interrupted run never leaves half a file over a good one."""
+"""Atomic file writes: a failed or interrupted run never leaves half a file over a good one.
+
+A run killed mid-write (``kill -9``, a power cut) cannot delete its temporary file, so the name says
+whose it is: ``.<target>.<host>-<pid>-<random>.tmp``, with ``<host>`` a short hash of the host name.
+Each later write into that folder removes the temporary files of writers that are gone: same host
+and the process no longer exists. A live writer's file is never touched, whether it is another
+process writing now or another thread of this one; a file from another host (a shared folder) is
+removed only once it has not changed for :data:`STALE_SECONDS`, as are files named by classify
+0.1 (``.<target>.<random>.tmp``, no owner in the name) beside the file being written.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import re
+import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
+
+#: How long a temporary file whose owner cannot be checked must sit unchanged before it is removed.
+STALE_SECONDS = 24 * 3600
+
+#: ``.<target>.<host>-<pid>-<random>.tmp`` (``tempfile.mkstemp`` draws ``<random>`` from ``[a-z0-9_]``).
+_OURS = re.compile(r"^\.(?P<target>.+)\.(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[a-z0-9_]{8}\.tmp$")
+#: classify 0.1's ``.<target>.<random>.tmp``: recognised only beside its own target, and by age.
+_LEGACY = "^\\.{target}\\.[a-z0-9_]{{8}}\\.tmp$"
+
+
+def _host_tag() -> str:
+    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
 
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it over ``path``, else delete it.
 
-    The temporary file lives in the same folder so that the final ``os.replace`` is atomic.
+    The temporary file lives in the same folder so that the final ``os.replace`` is atomic. Stale
+    temporary files of killed writers in that folder are removed first (see the module docstring).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temp_files(path.parent, target=path.name)
+    prefix = f".{path.name}.{_host_tag()}-{os.getpid()}-"
+    fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -28,6 +56,66 @@ def atomic_path(path: Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def remove_stale_temp_files(folder: Path, *, target: str | None = None) -> list[Path]:
+    """Remove the temporary files that killed writers left in ``folder``; return what was removed.
+
+    Parameters
+    ----------
+    folder
+        Where to look (not recursively).
+    target
+        The name about to be written: classify 0.1's temporary files for it, which carry no owner,
+        are removed too once :data:`STALE_SECONDS` old.
+
+    Notes
+    -----
+    Never raises for a file it cannot check or remove (another cleaner may have been first): cleaning
+    up must not stop the write it precedes.
+    """
+    removed: list[Path] = []
+    legacy = re.compile(_LEGACY.format(target=re.escape(target))) if target else None
+    host = _host_tag()
+    try:
+        names = [entry.name for entry in os.scandir(folder) if entry.name.endswith(".tmp")]
+    except OSError:
+        return removed
+    for name in names:
+        match = _OURS.match(name)
+        if match:
+            same_host = match["host"] == host
+            pid = int(match["pid"])
+            stale = (same_host and not _alive(pid)) or (not same_host and _old(folder / name))
+        else:
+            stale = bool(legacy and legacy.match(name)) and _old(folder / name)
+        if stale:
+            with contextlib.suppress(OSError):
+                (folder / name).unlink()
+                removed.append(folder / name)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host (ours always does: another thread may be writing)."""
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":  # no cheap check elsewhere: treat it as alive, let age decide
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: only checks that the process exists
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # exists but belongs to another user; or not a pid at all: leave it
+    return True
+
+
+def _old(path: Path) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime > STALE_SECONDS
+    except OSError:
+        return False
 
 
 def _umask() -> int:

@@ -163,6 +163,8 @@ def _load_labelled(path: Path, text_col: str | None, label_col: str | None) -> A
     data = load_labelled(path, text_col=text_col, label_col=label_col)
     if data.skipped:
         _warn(f"{path}: skipped {data.skipped} row(s) with an empty headline or label")
+    for note in data.warnings:
+        _warn(note)
     return data
 
 
@@ -366,7 +368,12 @@ def predict_cli(
     if no_split and split is not None:
         _error("give --split or --no-split, not both", code=2)
     model = _load_model(model_path, allow_pickle)
-    records = iter_records(sources, text_col=text_col, split=not no_split, pattern=split, from_page=from_page)
+    from classify.reading import InputReport
+
+    report = InputReport()  # bad bytes and cut headlines, told once the input is read
+    records = iter_records(
+        sources, text_col=text_col, split=not no_split, pattern=split, from_page=from_page, report=report
+    )
     options = PredictOptions(
         top_k=top_k, min_confidence=min_confidence, uncertain_label=uncertain_label, explain=explain
     )
@@ -377,6 +384,8 @@ def predict_cli(
         writer.write(row, record.headline)
         counts[row["topic"]] += 1
     writer.close()
+    for note in report.warnings():
+        _warn(note)
     if not counts:
         _error("no headlines in the input (every line was blank)")
     if summary:

@@ -8,14 +8,13 @@ prediction is streamed instead, by :mod:`classify.sources`.
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from classify.errors import DataError
-from classify.formats import LABEL_COLUMNS, TEXT_COLUMNS, find_column, read_text, table_format
-from classify.text import collapse
+from classify.formats import LABEL_COLUMNS, TEXT_COLUMNS, find_column, open_binary, table_format
+from classify.reading import Row, cell_text, headline_text, numbered_lines, peek, table_rows, truncation_note
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,6 +34,10 @@ class LabelledData:
         The columns used, so that messages and reports can name them.
     skipped
         Rows dropped because the headline or the label was empty.
+    truncated
+        Headlines cut to :data:`classify.reading.MAX_TEXT_CHARS` characters (kept, shortened).
+    warnings
+        Notes for the user about what reading changed (the front end shows them).
     frame
         All columns of the kept rows (pandas DataFrame), for features such as a date split.
     """
@@ -45,6 +48,8 @@ class LabelledData:
     text_col: str = "headline"
     label_col: str = "topic"
     skipped: int = 0
+    truncated: int = 0
+    warnings: tuple[str, ...] = ()
     frame: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
@@ -74,29 +79,38 @@ def file_sha256(path: Path) -> str:
 
 
 def read_table(path: Path, fmt: str | None = None) -> pd.DataFrame:
-    """Read a CSV, TSV or JSON Lines file into a DataFrame of strings (missing values as '')."""
+    """Read a CSV, TSV or JSON Lines file into a DataFrame of strings (missing values as '').
+
+    Read by :func:`classify.reading.table_rows`, the reader prediction uses, so that a file means the
+    same to ``train`` and ``predict``; cells are text as written (JSON values as their JSON text).
+    """
     import pandas as pd
 
-    text = read_text(path)
-    if not text.strip():
-        raise DataError(f"{path}: file is empty")
-    fmt = fmt or table_format(path, text[:4096]) or "csv"
-    try:
-        if fmt == "jsonl":
-            frame = pd.read_json(io.StringIO(text), lines=True, dtype=False)
-        else:
-            frame = pd.read_csv(
-                io.StringIO(text),
-                sep="\t" if fmt == "tsv" else ",",
-                dtype=str,
-                keep_default_na=False,
-                skipinitialspace=True,
-            )
-    except ValueError as exc:  # pandas' ParserError and JSON errors are ValueErrors
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"{path}: cannot parse as {fmt.upper()} ({first})") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.fillna("").astype(str)
+    columns, rows = _read_rows(Path(path), fmt)
+    return pd.DataFrame([[cell_text(r.cells.get(c)) for c in columns] for r in rows], columns=columns)
+
+
+def _read_rows(path: Path, fmt: str | None) -> tuple[list[str], list[Row]]:
+    """The columns and rows of a labelled file; strict UTF-8 (a bad byte is an error naming its line).
+
+    Training refuses undecodable text rather than replacing it: a label with U+FFFD in it would be
+    learnt as a topic of its own, silently.
+    """
+    with open_binary(path) as stream:
+        first, lines = peek(numbered_lines(stream, str(path), errors="strict"))
+        if not first.strip():
+            raise DataError(f"{path}: file is empty")
+        fmt = fmt or table_format(path, first) or "csv"
+        columns, rows = table_rows(lines, fmt, str(path))
+        if not columns:
+            raise DataError(f"{path}: file is empty")
+        listed = list(rows)
+    if fmt == "jsonl":  # later objects may add columns
+        seen = dict.fromkeys(columns)
+        for row in listed:
+            seen.update(dict.fromkeys(row.cells))
+        columns = list(seen)
+    return columns, listed
 
 
 def load_labelled(
@@ -117,11 +131,20 @@ def load_labelled(
     Returns
     -------
     LabelledData
-        Rows with an empty headline or label are dropped and counted in ``skipped``.
+        Rows with an empty headline or label are dropped and counted in ``skipped``; headlines longer
+        than :data:`classify.reading.MAX_TEXT_CHARS` are cut to it and counted in ``truncated``, with
+        a note in ``warnings``. Labels are text as written (``3`` stays ``"3"``; ``null`` is empty).
+
+    Raises
+    ------
+    DataError
+        The file is missing, empty, not UTF-8, or a row cannot be read (each names its line; see the
+        README's "Bad input" section).
     """
+    import pandas as pd
+
     path = Path(path)
-    frame = read_table(path)
-    columns = list(frame.columns)
+    columns, rows = _read_rows(path, None)
     tcol = find_column(columns, text_col, TEXT_COLUMNS, "text", "text_col", str(path))
     lcol = find_column(columns, label_col, LABEL_COLUMNS, "label", "label_col", str(path))
     if tcol == lcol:
@@ -129,18 +152,32 @@ def load_labelled(
             f"{path}: text and label column are both '{tcol}'; pass {{text_col}} and {{label_col}}",
             arguments=("text_col", "label_col"),
         )
-    texts = frame[tcol].map(collapse)
-    labels = frame[lcol].map(str.strip)
-    keep = (texts != "") & (labels != "")
-    kept = frame.loc[keep].reset_index(drop=True)
+    texts: list[str] = []
+    labels: list[str] = []
+    kept: list[list[str]] = []
+    truncated: list[int] = []
+    for row in rows:
+        text, cut = headline_text(cell_text(row.cells.get(tcol)))
+        label = cell_text(row.cells.get(lcol)).strip()
+        if cut:
+            truncated.append(row.line)
+        if text and label:
+            texts.append(text)
+            labels.append(label)
+            kept.append([cell_text(row.cells.get(c)) for c in columns])
+    notes: tuple[str, ...] = ()
+    if truncated:
+        notes = (truncation_note(str(path), len(truncated), truncated[0]),)
     return LabelledData(
-        texts=texts[keep].tolist(),
-        labels=labels[keep].tolist(),
+        texts=texts,
+        labels=labels,
         source=str(path),
         text_col=tcol,
         label_col=lcol,
-        skipped=int((~keep).sum()),
-        frame=kept,
+        skipped=len(rows) - len(texts),
+        truncated=len(truncated),
+        warnings=notes,
+        frame=pd.DataFrame(kept, columns=columns),
     )
 
 

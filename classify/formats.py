@@ -8,6 +8,7 @@ extensions in :data:`EXTENSIONS`, its sniffing rule in :func:`sniff`, its reader
 
 from __future__ import annotations
 
+import contextlib
 import io
 import sys
 from collections.abc import Sequence
@@ -101,6 +102,22 @@ def open_text(source: Path | str) -> IO[str]:
     check_file(path)
     try:
         return path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def open_binary(source: Path | str) -> contextlib.AbstractContextManager[IO[bytes]]:
+    """Open a file (or ``-``, standard input, left open afterwards) for reading bytes.
+
+    The readers decode line by line themselves (:mod:`classify.reading`), so that a bad byte is
+    reported on its own line and never after a partial decode of a whole buffer.
+    """
+    if str(source) == "-":
+        return contextlib.nullcontext(sys.stdin.buffer)
+    path = Path(source)
+    check_file(path)
+    try:
+        return path.open("rb")
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror})") from None
 

@@ -28,6 +28,7 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -47,6 +48,17 @@ MANIFEST = "manifest.json"
 MAX_MANIFEST_BYTES = 16 * 2**20
 MAX_ARRAY_BYTES = 8 * 2**30
 _ZIP_MAGIC = b"PK\x03\x04"
+#: What reading a damaged zip can raise: a bad directory, a bad deflate stream, a cut-off member, an
+#: unsupported compression method or an encrypted member.
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+)
 
 
 def _kinds() -> dict[str, Any]:
@@ -120,7 +132,7 @@ def read(source: Path) -> tuple[Pipeline, dict[str, Any]]:
 
     try:
         archive = zipfile.ZipFile(source)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except _ZIP_ERRORS as exc:
         raise ModelError(f"{source}: not a readable model file ({exc})") from None
     with archive:
         manifest = _read_manifest(source, archive)
@@ -146,7 +158,8 @@ def read(source: Path) -> tuple[Pipeline, dict[str, Any]]:
     if clf.coef_.shape[1] != features.n_features_:
         raise ModelError(f"{source}: damaged model file: the weights do not match the features")
     meta = manifest["meta"]
-    if list(meta.get("topics", clf.classes_)) != [str(c) for c in clf.classes_]:
+    topics = [str(c) for c in clf.classes_]
+    if meta.get("topics", topics) != topics:
         raise ModelError(f"{source}: damaged model file: the topics of the weights and the metadata differ")
     return Pipeline(steps), meta
 
@@ -160,7 +173,7 @@ def _read_manifest(source: Path, archive: zipfile.ZipFile) -> dict[str, Any]:
         raise ModelError(f"{source}: not a classify model file (its manifest is too large)")
     try:
         manifest = json.loads(archive.read(info).decode("utf-8"))
-    except (ValueError, zipfile.BadZipFile, OSError) as exc:
+    except _ZIP_ERRORS as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise ModelError(f"{source}: damaged model file: unreadable manifest ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != MODEL_FORMAT:
         raise ModelError(f"{source}: not a classify model file")
@@ -192,7 +205,7 @@ def _read_arrays(source: Path, archive: zipfile.ZipFile, manifest: dict[str, Any
     for key, spec in listed.items():
         try:
             blob = archive.read(f"arrays/{key}.npy")
-        except (zipfile.BadZipFile, OSError) as exc:
+        except _ZIP_ERRORS as exc:
             raise ModelError(f"{source}: damaged model file: array {key} ({exc})") from None
         if not isinstance(spec, dict) or hashlib.sha256(blob).hexdigest() != spec.get("sha256"):
             raise ModelError(f"{source}: damaged model file: array {key} does not match its checksum")

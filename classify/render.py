@@ -8,6 +8,7 @@ text goes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -119,7 +120,7 @@ def leaderboard_table(result: TuneResult, top: int | None = None, *, title: str 
     """The leaderboard as a rich Table (same cells as :func:`leaderboard_text`)."""
     from rich.table import Table
 
-    table = Table(title=title or None)
+    table = Table(title=_plain(title) if title else None)  # the title holds a file name: data too
     for key, head in _LEADERBOARD.items():
         table.add_column(head, justify="right" if key in ("rank", "train_rows") else "left")
     for row in leaderboard_rows(result, top):
@@ -133,7 +134,9 @@ def audit_tables(result: Audit, top: int | None = None) -> list[Any]:
     from rich.table import Table
 
     shown = result.issues[:top] if top else result.issues
-    issues = Table(title=f"Likely label errors: {len(shown)} of {len(result.issues)} ({result.n} rows)")
+    issues = Table(
+        title=_plain(f"Likely label errors: {len(shown)} of {len(result.issues)} ({result.n} rows)")
+    )
     for name in ("row", "headline", "label", "p(label)", "suggested", "p"):
         issues.add_column(name, justify="right" if name in ("row", "p(label)", "p") else "left")
     for s in shown:
@@ -147,7 +150,9 @@ def audit_tables(result: Audit, top: int | None = None) -> list[Any]:
         )
     groups = result.conflicts[:top] if top else result.conflicts
     conflicts = Table(
-        title=f"Near-duplicates with different labels: {len(groups)} of {len(result.conflicts)} group(s)"
+        title=_plain(
+            f"Near-duplicates with different labels: {len(groups)} of {len(result.conflicts)} group(s)"
+        )
     )
     for name in ("group", "row", "headline", "label", "suggested"):
         conflicts.add_column(name, justify="right" if name in ("group", "row") else "left")
@@ -160,8 +165,24 @@ def audit_tables(result: Audit, top: int | None = None) -> list[Any]:
     return [issues, conflicts]
 
 
-def _plain(text: str) -> Any:
-    """Data shown in a rich table as it is: a ``Text``, never parsed as markup."""
+def _plain(text: object) -> Any:
+    """Data shown in a rich table as it is: a ``Text``, never parsed as markup or emoji codes.
+
+    Control characters are dropped (white space ones become a space) and so are the bidirectional
+    overrides, so that a headline cannot move the cursor, clear the screen, set a terminal link or
+    reorder what a reviewer reads; rich's ``Text`` keeps ESC and most of them as they are.
+    """
     from rich.text import Text
 
-    return Text(str(text))
+    return Text(printable(str(text)))
+
+
+#: Characters a cell never shows: C0 and C1 controls, DEL, and the bidirectional embeddings,
+#: overrides and isolates (U+202A-U+202E, U+2066-U+2069).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_BREAKS = re.compile("[\t\n\r]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to show on a terminal: tabs and line breaks as spaces, other controls dropped."""
+    return _UNPRINTABLE.sub("", _BREAKS.sub(" ", text))

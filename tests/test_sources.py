@@ -82,11 +82,17 @@ def test_from_page(tmp_path: Path) -> None:
     ]
 
 
-def test_bad_encoding_names_the_line(tmp_path: Path) -> None:
+def test_bad_encoding_is_replaced_and_reported_with_its_line(tmp_path: Path) -> None:
+    # Prediction never stops on a bad byte (see tests/test_hostile.py, case 11).
+    from classify.reading import InputReport
+
     path = tmp_path / "t.txt"
     path.write_bytes(b"fine\n\xff\xfe\n")
-    with pytest.raises(DataError, match="not valid UTF-8"):
-        headlines(path)
+    report = InputReport()
+    assert [r.headline for r in iter_records([path], report=report)] == ["fine", "\ufffd\ufffd"]
+    assert report.warnings() == [
+        f"{path}: 1 line(s) not valid UTF-8 (first: line 2); the bad bytes were replaced with U+FFFD"
+    ]
 
 
 def test_json_extension_is_json_lines_for_prediction_and_training(tmp_path: Path) -> None:
