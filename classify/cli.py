@@ -348,9 +348,17 @@ def predict_cli(
             file_okay=False,
         ),
     ] = None,
+    verbatim_csv: Annotated[
+        bool,
+        typer.Option(
+            "--verbatim-csv",
+            help="Write CSV text cells as they are. By default a cell starting with = + - @ or a tab "
+            "gets a leading ' so that spreadsheets do not run it as a formula.",
+        ),
+    ] = False,
 ) -> None:
     """Classify headlines from files or standard input, in input order."""
-    from classify.predict import PredictOptions, predict_records
+    from classify.predict import PredictOptions, predict_record_batches
     from classify.sources import iter_records
     from classify.writers import get_writer, summary_lines
 
@@ -378,14 +386,20 @@ def predict_cli(
         top_k=top_k, min_confidence=min_confidence, uncertain_label=uncertain_label, explain=explain
     )
     fmt = fmt or (OutputFormat.table if sys.stdout.isatty() else OutputFormat.jsonl)
-    writer = get_writer(fmt.value, sys.stdout)
+    writer = get_writer(fmt.value, sys.stdout, formula_guard=not verbatim_csv)
     counts: Counter[str] = Counter()
-    for record, row in _with_progress(predict_records(model, records, options)):
-        writer.write(row, record.headline)
-        counts[row["topic"]] += 1
+    for batch in _with_progress(predict_record_batches(model, records, options)):
+        writer.write_batch(batch)
+        counts.update(batch.topic_names())
     writer.close()
     for note in report.warnings():
         _warn(note)
+    if writer.replaced:
+        _warn(
+            f"{writer.replaced} row(s) held text that cannot be written as {writer.encoding} (such as a "
+            f"lone surrogate from a JSON escape); written with U+FFFD instead, first in output row "
+            f"{writer.first_replaced}"
+        )
     if not counts:
         _error("no headlines in the input (every line was blank)")
     if summary:
@@ -397,20 +411,19 @@ def predict_cli(
             typer.echo(line, err=to_stderr)
 
 
-def _with_progress(rows: Iterator[Any]) -> Iterator[Any]:
+def _with_progress(batches: Iterator[Any]) -> Iterator[Any]:
     """Show a live count on stderr for long runs, only when stderr is a terminal."""
     if not sys.stderr.isatty():
-        yield from rows
+        yield from batches
         return
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     columns = (SpinnerColumn(), TextColumn("{task.completed:,} headlines"), TimeElapsedColumn())
     with Progress(*columns, transient=True, console=_stderr_console()) as progress:
         task = progress.add_task("classify", total=None)
-        for n, row in enumerate(rows, start=1):
-            if n % 1000 == 0:
-                progress.update(task, completed=n)
-            yield row
+        for batch in batches:
+            yield batch
+            progress.update(task, advance=len(batch))
 
 
 def _stderr_console() -> Any:

@@ -5,26 +5,92 @@ command that writes results goes through it: JSON Lines and CSV for programs, a 
 A new output format is a new :class:`Writer` subclass registered in :data:`WRITERS`. Nothing here
 reads argv or exits; the caller decides where the text goes. Machine formats never contain terminal
 colour codes, and CSV is quoted by the csv module.
+
+Writers take results a batch at a time (:meth:`Writer.write_batch`, from
+:func:`classify.predict.predict_record_batches`) and turn a whole batch into text at once: the
+JSON and CSV text of a batch is built from preformatted pieces (topics encoded once, probabilities
+printed from a table of the 10,001 possible values) and written with one ``write``. The bytes are the
+same as one ``json.dumps`` / ``csv.DictWriter.writerow`` per row would give (``tests/test_golden.py``).
+A fast JSON library (orjson) would not help: its output differs from ``json.dumps`` (no spaces after
+separators), and the strings it would encode are already encoded by the C encoder ``json`` uses.
+
+Hostile text (issue 12):
+
+- Table: every cell is a rich ``Text`` built from the data, never markup, so ``[/]``, ``[link=...]``
+  and ``:warning:`` print literally; control characters (C0, DEL, C1: the start of every ANSI/OSC
+  escape) are shown as visible symbols and CR/LF/TAB as spaces.
+- CSV: a text cell starting with ``=``, ``+``, ``-``, ``@``, TAB or CR gets a leading ``'``, so that
+  a spreadsheet does not run it as a formula (OWASP's rule). This covers the headline, pass-through
+  values, ``why``, topic names and the header; numbers the writer produces (confidences) are not
+  text and stay as they are. ``formula_guard=False`` turns it off. A field holding CR or LF is
+  always quoted (the csv module does not quote a bare CR when the line ends with LF).
+- Text the output stream cannot encode (a lone surrogate from a JSON ``"\\ud800"`` escape) is
+  replaced with U+FFFD instead of aborting the run; :attr:`Writer.replaced` counts the rows it
+  happened in and :attr:`Writer.first_replaced` is the first (row numbers count from 1).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections import Counter
-from collections.abc import Iterable
-from typing import IO, Any
+from collections.abc import Callable, Iterable, Sequence
+from json.encoder import encode_basestring  # type: ignore[attr-defined]  # the C encoder json uses
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from classify.predict import ResultBatch
+
+#: Fields every result row may set (a pass-through column of the same name is overwritten).
+RESULT_KEYS = frozenset({"topic", "confidence", "best_guess", "topics", "why"})
+
+#: A CSV text cell starting with one of these is read as a formula by spreadsheets (OWASP).
+FORMULA_START = frozenset("=+-@\t\r")
+
+#: ``repr(round(p, 4))`` for every ``round(p, 4) * 10**4`` (0 ... 10,000): how ``json`` and ``csv``
+#: print a rounded probability.
+_DECIMALS = [repr(k / 10_000) for k in range(10_001)]
+
+
+def formula_safe(value: Any) -> Any:
+    """``value`` with a leading ``'`` if it is text a spreadsheet would read as a formula."""
+    if isinstance(value, str) and value[:1] in FORMULA_START:
+        return "'" + value
+    return value
 
 
 class Writer:
-    """Writes result rows, one at a time, to a text stream; :meth:`close` finishes the output."""
+    """Writes result rows to a text stream, a batch or a row at a time; :meth:`close` finishes.
 
-    def __init__(self, out: IO[str]) -> None:
+    Parameters
+    ----------
+    out
+        The text stream.
+    formula_guard
+        CSV only: neutralise cells that a spreadsheet would read as formulas (see the module docs).
+    """
+
+    def __init__(self, out: IO[str], *, formula_guard: bool = True) -> None:
         self.out = out
+        self.formula_guard = formula_guard
+        #: Rows written so far.
+        self.rows = 0
+        #: Rows whose text the stream could not encode, written with U+FFFD instead.
+        self.replaced = 0
+        #: The first of them (counting rows from 1), or None.
+        self.first_replaced: int | None = None
+        #: The stream's encoding (what "cannot be encoded" means).
+        self.encoding: str = getattr(out, "encoding", None) or "utf-8"
 
     def write(self, row: dict[str, Any], headline: str | None = None) -> None:
         """Write one result row (``headline``: the text classified, for formats that show it)."""
         raise NotImplementedError
+
+    def write_batch(self, batch: ResultBatch) -> None:
+        """Write the rows of a batch of results, in order."""
+        for record, row in zip(batch.records, batch.rows(), strict=True):
+            self.write(row, record.headline)
 
     def close(self) -> None:
         """Finish the output (a table is printed only once all its rows are known)."""
@@ -35,32 +101,213 @@ class Writer:
             self.write(row)
         self.close()
 
+    def _emit(self, text: str, n_rows: int, per_row: Callable[[], list[str]]) -> None:
+        """Write ``text``, the output of ``n_rows`` rows; ``per_row()`` gives each row's text.
+
+        Text the stream cannot encode is found row by row, replaced and counted, so that one bad
+        string never aborts the run or loses the rows after it.
+        """
+        if not text.isascii():
+            try:
+                text.encode(self.encoding)
+            except UnicodeEncodeError:
+                text = "".join(self._encodable(per_row()))
+        self.out.write(text)
+        self.rows += n_rows
+
+    def _encodable(self, rows: list[str]) -> list[str]:
+        out = []
+        for number, text in enumerate(rows, start=self.rows + 1):
+            try:
+                text.encode(self.encoding)
+            except UnicodeEncodeError:
+                text = replace_unencodable(text, self.encoding)
+                self.replaced += 1
+                if self.first_replaced is None:
+                    self.first_replaced = number
+            out.append(text)
+        return out
+
+
+#: Lone surrogates (only a ``\\ud800``-style JSON escape or a decoding error handler makes them).
+_SURROGATES = {c: "\ufffd" for c in range(0xD800, 0xE000)}
+
+
+def replace_unencodable(text: str, encoding: str = "utf-8") -> str:
+    """``text`` with lone surrogates as U+FFFD and anything else ``encoding`` lacks as ``?``."""
+    text = text.translate(_SURROGATES)
+    return text.encode(encoding, errors="replace").decode(encoding)
+
 
 class JsonlWriter(Writer):
-    """One JSON object per line, UTF-8 kept as is."""
+    """One JSON object per line, UTF-8 kept as is (``json.dumps(row, ensure_ascii=False)``)."""
 
     def write(self, row: dict[str, Any], headline: str | None = None) -> None:
-        self.out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        line = json.dumps(row, ensure_ascii=False) + "\n"
+        self._emit(line, 1, lambda: [line])
+
+    def write_batch(self, batch: ResultBatch) -> None:
+        lines = _jsonl_lines(batch)
+        self._emit("".join(lines), len(lines), lambda: lines)
+
+
+def _jsonl_lines(batch: ResultBatch) -> list[str]:
+    """The JSON lines of a batch, as ``json.dumps`` of each :func:`~classify.predict.result_row`."""
+    options, preds = batch.options, batch.predictions
+    names = [encode_basestring(t) for t in preds.topics]
+    rounded = batch.rounded.tolist()
+    best = preds.ranked[:, 0].tolist()
+    # The text after the input's fields, built column by column.
+    if options.min_confidence is None:
+        topic_part = [", " + '"topic": ' + names[j] for j in best]
+    else:
+        unsure_name = encode_basestring(options.uncertain_label)
+        topic_part = [
+            ', "topic": ' + (unsure_name if u else names[j])
+            for j, u in zip(best, batch.unsure.tolist(), strict=True)
+        ]
+    tails = [f'{t}, "confidence": {_DECIMALS[r[0]]}' for t, r in zip(topic_part, rounded, strict=True)]
+    if options.min_confidence is not None:
+        tails = [f'{t}, "best_guess": {names[j]}' for t, j in zip(tails, best, strict=True)]
+    if options.top_k > 1:
+        # One column of "[topic, p]" pairs per rank, then joined row by row (twice as fast as
+        # formatting each row's pairs in a nested loop).
+        pairs = [
+            [f"[{names[j]}, {_DECIMALS[q]}]" for j, q in zip(js, qs, strict=True)]
+            for js, qs in zip(preds.ranked.T.tolist(), batch.rounded.T.tolist(), strict=True)
+        ]
+        per_row = zip(*pairs, strict=True)
+        tails = [f'{t}, "topics": [{", ".join(p)}]' for t, p in zip(tails, per_row, strict=True)]
+    if batch.why is not None:
+        tails = [
+            t + ', "why": ' + json.dumps(w, ensure_ascii=False) for t, w in zip(tails, batch.why, strict=True)
+        ]
+    lines = []
+    for record, tail in zip(batch.records, tails, strict=True):
+        fields = record.fields
+        if len(fields) == 1 and "headline" in fields and isinstance(fields["headline"], str):
+            lines.append('{"headline": ' + encode_basestring(fields["headline"]) + tail + "}\n")
+        elif not fields:
+            lines.append("{" + tail[2:] + "}\n")
+        elif RESULT_KEYS.isdisjoint(fields):
+            lines.append(json.dumps(fields, ensure_ascii=False)[:-1] + tail + "}\n")
+        else:  # a pass-through column named like a result field: the row dict decides
+            lines.append(None)  # type: ignore[arg-type]  # filled below
+    if None in lines:
+        rows = batch.rows()
+        lines = [
+            line if line is not None else json.dumps(row, ensure_ascii=False) + "\n"
+            for line, row in zip(lines, rows, strict=True)
+        ]
+    return lines
 
 
 class CsvWriter(Writer):
     """CSV with a header taken from the first row; list fields are flattened.
 
     ``topics`` becomes ``topic_2, confidence_2, ...`` columns and ``why`` one ``;``-joined column.
+    Later rows fill the first row's columns (a missing one is empty, an extra one is left out), as
+    ``csv.DictWriter(extrasaction="ignore")`` does.
     """
 
-    def __init__(self, out: IO[str]) -> None:
-        super().__init__(out)
-        self._writer: csv.DictWriter[str] | None = None
+    def __init__(self, out: IO[str], *, formula_guard: bool = True) -> None:
+        super().__init__(out, formula_guard=formula_guard)
+        self.fieldnames: list[str] | None = None
+
+    def _header(self, names: list[str]) -> None:
+        self.fieldnames = names
+        self._write_cells([names], count=False)
 
     def write(self, row: dict[str, Any], headline: str | None = None) -> None:
         flat = _flatten(row)
-        if self._writer is None:
-            self._writer = csv.DictWriter(
-                self.out, fieldnames=list(flat), lineterminator="\n", extrasaction="ignore"
-            )
-            self._writer.writeheader()
-        self._writer.writerow(flat)
+        if self.fieldnames is None:
+            self._header(list(flat))
+        assert self.fieldnames is not None
+        self._write_cells([[flat.get(name, "") for name in self.fieldnames]])
+
+    def write_batch(self, batch: ResultBatch) -> None:
+        if not len(batch):
+            return
+        # The fast way needs the input's columns and the result's apart: a pass-through column
+        # named like a result column (rare) goes row by row, through the row dicts.
+        added = _result_columns(batch)
+        reserved = RESULT_KEYS.union(added)
+        fields = [r.fields for r in batch.records]
+        if not all(reserved.isdisjoint(f) for f in fields):
+            return super().write_batch(batch)
+        if self.fieldnames is None:
+            self._header([*fields[0], *added])
+        assert self.fieldnames is not None
+        n_fields = len(self.fieldnames) - len(added)
+        if n_fields < 0 or self.fieldnames[n_fields:] != added:
+            return super().write_batch(batch)
+        columns: list[Sequence[Any]] = [
+            [f.get(name, "") for f in fields] for name in self.fieldnames[:n_fields]
+        ]
+        columns += _result_cells(batch)
+        self._write_cells(list(zip(*columns, strict=True)))
+
+    def _write_cells(self, rows: list[Sequence[Any]], *, count: bool = True) -> None:
+        if self.formula_guard:
+            rows = [[formula_safe(v) for v in row] for row in rows]
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(rows)
+        text = buffer.getvalue()
+        if "\r" in text:  # a bare CR must be quoted too: the rows holding one are written by hand
+            text = "".join(_csv_line(row) for row in rows)
+        if count:
+            self._emit(text, len(rows), lambda: [_csv_line(row) for row in rows])
+        else:
+            self.out.write(replace_unencodable(text, self.encoding))
+
+
+def _csv_line(cells: Sequence[Any]) -> str:
+    """One CSV line as ``csv.writer(lineterminator="\\n")`` writes it, but quoting a bare CR too."""
+    if not any(isinstance(c, str) and "\r" in c for c in cells):
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerow(cells)
+        return buffer.getvalue()
+    out = []
+    for cell in cells:
+        text = "" if cell is None else str(cell)
+        if any(c in text for c in ',"\r\n') or (text == "" and len(cells) == 1):
+            text = '"' + text.replace('"', '""') + '"'
+        out.append(text)
+    return ",".join(out) + "\n"
+
+
+def _result_columns(batch: ResultBatch) -> list[str]:
+    """The CSV columns after the input's own: topic, confidence and the optional ones."""
+    options = batch.options
+    names = ["topic", "confidence"]
+    if options.min_confidence is not None:
+        names.append("best_guess")
+    if options.top_k > 1:
+        k = min(options.top_k, len(batch.predictions.topics))
+        for i in range(2, k + 1):
+            names += [f"topic_{i}", f"confidence_{i}"]
+    if batch.why is not None:
+        names.append("why")
+    return names
+
+
+def _result_cells(batch: ResultBatch) -> list[list[Any]]:
+    """The result columns of a batch (numbers stay numbers: they are never formula-guarded)."""
+    options, preds = batch.options, batch.predictions
+    topics = preds.topics
+    rounded = batch.rounded
+    # q / 10**4 is the very float round(p, 4) gives (see classify.predict.round_half_even), and the
+    # csv module prints it with repr, as it printed round(p, 4).
+    columns: list[list[Any]] = [batch.topic_names(), (rounded[:, 0] / 10_000).tolist()]
+    if options.min_confidence is not None:
+        columns.append([topics[j] for j in preds.ranked[:, 0].tolist()])
+    if options.top_k > 1:
+        for i in range(1, rounded.shape[1]):
+            columns.append([topics[j] for j in preds.ranked[:, i].tolist()])
+            columns.append((rounded[:, i] / 10_000).tolist())
+    if batch.why is not None:
+        columns.append(["; ".join(w) for w in batch.why])
+    return columns
 
 
 def _flatten(row: dict[str, Any]) -> dict[str, Any]:
@@ -76,23 +323,66 @@ def _flatten(row: dict[str, Any]) -> dict[str, Any]:
 class TableWriter(Writer):
     """A rich table for people: #, headline, topic, confidence, and the optional columns."""
 
-    def __init__(self, out: IO[str]) -> None:
-        super().__init__(out)
+    def __init__(self, out: IO[str], *, formula_guard: bool = True) -> None:
+        super().__init__(out, formula_guard=formula_guard)
         self._rows: list[tuple[str, dict[str, Any]]] = []
 
     def write(self, row: dict[str, Any], headline: str | None = None) -> None:
         self._rows.append((headline if headline is not None else str(row.get("headline", "")), row))
+        self.rows += 1
 
     def close(self) -> None:
         if not self._rows:
             return
         from rich.console import Console
 
+        for number, (headline, row) in enumerate(self._rows, start=1):
+            cells = [headline]
+            for value in row.values():
+                cells += [str(v) for v in value] if isinstance(value, list) else [str(value)]
+            if any(not _encodable(c, self.encoding) for c in cells):
+                self.replaced += 1
+                self.first_replaced = self.first_replaced or number
         Console(file=self.out).print(prediction_table(self._rows))
 
 
+def _encodable(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+#: Shown instead of control characters in tables: C0 and DEL as the Unicode "control pictures"
+#: (ESC as ␛), C1 as U+FFFD, tab and line breaks as spaces; lone surrogates as U+FFFD.
+_VISIBLE = {
+    **{c: chr(0x2400 + c) for c in range(0x20)},
+    0x09: " ",
+    0x0A: " ",
+    0x0D: " ",
+    0x7F: "\u2421",
+    **{c: "\ufffd" for c in range(0x80, 0xA0)},
+    **_SURROGATES,
+}
+
+
+def plain_text(value: object) -> Any:
+    """A rich ``Text`` of ``value`` for a table cell: no markup, no emoji codes, no control characters.
+
+    Data (headlines, labels, explanations) must never reach rich as a markup string: ``[/]`` would
+    crash the table and ``[link=...]`` or an escape sequence would act on the reader's terminal.
+    """
+    from rich.text import Text
+
+    return Text(str(value).translate(_VISIBLE))
+
+
 def prediction_table(rows: Iterable[tuple[str, dict[str, Any]]]) -> Any:
-    """A rich Table of (headline, row) pairs: headline, topic, confidence, and the optional columns."""
+    """A rich Table of (headline, row) pairs: headline, topic, confidence, and the optional columns.
+
+    Every cell is a :func:`plain_text` ``Text``: data is never read as markup.
+    """
     from rich.table import Table
 
     grid = Table(show_header=True, header_style="bold")
@@ -115,7 +405,7 @@ def prediction_table(rows: Iterable[tuple[str, dict[str, Any]]]) -> Any:
             elif key == "why":
                 value = ", ".join(value)
             cells.append(str(value))
-        grid.add_row(*cells)
+        grid.add_row(*(plain_text(c) for c in cells))
     return grid
 
 
@@ -123,12 +413,17 @@ def prediction_table(rows: Iterable[tuple[str, dict[str, Any]]]) -> Any:
 WRITERS: dict[str, type[Writer]] = {"jsonl": JsonlWriter, "csv": CsvWriter, "table": TableWriter}
 
 
-def get_writer(fmt: str, out: IO[str]) -> Writer:
-    """The writer of format ``fmt`` (a key of :data:`WRITERS`) on ``out``."""
+def get_writer(fmt: str, out: IO[str], *, formula_guard: bool = True) -> Writer:
+    """The writer of format ``fmt`` (a key of :data:`WRITERS`) on ``out``.
+
+    ``formula_guard=False`` writes CSV text cells as they are (see the module docs); other formats
+    ignore it.
+    """
     try:
-        return WRITERS[fmt](out)
+        writer = WRITERS[fmt]
     except KeyError:
         raise ValueError(f"unknown output format {fmt!r} (choose from {', '.join(WRITERS)})") from None
+    return writer(out, formula_guard=formula_guard)
 
 
 def summary_lines(counts: Counter[str], *, width: int = 30) -> list[str]:
