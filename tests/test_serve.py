@@ -653,8 +653,12 @@ def test_work_past_the_deadline_stops(tiny_model_path: Path) -> None:
     served = hosting.serve_model(model, path, hosting.signature(path), hosting.file_sha256(path))
     options = hosting.Options(explain=True)
     assert len(served.classify(SPORT, options, deadline=time.monotonic() + 60)) == 3
-    with pytest.raises(hosting.RequestTimeout):
+    # A request that waited past its deadline for a busy server is shed before any work.
+    with pytest.raises(hosting.RequestTimeout, match="waited"):
         served.classify(SPORT, options, deadline=time.monotonic() - 1)
+    # Work that runs past the deadline stops after the headline it is on.
+    with pytest.raises(hosting.RequestTimeout, match="took longer"):
+        hosting.result_rows(model, served.explainer, SPORT, options, deadline=time.monotonic() - 1)
     # Another request holds the model past this one's deadline.
     with served.lock, pytest.raises(hosting.RequestTimeout, match="busy"):
         served.classify(SPORT, options, deadline=time.monotonic() + 0.01)
