@@ -14,8 +14,8 @@ What it measures, in one run on one machine (speeds are only comparable within a
    - closed loop, single-headline requests: a fixed number of requests from 8 concurrent
      connections, stopped early at a time limit;
    - closed loop, batches of 50 headlines from 4 connections, likewise;
-   - open loop at a fixed rate (200 requests/s by default) of single-headline requests for a fixed
-     time: each latency counts from the request's scheduled start, so a stalled server cannot hide
+   - open loop at fixed rates (200 and 25 requests/s by default) of single-headline requests for a
+     fixed time: each latency counts from the request's scheduled start, so a stalled server cannot hide
      its queue (no coordinated omission).
    Reported: headlines/s, latency p50/p95/p99, errors (any status but 200, or a transport error).
 
@@ -302,8 +302,8 @@ def over_http(
         runs = [
             lambda: closed_loop(url, texts, 1, args.requests, 8, args.limit),
             lambda: closed_loop(url, texts, 50, args.batch_requests, 4, args.limit),
-            lambda: open_loop(url, texts, args.rate, args.rate_seconds),
         ]
+        runs += [lambda rate=rate: open_loop(url, texts, rate, args.rate_seconds) for rate in args.rate]
         for run in runs:
             cpu = tree_cpu(pid)
             phase = asyncio.run(run())
@@ -392,7 +392,7 @@ def report(info: dict[str, Any], local: dict[str, float], http: list[dict[str, A
                 "throughput on batches of 1,000."
             )
     for r in http:
-        if r["phase"].startswith("open loop"):
+        if r["phase"] == "open loop, 200 requests/s":
             verdict = "met" if r["p99_ms"] < 25 and r["errors"] == 0 else "NOT met"
             lines.append(
                 f"- single headlines at {r['phase'].split(', ')[1]}, {r['workers']} worker(s): p99 "
@@ -409,7 +409,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=3000, help="single-headline requests, closed loop")
     parser.add_argument("--batch-requests", type=int, default=400, help="batch-of-50 requests, closed loop")
     parser.add_argument("--limit", type=float, default=30.0, help="time limit of each closed-loop phase (s)")
-    parser.add_argument("--rate", type=float, default=200.0, help="requests per second of the open loop")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        nargs="+",
+        default=[200.0, 25.0],
+        help="requests per second of the open-loop phases (the goal is set at 200; 25 shows the latency of "
+        "a server that keeps up on a busy machine)",
+    )
     parser.add_argument("--rate-seconds", type=float, default=10.0, help="duration of the open loop (s)")
     parser.add_argument(
         "--local-seconds", type=float, default=5.0, help="time per in-process measurement (s)"

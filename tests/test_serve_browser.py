@@ -45,16 +45,23 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         pytest.skip("the playwright package is not installed: pip install -e '.[test]'")
     if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
         pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium (or set CLASSIFY_CHROMIUM)")
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_playwright() as pw:
-        try:
-            context = pw.chromium.launch_persistent_context(
-                str(profile), executable_path=CHROMIUM, args=FLAGS, headless=True, viewport=None
-            )
-        except Error as exc:
-            pytest.skip(f"Chromium at {CHROMIUM} cannot start: {str(exc).splitlines()[0]}")
+    profile = tmp_path_factory.mktemp("chromium-profile")  # a fresh profile for every run
+    try:
+        pw = sync_playwright().start()
+    except Error as exc:
+        pytest.skip(f"Playwright's driver cannot start: {str(exc).splitlines()[0]}")
+    try:
+        context = pw.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, args=FLAGS, headless=True, viewport=None
+        )
+    except Error as exc:
+        pw.stop()
+        pytest.skip(f"Chromium at {CHROMIUM} cannot start: {str(exc).splitlines()[0]}")
+    try:
         yield context
+    finally:
         context.close()
+        pw.stop()
 
 
 @pytest.fixture(scope="module")
