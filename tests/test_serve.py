@@ -488,10 +488,12 @@ def test_reload_during_traffic(
             current = lambda: c.get("/v1/model").json()  # noqa: E731
             for i in range(5):
                 source = other_model_path if i % 2 == 0 else tiny_model_path
-                before = len(seen)
                 replace_atomically(source, target)
                 wait_for(lambda s=source: current()["id"] == ids[s], f"reload {i + 1}")
+                # Of 4 more answers from 3 threads, one was asked after the swap: traffic sees it.
+                before = len(seen)
                 wait_for(lambda b=before: len(seen) > b + 3, "traffic after the reload")
+                assert ids[source] in seen[before:]
                 answer = c.post("/v1/classify", json={"headlines": SPORT}).json()
                 assert answer["model"]["id"] == ids[source]
                 assert {r["topic"] for r in answer["results"]} <= topics[ids[source]]

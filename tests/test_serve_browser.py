@@ -152,3 +152,30 @@ def test_errors_are_shown(browser: Any, server: Server) -> None:
         "11 headlines in one request, more than the limit of 10; send smaller batches"
     )
     assert page.locator("#results").is_hidden()
+
+
+def test_the_page_asks_for_the_api_key(browser: Any, tmp_path: Path, tiny_model_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    key = "page-test-key"
+    srv = start(
+        ["--model", str(tiny_model_path), "--api-key-env", "CLASSIFY_PAGE_KEY"],
+        tmp_path,
+        {"CLASSIFY_PAGE_KEY": key},
+    )
+    try:
+        page = browser.new_page()
+        page.goto(srv.url + "/")
+        expect(page.locator("#model")).to_have_text("API key needed")
+        expect(page.locator("#keyrow")).to_be_visible()
+        page.locator("#text").fill(HEADLINES[0])
+        page.locator("#key").fill("wrong")
+        page.locator("#go").click()
+        expect(page.locator("#error")).to_have_text("the API key is not valid")
+        page.locator("#key").fill(key)
+        page.locator("#go").click()
+        expect(page.locator("#table tbody tr")).to_have_count(1)
+        expect(page.locator("#model")).to_contain_text("3 topics")
+        assert page.locator("#error").is_hidden()
+    finally:
+        srv.stop()
