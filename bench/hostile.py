@@ -4,9 +4,10 @@ Two questions, each answered for this checkout and, with ``--old DIR``, for anot
 (e.g. ``git archive <commit> | tar -x -C DIR``) in the same run, so the figures are ratios on one
 noisy machine:
 
-1. Training on the shipped corpus with one extra row whose headline is a ``--cell-mb`` MB cell: peak
-   memory (max RSS of the child process), time, model file size, each against training on the
-   corpus alone. The issue's report: 3.4 GB and a model 90x larger, with no warning.
+1. Training on the shipped corpus with one extra row whose headline is a ``--cell-mb`` MB cell (of
+   the corpus' words, or of random letters: ``--cells``): peak memory (max RSS of the child
+   process), time, model file size, each against training on the corpus alone. The issue's report:
+   3.4 GB and a model 90x larger, with no warning.
 2. Reading speed of prediction input (plain lines and CSV, ``--rows`` each, built from the corpus'
    headlines): records per second through ``classify.sources.iter_records``, on one core.
 
@@ -14,7 +15,8 @@ Every measurement runs in a fresh child process pinned to one core (``taskset``-
 
 Usage::
 
-    python bench/hostile.py [--cell-mb 50] [--rows 1000000] [--old DIR] [--out bench/results]
+    python bench/hostile.py [--cell-mb 50] [--cells words,random] [--rows 1000000] [--old DIR]
+                            [--out bench/results]
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ What it measures, in one run on one machine (speeds are only comparable within a
    - closed loop, single-headline requests: a fixed number of requests from 8 concurrent
      connections, stopped early at a time limit;
    - closed loop, batches of 50 headlines from 4 connections, likewise;
-   - open loop at a fixed rate (200 requests/s by default) of single-headline requests for a fixed
-     time: each latency counts from the request's scheduled start, so a stalled server cannot hide
+   - open loop at fixed rates (200 and 25 requests/s by default) of single-headline requests for a
+     fixed time: each latency counts from the request's scheduled start, so a stalled server cannot hide
      its queue (no coordinated omission).
    Reported: headlines/s, latency p50/p95/p99, errors (any status but 200, or a transport error).
 
@@ -239,7 +239,7 @@ async def closed_loop(
     source = bodies(texts, batch)
     remaining = count
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
         started = time.perf_counter()
         cpu = time.process_time()
 
@@ -255,14 +255,25 @@ async def closed_loop(
     return phase
 
 
-async def open_loop(url: str, texts: list[str], rate: float, seconds: float) -> Phase:
-    """Single-headline requests started at a fixed rate, whatever the server's pace."""
+async def open_loop(url: str, texts: list[str], rate: float, seconds: float, in_flight: int = 64) -> Phase:
+    """Single-headline requests started at a fixed rate, whatever the server's pace.
+
+    At most ``in_flight`` requests are open at once (a request due while all are busy waits for one,
+    and that wait counts in its latency); whatever is unanswered 30 s after the last request was due
+    is cancelled and counted as an error, so the phase always ends.
+    """
     import httpx
 
     phase = Phase(f"open loop, {rate:g} requests/s", 1)
     source = bodies(texts, 1)
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+    slots = asyncio.Semaphore(in_flight)
+    limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+
+        async def one(body: dict[str, Any], scheduled: float) -> None:
+            async with slots:
+                await post(client, phase, body, scheduled)
+
         start = time.perf_counter()
         cpu = time.process_time()
         tasks = []
@@ -271,8 +282,12 @@ async def open_loop(url: str, texts: list[str], rate: float, seconds: float) -> 
             delay = scheduled - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(post(client, phase, next(source), scheduled)))
-        await asyncio.gather(*tasks)
+            tasks.append(asyncio.create_task(one(next(source), scheduled)))
+        _, late = await asyncio.wait(tasks, timeout=30)
+        for task in late:
+            task.cancel()
+            phase.errors.append("not answered within 30 s of the end of the phase")
+        await asyncio.gather(*late, return_exceptions=True)
         phase.seconds = time.perf_counter() - start
         phase.client_cpu = time.process_time() - cpu
     return phase
@@ -287,8 +302,8 @@ def over_http(
         runs = [
             lambda: closed_loop(url, texts, 1, args.requests, 8, args.limit),
             lambda: closed_loop(url, texts, 50, args.batch_requests, 4, args.limit),
-            lambda: open_loop(url, texts, args.rate, args.rate_seconds),
         ]
+        runs += [lambda rate=rate: open_loop(url, texts, rate, args.rate_seconds) for rate in args.rate]
         for run in runs:
             cpu = tree_cpu(pid)
             phase = asyncio.run(run())
@@ -314,7 +329,12 @@ def report(info: dict[str, Any], local: dict[str, float], http: list[dict[str, A
         f"Run {info['date']} on {info['machine']}; classify {info['classify']}, model {info['model']} "
         f"({info['model_rows']} training rows, {info['topics']} topics). Command: `{info['command']}`.",
         f"Load average (1 min) at the start {info['load_start']:.1f}, at the end {info['load_end']:.1f}: "
-        "other jobs share the 2 cores, so wall-clock figures are noisy; CPU-time figures are steadier.",
+        "other jobs share the 2 cores, so wall-clock figures are noisy; CPU-time figures are steadier."
+        + (
+            f" Benchmark, servers and client ran at niceness {info['nice']} (ahead of the other jobs)."
+            if info["nice"]
+            else ""
+        ),
         "",
         "Server: `python -m classify serve --model M --workers N` with default settings (access log on,",
         "written to a file), pinned to core 0 (1 worker) or cores 0-1 (2 workers); client: one async httpx",
@@ -372,7 +392,7 @@ def report(info: dict[str, Any], local: dict[str, float], http: list[dict[str, A
                 "throughput on batches of 1,000."
             )
     for r in http:
-        if r["phase"].startswith("open loop"):
+        if r["phase"] == "open loop, 200 requests/s":
             verdict = "met" if r["p99_ms"] < 25 and r["errors"] == 0 else "NOT met"
             lines.append(
                 f"- single headlines at {r['phase'].split(', ')[1]}, {r['workers']} worker(s): p99 "
@@ -389,18 +409,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=3000, help="single-headline requests, closed loop")
     parser.add_argument("--batch-requests", type=int, default=400, help="batch-of-50 requests, closed loop")
     parser.add_argument("--limit", type=float, default=30.0, help="time limit of each closed-loop phase (s)")
-    parser.add_argument("--rate", type=float, default=200.0, help="requests per second of the open loop")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        nargs="+",
+        default=[200.0, 25.0],
+        help="requests per second of the open-loop phases (the goal is set at 200; 25 shows the latency of "
+        "a server that keeps up on a busy machine)",
+    )
     parser.add_argument("--rate-seconds", type=float, default=10.0, help="duration of the open loop (s)")
     parser.add_argument(
         "--local-seconds", type=float, default=5.0, help="time per in-process measurement (s)"
     )
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--quick", action="store_true", help="a smoke run: small counts, short phases")
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="run this process and its servers at this niceness (e.g. -10, as root) on a shared machine",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args(argv)
     if args.quick:
         args.requests, args.batch_requests, args.limit = 300, 60, 10.0
         args.rate_seconds, args.local_seconds = 3.0, 1.0
+    if args.nice:
+        # Children (the servers) inherit it; the in-process figures are measured at the same priority.
+        os.setpriority(os.PRIO_PROCESS, 0, args.nice)
     if len(os.sched_getaffinity(0)) < 2:
         print("needs 2 cores (server and client on different cores)", file=sys.stderr)
         return 1
@@ -430,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_mb_client": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "load_start": load_start,
         "load_end": os.getloadavg()[0],
+        "nice": args.nice,
     }
     from classify.atomic import write_text_atomic
 

@@ -37,7 +37,8 @@ from classify.text import collapse
 
 #: The longest headline classify reads, in characters (after collapsing white space). Headlines run
 #: to ~70-200 characters; a longer cell is most likely a whole article or a broken file, and one 50 MB
-#: cell would otherwise cost gigabytes of n-gram counting and grow the model's vocabulary ~90-fold.
+#: cell would otherwise cost gigabytes of n-gram counting and grow the model's vocabulary (measured by
+#: bench/hostile.py: 1.8 GB for a cell of words, over 12 GB for one of random letters).
 MAX_TEXT_CHARS = 1000
 
 #: The largest CSV cell read at all (the csv module's own default is 128 KiB, which would refuse a

@@ -488,10 +488,12 @@ def test_reload_during_traffic(
             current = lambda: c.get("/v1/model").json()  # noqa: E731
             for i in range(5):
                 source = other_model_path if i % 2 == 0 else tiny_model_path
-                before = len(seen)
                 replace_atomically(source, target)
                 wait_for(lambda s=source: current()["id"] == ids[s], f"reload {i + 1}")
+                # Of 4 more answers from 3 threads, one was asked after the swap: traffic sees it.
+                before = len(seen)
                 wait_for(lambda b=before: len(seen) > b + 3, "traffic after the reload")
+                assert ids[source] in seen[before:]
                 answer = c.post("/v1/classify", json={"headlines": SPORT}).json()
                 assert answer["model"]["id"] == ids[source]
                 assert {r["topic"] for r in answer["results"]} <= topics[ids[source]]
@@ -653,8 +655,12 @@ def test_work_past_the_deadline_stops(tiny_model_path: Path) -> None:
     served = hosting.serve_model(model, path, hosting.signature(path), hosting.file_sha256(path))
     options = hosting.Options(explain=True)
     assert len(served.classify(SPORT, options, deadline=time.monotonic() + 60)) == 3
-    with pytest.raises(hosting.RequestTimeout):
+    # A request that waited past its deadline for a busy server is shed before any work.
+    with pytest.raises(hosting.RequestTimeout, match="waited"):
         served.classify(SPORT, options, deadline=time.monotonic() - 1)
+    # Work that runs past the deadline stops after the headline it is on.
+    with pytest.raises(hosting.RequestTimeout, match="took longer"):
+        hosting.result_rows(model, served.explainer, SPORT, options, deadline=time.monotonic() - 1)
     # Another request holds the model past this one's deadline.
     with served.lock, pytest.raises(hosting.RequestTimeout, match="busy"):
         served.classify(SPORT, options, deadline=time.monotonic() + 0.01)

@@ -45,16 +45,23 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         pytest.skip("the playwright package is not installed: pip install -e '.[test]'")
     if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
         pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium (or set CLASSIFY_CHROMIUM)")
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_playwright() as pw:
-        try:
-            context = pw.chromium.launch_persistent_context(
-                str(profile), executable_path=CHROMIUM, args=FLAGS, headless=True, viewport=None
-            )
-        except Error as exc:
-            pytest.skip(f"Chromium at {CHROMIUM} cannot start: {str(exc).splitlines()[0]}")
+    profile = tmp_path_factory.mktemp("chromium-profile")  # a fresh profile for every run
+    try:
+        pw = sync_playwright().start()
+    except Error as exc:
+        pytest.skip(f"Playwright's driver cannot start: {str(exc).splitlines()[0]}")
+    try:
+        context = pw.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, args=FLAGS, headless=True, viewport=None
+        )
+    except Error as exc:
+        pw.stop()
+        pytest.skip(f"Chromium at {CHROMIUM} cannot start: {str(exc).splitlines()[0]}")
+    try:
         yield context
+    finally:
         context.close()
+        pw.stop()
 
 
 @pytest.fixture(scope="module")
@@ -145,3 +152,30 @@ def test_errors_are_shown(browser: Any, server: Server) -> None:
         "11 headlines in one request, more than the limit of 10; send smaller batches"
     )
     assert page.locator("#results").is_hidden()
+
+
+def test_the_page_asks_for_the_api_key(browser: Any, tmp_path: Path, tiny_model_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    key = "page-test-key"
+    srv = start(
+        ["--model", str(tiny_model_path), "--api-key-env", "CLASSIFY_PAGE_KEY"],
+        tmp_path,
+        {"CLASSIFY_PAGE_KEY": key},
+    )
+    try:
+        page = browser.new_page()
+        page.goto(srv.url + "/")
+        expect(page.locator("#model")).to_have_text("API key needed")
+        expect(page.locator("#keyrow")).to_be_visible()
+        page.locator("#text").fill(HEADLINES[0])
+        page.locator("#key").fill("wrong")
+        page.locator("#go").click()
+        expect(page.locator("#error")).to_have_text("the API key is not valid")
+        page.locator("#key").fill(key)
+        page.locator("#go").click()
+        expect(page.locator("#table tbody tr")).to_have_count(1)
+        expect(page.locator("#model")).to_contain_text("3 topics")
+        assert page.locator("#error").is_hidden()
+    finally:
+        srv.stop()

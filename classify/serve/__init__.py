@@ -66,8 +66,8 @@ class ServeSettings:
     cors
         Origins allowed to call the API from a browser page of theirs (none by default).
     timeout
-        Seconds a request may take, from its first byte to its answer; past it: 408 while the body
-        is still arriving, 503 once it is being classified.
+        Seconds a client has to send its body (else 408), and seconds from a request's arrival to
+        its answer (checked before and during the work, else 503).
     reload_interval
         Seconds between checks of the model file for a replacement (0: never reload).
     access_log

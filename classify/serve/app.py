@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from classify import __version__
 from classify.errors import DataError, ModelError
+from classify.serve import hosting
 from classify.serve.hosting import ModelHost, NotReady, Options, RequestTimeout, log
 
 if TYPE_CHECKING:
@@ -142,7 +143,7 @@ def header(scope: Scope, name: bytes) -> str | None:
 
 
 class BodyLimit:
-    """Reads the body before the app does, stopping at ``max_body`` bytes and at the time limit.
+    """Reads the body before the app does, stopping at ``max_body`` bytes and after ``timeout`` seconds.
 
     The declared ``Content-Length`` is checked first, so an oversized request is refused before any
     of it is read; a chunked body is counted as it arrives. The app then gets the body in one piece.
@@ -165,9 +166,10 @@ class BodyLimit:
                 await send_json(send, 413, too_big, {"connection": "close"})
                 return
         body = bytearray()
-        remaining = self.timeout - (time.monotonic() - scope.get(STARTED, time.monotonic()))
         try:
-            async with asyncio.timeout(max(remaining, 0.001)):
+            # The client gets `timeout` seconds to send its body, counted from here: time the request
+            # spent waiting for a busy server is the server's, and ends in a 503 further on.
+            async with asyncio.timeout(self.timeout):
                 while True:
                     message = await receive()
                     if message["type"] == "http.disconnect":
@@ -474,8 +476,6 @@ def build_app(settings: ServeSettings, key: str | None, *, model: Model | None =
     @app.post("/v1/classify", response_model=None, responses={200: {"model": ClassifyResponse}, **ERRORS})
     def classify(body: ClassifyRequest, request: Request) -> JSONResponse:
         """Classify headlines (or the headlines of a ticker blob or page), in input order."""
-        from classify.serve import hosting
-
         deadline = request.scope.get(STARTED, time.monotonic()) + settings.timeout
         try:
             if body.headlines is not None:
@@ -519,8 +519,6 @@ def build_app(settings: ServeSettings, key: str | None, *, model: Model | None =
     @app.get("/v1/topics", responses=ERRORS)
     def topics() -> JSONResponse:
         """The model's topics with their training counts (and definitions, for the default topics)."""
-        from classify.serve import hosting
-
         try:
             served = host.require()
         except NotReady as exc:

@@ -204,6 +204,8 @@ class Served:
         """
         if options.explain and self.explainer is None:
             raise ModelError(self.explain_error or "this model cannot explain its predictions")
+        if time.monotonic() > deadline:  # waited too long for a busy server: shed it, do no work
+            raise RequestTimeout("the request waited for the server past the time limit")
         wait = min(max(0.0, deadline - time.monotonic()), threading.TIMEOUT_MAX)
         if not self.lock.acquire(timeout=wait):
             raise RequestTimeout("the model stayed busy with other requests past the time limit")

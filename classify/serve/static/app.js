@@ -38,6 +38,11 @@ function needKey() {
   $("key").focus();
 }
 
+function showModel(id, topics) {
+  $("model").textContent = `model ${id.slice(0, 8)} · ${topics.length} topics`;
+  $("model").title = topics.join(", ");
+}
+
 async function loadModel() {
   try {
     const response = await fetch("/v1/topics", { headers: requestHeaders() });
@@ -51,10 +56,9 @@ async function loadModel() {
       $("model").textContent = data.error || `model not available (HTTP ${response.status})`;
       return;
     }
-    colours.clear();
-    data.topics.forEach((t) => colourOf(t.name));
-    $("model").textContent = `model ${data.model.id.slice(0, 8)} · ${data.topics.length} topics`;
-    $("model").title = data.topics.map((t) => t.name).join(", ");
+    const names = data.topics.map((t) => t.name);
+    names.forEach(colourOf);
+    showModel(data.model.id, names);
   } catch (err) {
     $("model").textContent = "the service cannot be reached";
   }
@@ -83,12 +87,12 @@ async function classify(event) {
       $("status").textContent = "";
       return;
     }
-    if (colours.size === 0) data.model.topics.forEach(colourOf);
+    data.model.topics.forEach(colourOf);
+    showModel(data.model.id, data.model.topics);  // a reload may have swapped the model
     render(data.results);
     const ms = Math.round(performance.now() - started);
     const n = data.results.length;
     $("status").textContent = n ? `${n} headline${n === 1 ? "" : "s"} in ${ms} ms` : "no headlines found in the text";
-    if (colours.size && $("model").textContent.startsWith("API key")) loadModel();
   } catch (err) {
     showError("The service cannot be reached.");
     $("status").textContent = "";
