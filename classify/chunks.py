@@ -27,20 +27,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from classify.errors import DataError
-from classify.formats import LABEL_COLUMNS, TEXT_COLUMNS, find_column
+from classify.formats import EXTENSIONS, LABEL_COLUMNS, TEXT_COLUMNS, find_column
 from classify.text import collapse
 
 #: Formats read in chunks, by extension (``.gz`` is looked through).
-STREAM_FORMATS = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-}
+STREAM_FORMATS = {**EXTENSIONS, ".parquet": "parquet", ".pq": "parquet"}
 #: A CSV field longer than this means the quoting went wrong (a headline is a line, not a book).
 MAX_FIELD_CHARS = 1_000_000
 #: How many line numbers of malformed rows are kept for the report.

@@ -565,14 +565,22 @@ def topics_cli(model_path: ModelOpt = None, allow_pickle: AllowPickle = False) -
         typer.echo(f"{topic:<{width}}  {counts.get(topic, 0):>6}  {text}".rstrip())
 
 
-def _budget(value: str) -> float:
-    """Parse --budget for typer: a bad value is a usage error (exit 2) naming it."""
-    from classify.tune import parse_budget
+def _usage_parser(module: str, name: str) -> Callable[[str], Any]:
+    """An option parser for typer: the library's ``module.name(value)``, a ValueError becoming a usage
+    error (exit 2) that names the value. The module is imported on use, to keep start-up short."""
 
-    try:
-        return parse_budget(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+    def parse(value: str) -> Any:
+        import importlib
+
+        try:
+            return getattr(importlib.import_module(module), name)(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+
+    return parse
+
+
+_budget = _usage_parser("classify.tune", "parse_budget")
 
 
 @app.command("tune")
@@ -825,14 +833,7 @@ def main() -> None:
 
 
 # classify serve ------------------------------------------------------------------------------
-def _size(value: str) -> int:
-    """Parse --max-body for typer: a bad value is a usage error (exit 2) naming it."""
-    from classify.serve import parse_size
-
-    try:
-        return parse_size(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+_size = _usage_parser("classify.serve", "parse_size")
 
 
 @app.command("serve")
