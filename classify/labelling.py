@@ -250,6 +250,7 @@ class LabelSession:
             if row["status"] == LABELLED and row["topic"] not in names:
                 names.append(row["topic"])
         if len(names) < 2:
+            self._answers.close()
             raise DataError("need at least two topics to label with; pass --topics a,b,... or a model")
         self.topics = names
         self.output = Path(output)
