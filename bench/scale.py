@@ -192,7 +192,17 @@ def child(method: str, rows: int, workdir: Path, out: Path) -> None:
         from classify.stream import train_stream
 
         started = time.perf_counter()
-        result = train_stream(paths["train"])
+        progress_file = out.with_suffix(".progress")
+        last = [0.0]
+
+        def progress(p: Any) -> None:
+            # A run stopped at the cap still says how far it got (and its RSS is measured anyway).
+            if time.perf_counter() - last[0] > 10 or p.phase == "calibrate":
+                last[0] = time.perf_counter()
+                done = {"phase": p.phase, "pass": p.pass_number, "rows_read": p.rows_read}
+                progress_file.write_text(json.dumps({**done, "elapsed": p.elapsed}), encoding="utf-8")
+
+        result = train_stream(paths["train"], on_progress=progress)
         seconds = time.perf_counter() - started
         model = result.model
         predicted = [model.topics[i] for i in model.predict_proba(texts).argmax(axis=1)]
@@ -262,6 +272,9 @@ def run_trainer(method: str, rows: int, workdir: Path, cap: float, cpu: str | No
     }
     if stopped:
         entry["stopped_after_seconds"] = cap
+        progress_file = out.with_suffix(".progress")
+        if progress_file.exists():
+            entry["progress_when_stopped"] = json.loads(progress_file.read_text(encoding="utf-8"))
     elif status != 0 or not out.exists():
         entry["error"] = f"exit status {os.waitstatus_to_exitcode(status)}"
     else:
@@ -374,6 +387,10 @@ def markdown(payload: dict[str, Any]) -> str:
             continue
         if "stopped_after_seconds" in r:
             secs, f1, note = f"> {r['stopped_after_seconds']:.0f} (stopped)", "-", "did not finish"
+            got = r.get("progress_when_stopped")
+            if got:
+                where = "scan" if got["phase"] == "scan" else f"pass {got['pass']}"
+                note = f"stopped in {where} at row {got['rows_read']:,}"
         elif "error" in r:
             secs, f1, note = "-", "-", r["error"]
         else:
