@@ -200,6 +200,8 @@ def _exact_labels(texts: Sequence[str], threshold: float) -> np.ndarray:
 HASH_BITS = 22
 #: Rows per block of the candidate search (memory of one block's candidate matrix).
 BLOCK_ROWS = 2048
+#: Rows per block when choosing each row's prefix features (memory of one sort).
+PREFIX_ROWS = 65_536
 
 
 def hashed_similarity_vectors(texts: Sequence[str], weights: np.ndarray | None = None) -> Any:
@@ -288,20 +290,27 @@ def _blocked_labels(texts: Sequence[str], threshold: float) -> np.ndarray:
     #    norm of what remains (that feature included) is still >= t. A pair with dot >= t shares a kept one.
     t = max(threshold - 1e-6, 0.0)  # the exact method's float32 slack
     df = np.bincount(vectors.indices, minlength=vectors.shape[1])
-    rows = np.repeat(np.arange(n), np.diff(vectors.indptr))
-    order = np.lexsort((-vectors.indices.astype(np.int64), df[vectors.indices], rows))
-    squares = vectors.data[order].astype(np.float64) ** 2
-    cum = np.cumsum(squares)
-    row_start = vectors.indptr[:-1]
-    before = cum - squares - np.concatenate([[0.0], cum])[row_start][rows[order]]
-    row_total = np.add.reduceat(squares, row_start) if len(squares) else np.zeros(n)
-    remaining = row_total[rows[order]] - before
-    keep = remaining >= t * t - 1e-9
-    prefix = sp.csr_matrix(
-        (np.ones(int(keep.sum()), dtype=np.float32), (rows[order][keep], vectors.indices[order][keep])),
-        shape=vectors.shape,
-    )
-    del order, squares, cum, before, remaining, keep, rows
+    parts = []
+    for start in range(0, n, PREFIX_ROWS):  # in blocks of rows, to bound the sort's memory
+        block = vectors[start : start + PREFIX_ROWS]
+        rows = np.repeat(np.arange(block.shape[0], dtype=np.int32), np.diff(block.indptr))
+        order = np.lexsort((block.indices, df[block.indices], rows))
+        squares = block.data[order].astype(np.float64) ** 2
+        cum = np.concatenate([[0.0], np.cumsum(squares)])
+        row_start = block.indptr[:-1]
+        row_end = block.indptr[1:]
+        # Mass from this entry to the end of its row (entries are grouped by row after the sort).
+        remaining = cum[row_end][rows] - cum[:-1]
+        keep = remaining >= t * t - 1e-9
+        del row_start
+        parts.append(
+            sp.csr_matrix(
+                (np.ones(int(keep.sum()), dtype=np.float32), (rows[order][keep], block.indices[order][keep])),
+                shape=block.shape,
+            )
+        )
+    prefix = sp.vstack(parts, format="csr") if parts else sp.csr_matrix(vectors.shape, dtype=np.float32)
+    del parts
     prefix_t = prefix.T.tocsr()
     # 3. Per block of rows: candidates share a prefix feature; their exact similarity decides.
     edges_i: list[np.ndarray] = []
