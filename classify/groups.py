@@ -287,9 +287,15 @@ def _blocked_labels(texts: Sequence[str], threshold: float) -> np.ndarray:
     vectors = hashed_similarity_vectors(unique_texts, weights)
     n = vectors.shape[0]
     # 2. Prefix filtering: order features rarest first; keep each row's leading features while the
-    #    norm of what remains (that feature included) is still >= t. A pair with dot >= t shares a kept one.
+    #    norm of what remains (that feature included) is still >= t, and so is the sum of its values times
+    #    each feature's largest value anywhere. A pair with dot >= t shares a kept feature (the first
+    #    shared feature in this order is kept in both rows, else the rest of one row could not reach t).
     t = max(threshold - 1e-6, 0.0)  # the exact method's float32 slack
     df = np.bincount(vectors.indices, minlength=vectors.shape[1])
+    # The largest value of each feature over all rows: a second, often much tighter, bound on what a
+    # row's remaining features can add to any dot product (common n-grams have small weights).
+    top = np.zeros(vectors.shape[1], dtype=np.float32)
+    np.maximum.at(top, vectors.indices, vectors.data)
     parts = []
     for start in range(0, n, PREFIX_ROWS):  # in blocks of rows, to bound the sort's memory
         block = vectors[start : start + PREFIX_ROWS]
@@ -301,7 +307,10 @@ def _blocked_labels(texts: Sequence[str], threshold: float) -> np.ndarray:
         row_end = block.indptr[1:]
         # Mass from this entry to the end of its row (entries are grouped by row after the sort).
         remaining = cum[row_end][rows] - cum[:-1]
-        keep = remaining >= t * t - 1e-9
+        bound = block.data[order].astype(np.float64) * top[block.indices[order]]
+        cum_bound = np.concatenate([[0.0], np.cumsum(bound)])
+        # Keep an entry while both bounds on the rest of the row (this entry included) reach t.
+        keep = (remaining >= t * t - 1e-9) & (cum_bound[row_end][rows] - cum_bound[:-1] >= t - 1e-9)
         del row_start
         parts.append(
             sp.csr_matrix(
@@ -322,6 +331,8 @@ def _blocked_labels(texts: Sequence[str], threshold: float) -> np.ndarray:
         columns = columns[columns >= start]  # each pair once: j >= i
         if not len(columns):
             continue
+        # Exact similarities of the block against every row that is a candidate of one of its rows
+        # (one sparse product; measured faster than gathering the candidate pairs one by one).
         sims = (vectors[start:stop] @ vectors[columns].T).tocoo()
         hit = sims.data >= t
         i, j = sims.row[hit] + start, columns[sims.col[hit]]
