@@ -23,8 +23,12 @@ How the pairs are found (``method``):
   added. The features are hashed into 2**22 columns per half instead of a vocabulary (memory), and
   the idf counts every row including copies, as before; on small data (where no two n-grams share a
   column) the groups are the same as the exact method's, which ``tests/test_groups.py`` checks.
-  Time and memory grow with the rows and with the number of true near-duplicate pairs, not with the
-  square of the rows.
+  Each block of rows is compared (one sparse product) with the rows that are candidates of any of
+  its rows. On real headlines that is a small fraction of all pairs, but it is not linear: the
+  candidates grow faster than the rows where many rows share mid-frequency n-grams, and on the
+  synthetic archive of ``bench/scale.py`` (recombined halves of a few thousand headlines, hundreds of
+  true pairs per row) it falls far short of "1M rows in minutes" (see ``bench/results/scale.md``).
+  Getting there needs an approximate method (MinHash/LSH with a recall target), not done yet.
 """
 
 from __future__ import annotations
@@ -199,7 +203,7 @@ def _exact_labels(texts: Sequence[str], threshold: float) -> np.ndarray:
 #: Hashed columns per half (words, characters) for the blocked method.
 HASH_BITS = 22
 #: Rows per block of the candidate search (memory of one block's candidate matrix).
-BLOCK_ROWS = 2048
+BLOCK_ROWS = 512
 #: Rows per block when choosing each row's prefix features (memory of one sort).
 PREFIX_ROWS = 65_536
 
