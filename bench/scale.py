@@ -409,6 +409,9 @@ def markdown(payload: dict[str, Any]) -> str:
             if r["method"] == "stream":
                 note = f"{r.get('passes', '?')} passes"
         rss = f"{r['peak_rss_mb'] / 1024:.2f} GB"
+        if "load_before" in r:
+            note = f"{note}; " if note else ""
+            note += f"load {r['load_before']:.0f}-{r['load_after']:.0f}"
         lines.append(f"| {_fmt_rows(r['rows'])} | {r['method']} | {secs} | {rss} | {f1} | {note} |")
     groups = [r for r in runs if r["method"] == "groups"]
     if groups:
