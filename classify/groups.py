@@ -272,7 +272,6 @@ def hashed_similarity_vectors(texts: Sequence[str], weights: np.ndarray | None =
 def _blocked_labels(texts: Sequence[str], threshold: float) -> np.ndarray:
     import numpy as np
     import scipy.sparse as sp
-    from scipy.sparse.csgraph import connected_components
 
     from classify.hashing import _preprocess
 
@@ -325,29 +324,51 @@ def _blocked_labels(texts: Sequence[str], threshold: float) -> np.ndarray:
     prefix = sp.vstack(parts, format="csr") if parts else sp.csr_matrix(vectors.shape, dtype=np.float32)
     del parts
     prefix_t = prefix.T.tocsr()
-    # 3. Per block of rows: candidates share a prefix feature; their exact similarity decides.
-    edges_i: list[np.ndarray] = []
-    edges_j: list[np.ndarray] = []
+    # 3. Per block of rows: candidates share a prefix feature. Only connectivity matters, so a pair
+    #    already joined (through other pairs) is not checked; the others get their exact similarity.
+    parent = np.arange(n)
     for start in range(0, n, BLOCK_ROWS):
         stop = min(start + BLOCK_ROWS, n)
-        candidates = (prefix[start:stop] @ prefix_t).tocsr()
-        columns = np.unique(candidates.indices)
-        columns = columns[columns >= start]  # each pair once: j >= i
-        if not len(columns):
+        candidates = (prefix[start:stop] @ prefix_t).tocoo()
+        ci, cj = candidates.row.astype(np.int64) + start, candidates.col.astype(np.int64)
+        del candidates
+        later = cj > ci  # each pair once
+        ci, cj = ci[later], cj[later]
+        apart = _find(parent, ci) != _find(parent, cj)
+        if not apart.any():
             continue
-        # Exact similarities of the block against every row that is a candidate of one of its rows
-        # (one sparse product; measured faster than gathering the candidate pairs one by one).
-        sims = (vectors[start:stop] @ vectors[columns].T).tocoo()
+        rows, cols = np.unique(ci[apart]), np.unique(cj[apart])
+        # Exact similarities of those rows against those columns, in one sparse product (faster than
+        # pair by pair); any pair at the threshold is a true edge, candidate or not.
+        sims = (vectors[rows] @ vectors[cols].T).tocoo()
         hit = sims.data >= t
-        i, j = sims.row[hit] + start, columns[sims.col[hit]]
-        hit = j > i
-        edges_i.append(i[hit])
-        edges_j.append(j[hit])
-    i = np.concatenate(edges_i) if edges_i else np.zeros(0, dtype=np.int64)
-    j = np.concatenate(edges_j) if edges_j else np.zeros(0, dtype=np.int64)
-    graph = sp.csr_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    return labels[first_of]
+        for x, y in zip(rows[sims.row[hit]].tolist(), cols[sims.col[hit]].tolist(), strict=True):
+            _union(parent, x, y)
+    return _find(parent, np.arange(n))[first_of]
+
+
+def _find(parent: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """Roots of ``items`` in the union-find forest ``parent`` (vectorised, with path halving)."""
+    import numpy as np
+
+    roots = parent[items]
+    while True:
+        up = parent[roots]
+        if np.array_equal(up, roots):
+            return roots
+        parent[roots] = parent[up]  # halve the paths walked
+        roots = up
+
+
+def _union(parent: np.ndarray, x: int, y: int) -> None:
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    while parent[y] != y:
+        parent[y] = parent[parent[y]]
+        y = parent[y]
+    if x != y:
+        parent[max(x, y)] = min(x, y)
 
 
 def similar_pairs(texts: Sequence[str], *, low: float, high: float = 1.0) -> list[tuple[float, int, int]]:
