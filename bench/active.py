@@ -10,7 +10,7 @@ the held-out test. Two orders:
 - *uncertainty*: what ``classify label --topics ... --refit-every BATCH`` does
   (``classify.sampling.labelling_order``): diverse headlines until the cold start is over, then after
   every ``--batch`` answers a model refitted on the answers so far picks the next batch: the
-  ``10 * batch`` smallest-margin headlines clustered into ``batch`` groups, the most typical of each;
+  ``30 * batch`` smallest-margin headlines clustered into ``batch`` groups, the most typical of each;
 - *random*: the pool in random order.
 
 After 50, 100, 200, ..., 1000 labels the project pipeline (``classify.model.fit_pipeline``) is

@@ -250,6 +250,7 @@ class LabelSession:
             if row["status"] == LABELLED and row["topic"] not in names:
                 names.append(row["topic"])
         if len(names) < 2:
+            self._answers.close()
             raise DataError("need at least two topics to label with; pass --topics a,b,... or a model")
         self.topics = names
         self.output = Path(output)
@@ -418,12 +419,20 @@ class LabelSession:
                 proba = self._align(model, self.pool) if model is not None else None
             except Exception:  # a failed refit keeps the previous model; the page goes on
                 model, proba = None, None
-            with self._lock:
-                if proba is not None:
+            order = None
+            if proba is not None:
+                with self._lock:
                     self._fitted_proba = proba
                     self._model_labels = len(texts)
+                    blended, cold, done = self._proba(), self._cold(), self._done.copy()
+                # Ranking (clustering the batch) also runs outside the lock; answers given
+                # meanwhile are filtered out when the new order is put in place.
+                order = self._order_for(blended, cold, done)
+            with self._lock:
+                if order is not None:
+                    self._order = [i for i in order if not self._done[i]]
+                    self._cursor = 0
                     self._refits += 1
-                    self._rank()
                 self._fitting = False
                 self._idle.notify_all()
 
@@ -451,15 +460,16 @@ class LabelSession:
 
     def _rank(self) -> None:
         """Recompute the order of the headlines still to ask (called with the lock held)."""
+        self._order = self._order_for(self._proba(), self._cold(), self._done)
+        self._cursor = 0
+
+    def _order_for(self, proba: np.ndarray | None, cold: bool, done: np.ndarray) -> list[int]:
+        """The order of the headlines not ``done``, from a snapshot of the state (no lock needed)."""
         import numpy as np
 
-        remaining = np.flatnonzero(~self._done)
-        proba = self._proba()
-        if self._cold() or proba is None:
-            self._order = [i for i in self._cold_order if not self._done[i]]
-        else:
-            self._order = sampling.labelling_order(proba, self._vectors, remaining, self.refit_every)
-        self._cursor = 0
+        if cold or proba is None:
+            return [i for i in self._cold_order if not done[i]]
+        return sampling.labelling_order(proba, self._vectors, np.flatnonzero(~done), self.refit_every)
 
     def _proba(self) -> np.ndarray | None:
         """The suggestion probabilities for the whole pool (blend of start and answers models)."""

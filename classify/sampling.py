@@ -124,8 +124,11 @@ def uncertainty_order(
     return ordered + [int(i) for i in ranked if int(i) not in placed]
 
 
-#: Candidates per batch place clustered by :func:`uncertainty_order` (Zhdanov's beta).
-BATCH_POOL = 10
+#: Candidates per batch place clustered by :func:`uncertainty_order` (Zhdanov's beta). 30 rather than
+#: his 10: in simulated labelling (bench/active.py, seed 0) it scored 0.650 against 0.616 macro-F1
+#: after 600 labels on AG News and 0.316 against 0.293 on HuffPost: a wider net lets the clusters
+#: prefer typical doubtful headlines to the odd ones at the very top of the margin ranking.
+BATCH_POOL = 30
 
 
 def _cluster_picks(top: np.ndarray, weight: np.ndarray, vecs: Any, batch: int, seed: int) -> list[int]:

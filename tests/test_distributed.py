@@ -93,6 +93,11 @@ def test_cluster_output_equals_local_even_when_a_worker_dies(
     ids = [r["id"] for r in rows if "id" in r]
     assert len(ids) == len(set(ids)) == remote.rows - 6
     assert not [p for p in (tmp_path / "remote").iterdir() if p.name.startswith(".")]
+    # The nanny restarts the lost worker; the tests after this one expect both workers again.
+    import distributed
+
+    with distributed.Client(cluster) as client:
+        client.wait_for_workers(2, timeout=300)
 
 
 @pytest.mark.dask

@@ -207,3 +207,10 @@ def test_parse_topics() -> None:
     assert parse_topics(" economy, sport,,economy ") == ["economy", "sport"]
     with pytest.raises(ValueError, match="at least two"):
         parse_topics("economy")
+
+
+def test_fewer_than_two_topics_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="at least two topics"):
+        LabelSession(POOL, tmp_path / "labels.csv", topics=["sport"])
+    with pytest.raises(DataError, match="no headlines"):
+        LabelSession(["", ""], tmp_path / "other.csv", topics=TOPICS)
