@@ -67,7 +67,9 @@ EGYPT = re.compile(
 )
 
 
-def mapped_scores(model: Any, texts: list[str], labels: list[str], mapping: dict[str, set[str]]) -> dict[str, Any]:
+def mapped_scores(
+    model: Any, texts: list[str], labels: list[str], mapping: dict[str, set[str]]
+) -> dict[str, Any]:
     """Mapped accuracy, per label, and what the confidence is worth on one set."""
     import numpy as np
 
@@ -165,7 +167,11 @@ def main(argv: list[str] | None = None) -> int:
     home_texts = list(HOME)
     home_pred = [str(t) for t in pipeline.predict(home_texts)]
     home_wrong = [(h, p) for h, p in zip(home_texts, home_pred, strict=True) if HOME[h] != p]
-    results["home_examples"] = {"n": len(HOME), "accuracy": 1 - len(home_wrong) / len(HOME), "wrong": home_wrong}
+    results["home_examples"] = {
+        "n": len(HOME),
+        "accuracy": 1 - len(home_wrong) / len(HOME),
+        "wrong": home_wrong,
+    }
     print(f"home examples: {len(HOME) - len(home_wrong)}/{len(HOME)} right {home_wrong or ''}")
     if not args.no_cv:
         cv = corpus_cv(params, None if args.no_lexicon else data)
@@ -185,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Trained on {n_corpus} corpus rows + {results['lexicon_rows']} lexicon rows; settings "
         f"`{json.dumps(params)}` over `DEFAULT_PARAMS`. Command: `python -m bench.default_model`.",
         "",
-        "| set | rows | mapped accuracy | ECE | share > 0.9 conf. | accuracy > 0.9 conf. | wrong at >= 0.99 |",
+        "| set | rows | mapped accuracy | ECE | share > 0.9 conf. | accuracy > 0.9 conf. "
+        "| wrong at >= 0.99 |",
         "|---|---|---|---|---|---|---|",
     ]
     for title, s in (("BBC News titles", bbc), ("AG News test", ag)):
@@ -207,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     if "corpus_cv" in results:
         cv = results["corpus_cv"]
         md += [
-            f"| corpus, 5-fold grouped CV | {n_corpus} | {cv['accuracy']:.3f} (macro-F1 {cv['macro_f1']:.3f}) |",
+            f"| corpus, 5-fold grouped CV | {n_corpus} | {cv['accuracy']:.3f} "
+            f"(macro-F1 {cv['macro_f1']:.3f}) |",
             f"| corpus rows naming Egypt, same CV | {cv['egypt_rows']} | {cv['egypt_accuracy']:.3f} |",
         ]
     write_text_atomic(out / "default_model.md", "\n".join(md) + "\n")

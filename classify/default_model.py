@@ -2,7 +2,9 @@
 
 A user who installs ``classify`` gets useful topics at once, without labelled data of their own. The
 model is not shipped (it would go stale with every scikit-learn release); it is built from
-``data/headlines.csv`` the first time it is needed, in a few seconds.
+``data/headlines.csv`` plus the topic lexicon ``data/lexicon.csv`` (one training row per term, see
+:mod:`classify.lexicon`) the first time it is needed, in a few seconds, and rebuilt when either file or
+the default model's settings change.
 """
 
 from __future__ import annotations
@@ -51,7 +53,11 @@ def lexicon_path() -> Path:
 
 
 def default_training_data(*, lexicon: bool = True) -> LabelledData:
-    """The rows the default model learns from: the corpus, plus the lexicon's rows unless ``lexicon=False``."""
+    """The rows the default model learns from: the corpus, then the lexicon's rows unless ``lexicon=False``.
+
+    The lexicon rows come last so that callers can tell them apart by position (the benchmark's
+    cross-validation adds them to every training fold and never tests on them).
+    """
     from classify.data import LabelledData, load_labelled
     from classify.lexicon import lexicon_rows, read_lexicon
 
@@ -75,7 +81,11 @@ def data_sha256() -> str:
 
     from classify.data import file_sha256
 
-    parts = [file_sha256(corpus_path()), file_sha256(lexicon_path()), json.dumps(DEFAULT_MODEL_PARAMS, sort_keys=True)]
+    parts = [
+        file_sha256(corpus_path()),
+        file_sha256(lexicon_path()),
+        json.dumps(DEFAULT_MODEL_PARAMS, sort_keys=True),
+    ]
     parts.append(str(LEXICON_WEIGHT))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 

@@ -66,7 +66,9 @@ def read_lexicon(path: Path, topics: set[str] | None = None) -> list[Entry]:
             raise DataError(f"{path}, line {line}: expected three non-empty fields, got {row!r}")
         term, topic, kind = (" ".join(field.split()) for field in row)
         if topics is not None and topic not in topics:
-            raise DataError(f"{path}, line {line}: unknown topic '{topic}' (choose from {', '.join(sorted(topics))})")
+            raise DataError(
+                f"{path}, line {line}: unknown topic '{topic}' (choose from {', '.join(sorted(topics))})"
+            )
         key = term.lower()
         if key in seen:
             raise DataError(f"{path}, line {line}: '{term}' is already listed on line {seen[key]}")
