@@ -115,13 +115,21 @@ def stale_reason(model: Model, corpus_sha256: str) -> str | None:
 
 
 def build_default_model(path: Path | None = None) -> tuple[Model, Path, float]:
-    """Train the default model on the shipped corpus and save it; returns model, path, seconds."""
+    """Train the default model on the shipped corpus and lexicon and save it; returns model, path, seconds."""
     from classify.train import train
 
-    result = train(default_training_data(), params=DEFAULT_MODEL_PARAMS)
+    data = default_training_data()
+    result = train(data, params=DEFAULT_MODEL_PARAMS)
+    # The training counts include the lexicon rows; record how many, so that provenance can tell.
+    lexicon_rows = len(data) - len(default_training_data(lexicon=False))
     model = Model(
         pipeline=result.model.pipeline,
-        meta={**result.model.meta, "corpus_sha256": data_sha256(), "default": True},
+        meta={
+            **result.model.meta,
+            "corpus_sha256": data_sha256(),
+            "lexicon_rows": lexicon_rows,
+            "default": True,
+        },
     )
     target = path or default_model_path()
     save_model(model, target)
