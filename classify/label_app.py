@@ -18,7 +18,7 @@ waits on another, and the session's background refit never blocks one for longer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from classify.errors import ClassifyError
+from classify.errors import ClassifyError, MissingExtraError
 from classify.labelling import AlreadyAnswered, AnswerError, Item, LabelSession, Progress
 
 if TYPE_CHECKING:
@@ -28,17 +28,13 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 PAGE = STATIC_DIR / "label.html"
 
 
-class MissingExtra(ClassifyError):
-    """An optional dependency of a command is not installed."""
-
-
 def require_serve() -> None:
     """Fail with the install line when the ``serve`` extra (FastAPI, uvicorn) is missing."""
     try:
         import fastapi  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError as exc:
-        raise MissingExtra(
+        raise MissingExtraError(
             f"'classify label' needs {exc.name or 'fastapi'}: pip install 'classify[serve]'"
         ) from None
 
