@@ -8,7 +8,8 @@ shared by several words is split evenly between them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from classify.errors import ModelError
 from classify.model import Model, linear_weights
@@ -36,9 +37,12 @@ class Explainer:
         self.weights = weights
         self.top = top
 
-    def contributions(self, headline: str, topic: str) -> list[tuple[str, float]]:
-        """Each word of ``headline`` with its share of the score of ``topic``, in headline order."""
-        x = self.features.transform([headline]).tocsr()
+    def contributions(self, headline: str, topic: str, row: Any = None) -> list[tuple[str, float]]:
+        """Each word of ``headline`` with its share of the score of ``topic``, in headline order.
+
+        ``row`` is the headline's feature row when the caller has transformed many at once.
+        """
+        x = (self.features.transform([headline]) if row is None else row).tocsr()
         values = dict(zip(x.indices.tolist(), x.data.tolist(), strict=True))
         weights = self.weights[topic]
         per_word = self.features.token_features(headline)
@@ -54,11 +58,21 @@ class Explainer:
             out.append((shown.strip(_PUNCTUATION), score))
         return out
 
-    def why(self, prediction: Prediction) -> list[str]:
+    def why(self, prediction: Prediction, row: Any = None) -> list[str]:
         """The words that pushed ``prediction.headline`` toward its topic most, strongest first."""
-        scored = self.contributions(prediction.headline, prediction.topic)
+        scored = self.contributions(prediction.headline, prediction.topic, row)
         best: dict[str, float] = {}
         for word, score in scored:
             if word and score > 0:
                 best[word] = max(score, best.get(word, 0.0))
         return [w for w, _ in sorted(best.items(), key=lambda kv: -kv[1])[: self.top]]
+
+    def why_many(self, predictions: Sequence[Prediction]) -> list[list[str]]:
+        """:meth:`why` of each prediction, with one feature transform for them all.
+
+        Transforming headlines one at a time was half the cost of an explanation.
+        """
+        if not predictions:
+            return []
+        x = self.features.transform([p.headline for p in predictions]).tocsr()
+        return [self.why(p, x[i]) for i, p in enumerate(predictions)]

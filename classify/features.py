@@ -529,7 +529,7 @@ def reference_union(
     """The scikit-learn ``FeatureUnion`` that :class:`HeadlineVectorizer` reproduces.
 
     Kept as the specification of the features: the tests check the fast vectorizer against it and
-    ``bench/speed.py`` times both.
+    ``bench/vectorizer_speed.py`` times both.
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import FeatureUnion

@@ -337,7 +337,7 @@ def predict_record_batches(
     size = min(1024, batch_size)
     while chunk := list(islice(iterator, size)):
         batch = predictor([r.headline for r in chunk])
-        why = [explainer.why(p) for p in batch.predictions()] if explainer else None
+        why = explainer.why_many(list(batch.predictions())) if explainer else None
         yield ResultBatch(chunk, batch, options, why, start)
         start += len(chunk)
         size = min(2 * size, batch_size, CACHE_SIZE)
