@@ -20,9 +20,10 @@ How the pairs are found (``method``):
   features of each vector ordered rarest first, a pair with cosine >= t must share a feature among
   the first ones of each vector whose remaining norm is still >= t. Every candidate pair's
   similarity is then computed exactly, so no pair at the threshold is missed and no pair below it is
-  added. The features are hashed into 2**22 columns per half instead of a vocabulary (memory), and
-  the idf counts every row including copies, as before; on small data (where no two n-grams share a
-  column) the groups are the same as the exact method's, which ``tests/test_groups.py`` checks.
+  added. The vectors are the exact method's own (:func:`similarity_vectors` over every row, copies
+  included, one row kept per distinct text), so the groups are the same as the exact method's, which
+  ``tests/test_groups.py`` checks. (Hashed features were tried first to save the vocabulary's memory:
+  they moved a pair on the shipped corpus from 0.50002 to 0.49996, across the threshold.)
   Only connectivity matters, so the groups grow in a union-find forest and a candidate pair already
   joined through other pairs is not checked; the rest get their exact similarity, one sparse product
   per block of rows. Memory is bounded by the block. On real headlines the candidates are a small
@@ -202,73 +203,10 @@ def _exact_labels(texts: Sequence[str], threshold: float) -> np.ndarray:
     return labels
 
 
-#: Hashed columns per half (words, characters) for the blocked method.
-HASH_BITS = 22
 #: Rows per block of the candidate search (memory of one block's candidate matrix).
 BLOCK_ROWS = 512
 #: Rows per block when choosing each row's prefix features (memory of one sort).
 PREFIX_ROWS = 65_536
-
-
-def hashed_similarity_vectors(texts: Sequence[str], weights: np.ndarray | None = None) -> Any:
-    """:func:`similarity_vectors` with hashed columns: the same analysis, tf and idf, no vocabulary.
-
-    ``weights`` gives how many rows each text stands for (copies merged before), so that the idf
-    counts documents as :func:`similarity_vectors` counts them.
-    """
-    import numpy as np
-    import scipy.sparse as sp
-    from sklearn.feature_extraction.text import HashingVectorizer
-
-    n = len(texts)
-    weights = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
-    total = weights.sum()
-    blocks = []
-    for vectorizer in (
-        HashingVectorizer(
-            n_features=2**HASH_BITS,
-            lowercase=True,
-            strip_accents="unicode",
-            alternate_sign=False,
-            norm=None,
-            dtype=np.float32,
-        ),
-        HashingVectorizer(
-            analyzer="char_wb",
-            ngram_range=(3, 5),
-            n_features=2**HASH_BITS,
-            lowercase=True,
-            strip_accents="unicode",
-            alternate_sign=False,
-            norm=None,
-            dtype=np.float32,
-        ),
-    ):
-        parts = [vectorizer.transform(list(texts[i : i + 100_000])) for i in range(0, n, 100_000)]
-        counts = sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, 2**HASH_BITS))
-        if counts.nnz == 0:  # no features in this half (e.g. only one-letter words): the other decides
-            continue
-        # Keep only the hashed columns that occur (numbered 0..k-1): the rest would cost time for nothing.
-        _, local = np.unique(counts.indices, return_inverse=True)
-        counts = sp.csr_matrix(
-            (counts.data, local.ravel().astype(np.int32), counts.indptr), shape=(n, int(local.max()) + 1)
-        )
-        df = np.bincount(
-            counts.indices,
-            weights=weights[np.repeat(np.arange(n), np.diff(counts.indptr))],
-            minlength=counts.shape[1],
-        )
-        idf = (np.log((1 + total) / (1 + df)) + 1).astype(np.float32)
-        counts.data = (np.log(counts.data) + 1) * idf[counts.indices]
-        norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
-        norms[norms == 0] = 1
-        blocks.append(sp.diags((1 / norms).astype(np.float32)) @ counts)
-    if not blocks:
-        return sp.csr_matrix((n, 1), dtype=np.float32)
-    matrix = sp.hstack(blocks, format="csr")
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    return (sp.diags((1 / norms).astype(np.float32)) @ matrix).tocsr()
 
 
 def _blocked_labels(texts: Sequence[str], threshold: float) -> np.ndarray:
@@ -284,12 +222,11 @@ def _blocked_labels(texts: Sequence[str], threshold: float) -> np.ndarray:
         dtype=np.int64,
         count=len(texts),
     )
-    unique_texts = [""] * len(keys)
-    for key, index in keys.items():
-        unique_texts[index] = key
     del keys
-    weights = np.bincount(first_of, minlength=len(unique_texts))
-    vectors = hashed_similarity_vectors(unique_texts, weights)
+    # The reference's own vectors (vocabulary, idf over every row, copies included), one per distinct
+    # text: the first row of each.
+    _, representatives = np.unique(first_of, return_index=True)
+    vectors = similarity_vectors(texts)[representatives].tocsr()
     n = vectors.shape[0]
     # 2. Prefix filtering: order features rarest first; keep each row's leading features while the
     #    norm of what remains (that feature included) is still >= t, and so is the sum of its values times
@@ -299,7 +236,7 @@ def _blocked_labels(texts: Sequence[str], threshold: float) -> np.ndarray:
     df = np.bincount(vectors.indices, minlength=vectors.shape[1])
     # The largest value of each feature over all rows: a second, often much tighter, bound on what a
     # row's remaining features can add to any dot product (common n-grams have small weights).
-    top = np.zeros(vectors.shape[1], dtype=np.float32)
+    top = np.zeros(vectors.shape[1], dtype=np.float64)
     np.maximum.at(top, vectors.indices, vectors.data)
     parts = []
     for start in range(0, n, PREFIX_ROWS):  # in blocks of rows, to bound the sort's memory
