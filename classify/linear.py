@@ -44,7 +44,9 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     ----------
     loss
         ``svm``: LinearSVC (squared hinge, balanced class weights), probabilities by temperature
-        scaling; ``logreg``: multinomial logistic regression (balanced), its own probabilities.
+        scaling; ``logreg``: multinomial logistic regression (balanced), its own probabilities;
+        ``stack``: :class:`classify.stacking.StackedLinear`'s views blended and collapsed into one
+        linear model.
     C
         Inverse regularisation strength of the SVM; logistic regression uses 20x this, which puts
         its optimum near the SVM's on headline data.
@@ -65,10 +67,13 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         the SVM is fitted by SGD on the other rows) or ``none`` (logistic regression).
     """
 
-    def __init__(self, loss: str = "svm", C: float = 0.5, random_state: int = 0) -> None:
+    def __init__(
+        self, loss: str = "svm", C: float = 0.5, random_state: int = 0, views: str = "svm+nbsvm+mnb"
+    ) -> None:
         self.loss = loss
         self.C = C
         self.random_state = random_state
+        self.views = views
 
     def fit(self, X: Any, y: Any) -> TopicClassifier:
         """Fit on features ``X`` (sparse) and topics ``y``."""
@@ -86,6 +91,15 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         if loss == "logreg":
             coef, intercept = self._fit_linear("logreg", X, codes)
             temperature, how = 1.0, "none"
+        elif loss == "stack":
+            from classify.stacking import StackedLinear
+
+            # The blend is learnt on cross-validated scores by log loss, so its softmax is already
+            # calibrated: the collapsed weights are kept as they are, at temperature 1.
+            stacked = StackedLinear(views=self.views, C=self.C, random_state=self.random_state)
+            stacked.fit(X, codes.tolist())
+            coef, intercept = stacked.coef_, stacked.intercept_
+            temperature, how = 1.0, "stack blend"
         elif loss == "svm":
             if len(codes) > HOLDOUT_ABOVE:
                 fit_rows, held = self._holdout(codes)
@@ -103,7 +117,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
                 coef, intercept = self._fit_linear("svm", X, codes)
                 how = "cross-validated scores"
         else:
-            raise ValueError(f"loss={self.loss!r}: expected 'svm' or 'logreg'")
+            raise ValueError(f"loss={self.loss!r}: expected 'svm', 'logreg' or 'stack'")
         self.classes_ = classes
         self.coef_ = np.ascontiguousarray(coef, dtype=np.float32)
         self.intercept_ = np.asarray(intercept, dtype=np.float32)

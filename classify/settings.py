@@ -20,7 +20,7 @@ from typing import Any
 from classify.errors import ConfigError
 
 #: The linear classifiers the pipeline can end in.
-CLASSIFIERS = ("svm", "logreg")
+CLASSIFIERS = ("svm", "logreg", "stack")
 
 #: Written into settings files, so that a later format can be told apart.
 CONFIG_FORMAT = "classify-tune"
@@ -65,10 +65,14 @@ class Settings:
     char_weight
         Factor on the (normalised) character block against the word block.
     classifier
-        ``svm`` (LinearSVC with temperature-scaled probabilities) or ``logreg``.
+        ``svm`` (LinearSVC with temperature-scaled probabilities), ``logreg``, or ``stack`` (the
+        linear views named by ``views`` blended per data set, see :mod:`classify.stacking`).
     C
         Inverse regularisation strength (``logreg`` uses 20x this, which puts its optimum near the
         SVM's on headline data).
+    views
+        The views ``stack`` blends, joined by ``+`` (from ``svm``, ``nbsvm``, ``mnb``); ignored by the
+        other classifiers.
     """
 
     word_ngrams: tuple[int, int] = (1, 2)
@@ -78,6 +82,7 @@ class Settings:
     char_weight: float = 1.0
     classifier: str = "svm"
     C: float = 0.5
+    views: str = "svm+nbsvm+mnb"
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -137,7 +142,8 @@ class Settings:
         differ only where it makes no difference.
         """
         char_weight = self.char_weight if self.char_ngrams else Settings.char_weight
-        return dataclasses.replace(self, C=float(f"{self.C:.3g}"), char_weight=char_weight)
+        views = self.views if self.classifier == "stack" else Settings.views  # only the stack blends
+        return dataclasses.replace(self, C=float(f"{self.C:.3g}"), char_weight=char_weight, views=views)
 
     def key(self) -> str:
         """A canonical string of the settings, to tell identical settings apart from similar ones."""
@@ -148,6 +154,8 @@ class Settings:
         word = "-".join(str(n) for n in self.word_ngrams)
         char = "-".join(str(n) for n in self.char_ngrams) if self.char_ngrams else "none"
         parts = [f"{self.classifier} C={self.C:g}", f"word {word}", f"char {char}"]
+        if self.classifier == "stack":
+            parts.insert(1, self.views)
         if self.char_ngrams:
             parts.append(f"char_weight={self.char_weight:g}")
         parts += [f"min_df={self.min_df:g}", "sublinear" if self.sublinear_tf else "raw tf"]
@@ -194,6 +202,13 @@ def check_setting(name: str, value: Any) -> Any:
         if value in CLASSIFIERS:
             return value
         raise ValueError(" or ".join(f'"{c}"' for c in CLASSIFIERS))
+    if name == "views":
+        from classify.stacking import parse_views
+
+        try:
+            return "+".join(parse_views(value)) if isinstance(value, str) else parse_views("")
+        except ValueError as exc:
+            raise ValueError(f"views joined by '+', such as \"svm+nbsvm+mnb\" ({exc})") from None
     if name in ("C", "char_weight"):
         if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
             return float(value)

@@ -83,6 +83,7 @@ class PipelineEstimator(ClassifierMixin, BaseEstimator):
         char_weight: float = DEFAULT_SETTINGS.char_weight,
         classifier: str = DEFAULT_SETTINGS.classifier,
         C: float = DEFAULT_SETTINGS.C,
+        views: str = DEFAULT_SETTINGS.views,
     ) -> None:
         self.word_ngrams = word_ngrams
         self.char_ngrams = char_ngrams
@@ -91,6 +92,7 @@ class PipelineEstimator(ClassifierMixin, BaseEstimator):
         self.char_weight = char_weight
         self.classifier = classifier
         self.C = C
+        self.views = views
 
     def fit(self, X: Sequence[str], y: Sequence[str]) -> PipelineEstimator:
         """Fit the pipeline on headlines ``X`` and topics ``y``."""
@@ -148,6 +150,8 @@ def search_space() -> dict[str, Any]:
         "char_weight": [0.5, 0.75, 1.0, 1.5, 2.0],
         "classifier": list(CLASSIFIERS),
         "C": loguniform(0.05, 5.0),
+        # Views blended by the "stack" classifier (ignored by the others).
+        "views": ["svm+nbsvm+mnb", "svm+nbsvm", "svm+mnb", "nbsvm+mnb", "nbsvm"],
     }
 
 

@@ -1,0 +1,337 @@
+"""Several linear views of the same sparse features, blended per data set, as one linear model.
+
+:class:`StackedLinear` fits a few linear classifiers ("views") on the same feature matrix:
+
+``svm``
+    LinearSVC, one-vs-rest, balanced class weights (the previous default model).
+``nbsvm``
+    NB-SVM (Wang and Manning 2012): for each topic, every feature is scaled by its naive Bayes
+    log-count ratio (how much more often it occurs in the topic than outside it, on binarised
+    counts), and a binary LinearSVC is fitted on the scaled features. The ratio is a prior on which
+    features matter, which helps most when there are few rows per feature, as with headlines.
+``mnb``
+    Multinomial naive Bayes on the same (TF-IDF) values: a strong model for small data, a weak one
+    for large or unbalanced data.
+
+It then learns how to blend them on *cross-validated* scores: each view is fitted on ``folds - 1``
+folds of the training rows and scores the held-out fold, and a multinomial logistic regression
+(balanced class weights) is fitted on the held-out scores of all views. So the blend adapts to
+each data set (naive Bayes gets a large weight on small balanced sets and a small one on large
+unbalanced sets, where a fixed blend hurt), and the weights are learnt on scores the views did not
+see their own training rows for. Finally the views are refitted on all rows.
+
+Every view's score is linear in the features (``X @ W_v.T + b_v``) and so is the logistic layer on
+top of them, so the whole blend collapses, exactly, into one linear model
+``X @ coef_.T + intercept_``: prediction costs what one linear model costs, the probabilities are
+the logistic layer's own (a softmax of that score), and :mod:`classify.explain` reads ``coef_``
+as before, with exact per-feature contributions.
+
+The fitted state is only numpy arrays (``classes_``, ``coef_``, ``intercept_``, ``blend_``) and the
+constructor's scalars and strings, so a model file can store it as arrays plus JSON.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+
+#: The views :class:`StackedLinear` knows, in the order their scores enter the logistic layer.
+VIEWS = ("svm", "nbsvm", "mnb")
+
+
+def _linear_svc(est: StackedLinear) -> Any:
+    from sklearn.svm import LinearSVC
+
+    # A fixed seed: liblinear shuffles rows, and the same data must give the same model.
+    return LinearSVC(C=est.C, class_weight=est.class_weight, random_state=est.random_state)
+
+
+def _quiet_fit(clf: Any, X: Any, y: np.ndarray) -> Any:
+    """Fit, ignoring LinearSVC's convergence warnings (odd tiny folds; the fit is still usable)."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return clf.fit(X, y)
+
+
+def _svm_view(X: sp.csr_matrix, y: np.ndarray, k: int, est: StackedLinear) -> tuple[np.ndarray, np.ndarray]:
+    """LinearSVC one-vs-rest: weights (k, n_features) and biases (k,)."""
+    clf = _quiet_fit(_linear_svc(est), X, y)
+    W, b = np.asarray(clf.coef_, dtype=np.float64), np.asarray(clf.intercept_, dtype=np.float64)
+    if k == 2:  # one row, positive for the second class: one score per class, as for k > 2
+        W, b = np.vstack([-W[0], W[0]]), np.array([-b[0], b[0]])
+    return W, b
+
+
+def nb_log_ratios(X: sp.csr_matrix, y: np.ndarray, k: int, alpha: float) -> np.ndarray:
+    """One-vs-rest naive Bayes log-count ratios on binarised features, one row per class.
+
+    ``r_c = log((p_c / |p_c|_1) / (q_c / |q_c|_1))`` with ``p_c = alpha + `` the count of rows of class
+    ``c`` holding each feature and ``q_c`` the same over the other rows (Wang and Manning 2012).
+    """
+    B = sp.csr_matrix(X, copy=True)
+    B.data[:] = 1.0
+    onehot = sp.csr_matrix((np.ones(len(y)), (y, np.arange(len(y)))), shape=(k, len(y)))
+    inside = np.asarray((onehot @ B).todense(), dtype=np.float64)
+    outside = inside.sum(axis=0, keepdims=True) - inside
+    p, q = inside + alpha, outside + alpha
+    return np.log(p / p.sum(axis=1, keepdims=True)) - np.log(q / q.sum(axis=1, keepdims=True))
+
+
+def _nbsvm_view(X: sp.csr_matrix, y: np.ndarray, k: int, est: StackedLinear) -> tuple[np.ndarray, np.ndarray]:
+    """NB-SVM one-vs-rest: a binary LinearSVC per class on features scaled by that class's ratios.
+
+    The score ``w_c . (r_c * x) + b_c`` is ``(w_c * r_c) . x + b_c``: linear in ``x`` with weights
+    ``w_c * r_c``.
+    """
+    R = nb_log_ratios(X, y, k, est.nb_alpha)
+    W = np.zeros_like(R)
+    b = np.zeros(k)
+    for c in range(k):
+        member = (y == c).astype(np.int64)
+        clf = _quiet_fit(_linear_svc(est), sp.csr_matrix(X.multiply(R[c])), member)
+        W[c] = clf.coef_[0] * R[c]
+        b[c] = clf.intercept_[0]
+    return W, b
+
+
+def _mnb_view(X: sp.csr_matrix, y: np.ndarray, k: int, est: StackedLinear) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial naive Bayes joint log-likelihoods, centred over the classes.
+
+    Centring (subtracting the mean over classes of each score) removes a term shared by all
+    classes that only grows with the length of the headline: it changes no prediction, and it
+    keeps the logistic layer's inputs on a scale comparable with the SVMs'.
+    """
+    from sklearn.naive_bayes import MultinomialNB
+
+    clf = MultinomialNB(alpha=est.mnb_alpha).fit(X, y)
+    W = np.asarray(clf.feature_log_prob_, dtype=np.float64)
+    b = np.asarray(clf.class_log_prior_, dtype=np.float64)
+    return W - W.mean(axis=0), b - b.mean()
+
+
+_VIEW_FITS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
+    "svm": _svm_view,
+    "nbsvm": _nbsvm_view,
+    "mnb": _mnb_view,
+}
+
+
+def parse_views(views: str | Sequence[str]) -> tuple[str, ...]:
+    """Views as a tuple, from ``"svm+nbsvm+mnb"`` or a sequence of names.
+
+    Raises
+    ------
+    ValueError
+        Naming the unknown or repeated view, or if there is none.
+    """
+    names = tuple(v.strip() for v in views.split("+")) if isinstance(views, str) else tuple(views)
+    unknown = [v for v in names if v not in VIEWS]
+    if unknown:
+        raise ValueError(f"unknown view(s) {', '.join(map(repr, unknown))}: choose from {', '.join(VIEWS)}")
+    if not names or len(set(names)) != len(names):
+        raise ValueError(f"views {views!r}: give each of {', '.join(VIEWS)} at most once, at least one")
+    return names
+
+
+def fit_view_weights(scores: np.ndarray, y: np.ndarray, est: StackedLinear) -> tuple[np.ndarray, np.ndarray]:
+    """The ``views`` blend: ``softmax(sum_v a_v * scores[:, v, :] + bias)`` fitted by weighted log-loss.
+
+    Parameters
+    ----------
+    scores
+        Held-out scores, shape (n_rows, n_views, n_classes).
+    y
+        Class indices of the rows.
+    est
+        Gives ``class_weight`` (``"balanced"``: each class's rows weigh the same in total) and
+        ``meta_C`` (the L2 penalty on the view weights is ``|a|^2 / (2 meta_C)``, as in
+        LogisticRegression; it keeps the weights finite when the held-out scores separate the
+        classes perfectly, as on tiny data).
+
+    Returns
+    -------
+    weights, bias
+        One non-negative weight per view, one bias per class.
+    """
+    from scipy.optimize import minimize
+    from scipy.special import logsumexp
+
+    n, n_views, k = scores.shape
+    counts = np.bincount(y, minlength=k)
+    sample = (n / (k * counts))[y] if est.class_weight == "balanced" else np.ones(n)
+    onehot = np.zeros((n, k))
+    onehot[np.arange(n), y] = 1.0
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        a, bias = theta[:n_views], theta[n_views:]
+        z = np.einsum("nvk,v->nk", scores, a) + bias
+        lse = logsumexp(z, axis=1)
+        value = float(-(sample * (z[np.arange(n), y] - lse)).sum() + 0.5 * (a @ a) / est.meta_C)
+        # d loss / d z = sample * (softmax(z) - onehot)
+        dz = sample[:, None] * (np.exp(z - lse[:, None]) - onehot)
+        grad_a = np.einsum("nvk,nk->v", scores, dz) + a / est.meta_C
+        return value, np.concatenate([grad_a, dz.sum(axis=0)])
+
+    start = np.concatenate([np.ones(n_views), np.zeros(k)])
+    bounds = [(0.0, None)] * n_views + [(None, None)] * k
+    result = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds)
+    return result.x[:n_views], result.x[n_views:]
+
+
+class StackedLinear(ClassifierMixin, BaseEstimator):
+    """Linear views blended by a logistic layer learnt on cross-validated scores, as one linear model.
+
+    Parameters
+    ----------
+    views
+        Views to blend, joined by ``+`` (from ``svm``, ``nbsvm``, ``mnb``; see the module docstring).
+    C
+        Regularisation of the SVM views (LinearSVC's ``C``).
+    nb_alpha
+        Smoothing of NB-SVM's log-count ratios.
+    mnb_alpha
+        Smoothing of the multinomial naive Bayes view. Small: TF-IDF values are far below counts.
+    meta_C
+        Regularisation of the logistic layer that blends the views.
+    blend
+        ``"views"``: the logistic layer has one non-negative weight per view (shared by all classes)
+        and one bias per class, which is all a few hundred held-out rows can tell reliably, keeps
+        every view pointing the way it was fitted, and doubles as temperature scaling of the
+        probabilities. ``"classes"``: a full multinomial logistic regression on all views' scores
+        of all classes (n_classes x n_views * n_classes weights), which can overfit small data.
+    folds
+        Folds of the cross-validation that produces the scores the blend is learnt on (fewer if the
+        smallest class has fewer rows; with a class of one row there is no blend to learn, and the
+        first view is used alone).
+    class_weight
+        ``"balanced"`` (each class weighs the same in every fit, for macro-F1) or ``None``.
+    random_state
+        Seed of the fold assignment.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    coef_ : ndarray of shape (n_classes, n_features)
+        Weights of the collapsed model: the score of class ``c`` is ``X @ coef_[c] + intercept_[c]``.
+    intercept_ : ndarray of shape (n_classes,)
+    blend_ : ndarray of shape (n_classes, n_views * n_classes)
+        The logistic layer's weights on the views' scores (view-major columns), for inspection.
+    """
+
+    def __init__(
+        self,
+        views: str = "svm+nbsvm+mnb",
+        C: float = 0.5,
+        nb_alpha: float = 1.0,
+        mnb_alpha: float = 0.1,
+        meta_C: float = 1.0,
+        blend: str = "views",
+        folds: int = 5,
+        class_weight: str | None = "balanced",
+        random_state: int = 0,
+    ) -> None:
+        self.views = views
+        self.C = C
+        self.nb_alpha = nb_alpha
+        self.mnb_alpha = mnb_alpha
+        self.meta_C = meta_C
+        self.blend = blend
+        self.folds = folds
+        self.class_weight = class_weight
+        self.random_state = random_state
+
+    def _fit_views(
+        self, names: Sequence[str], X: sp.csr_matrix, y: np.ndarray, k: int
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [_VIEW_FITS[v](X, y, k, self) for v in names]
+
+    def fit(self, X: Any, y: Sequence[Any]) -> StackedLinear:
+        """Fit the views on cross-validation folds, the blend on their held-out scores, then the
+        views on all rows; collapse everything into ``coef_`` and ``intercept_``.
+
+        Parameters
+        ----------
+        X
+            Feature matrix (sparse or dense), non-negative (naive Bayes needs it).
+        y
+            Class labels; at least two classes.
+        """
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedKFold
+
+        names = parse_views(self.views)
+        X = sp.csr_matrix(X, dtype=np.float64)
+        classes, yi = np.unique(np.asarray(y), return_inverse=True)
+        k = len(classes)
+        if k < 2:
+            raise ValueError(f"StackedLinear needs at least two classes, got {k}")
+        if X.nnz and X.data.min() < 0 and "mnb" in names:
+            raise ValueError("the mnb view needs non-negative features")
+        smallest = int(np.bincount(yi).min())
+        folds = min(self.folds, smallest)
+        if len(names) == 1 or folds < 2:
+            # Nothing to blend, or too few rows of some class to learn a blend: the first view alone.
+            W, b = self._fit_views(names[:1], X, yi, k)[0]
+            blend = np.hstack([np.eye(k), np.zeros((k, k * (len(names) - 1)))])
+            self._set_fitted(classes, W, b, blend)
+            return self
+        held_out = np.zeros((X.shape[0], k * len(names)))
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
+        for train, test in splitter.split(np.zeros(len(yi)), yi):
+            fitted = self._fit_views(names, X[train], yi[train], k)
+            held_out[test] = np.hstack([X[test] @ W.T + b for W, b in fitted])
+        if self.blend == "views":
+            weights, bias = fit_view_weights(held_out.reshape(len(yi), len(names), k), yi, self)
+            A = np.hstack([w * np.eye(k) for w in weights])
+            a0 = bias
+        elif self.blend == "classes":
+            meta = LogisticRegression(C=self.meta_C, class_weight=self.class_weight, max_iter=5000)
+            meta.fit(held_out, yi)
+            A, a0 = meta.coef_, meta.intercept_
+            if k == 2:  # one row for the second class: the same probabilities as a softmax of [-s/2, s/2]
+                A, a0 = np.vstack([-A[0], A[0]]) / 2, np.array([-a0[0], a0[0]]) / 2
+        else:
+            raise ValueError(f"unknown blend {self.blend!r}: choose 'views' or 'classes'")
+        fitted = self._fit_views(names, X, yi, k)
+        # score = A @ concat_v(X @ W_v.T + b_v) + a0 = X @ (sum_v A_v @ W_v).T + (sum_v A_v @ b_v + a0)
+        coef = np.zeros((k, X.shape[1]))
+        intercept = a0.astype(np.float64).copy()
+        for v, (W, b) in enumerate(fitted):
+            A_v = A[:, v * k : (v + 1) * k]
+            coef += A_v @ W
+            intercept += A_v @ b
+        self._set_fitted(classes, coef, intercept, A)
+        return self
+
+    def _set_fitted(
+        self, classes: np.ndarray, coef: np.ndarray, intercept: np.ndarray, blend: np.ndarray
+    ) -> None:
+        self.classes_ = classes
+        self.coef_ = np.ascontiguousarray(coef)
+        self.intercept_ = np.asarray(intercept, dtype=np.float64)
+        self.blend_ = np.asarray(blend, dtype=np.float64)
+        self.n_features_in_ = coef.shape[1]
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Score of each class (the logistic layer's logits), shape (n_samples, n_classes)."""
+        check_is_fitted(self, "coef_")
+        scores = X @ self.coef_.T
+        return np.asarray(scores) + self.intercept_
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities: the softmax of :meth:`decision_function`."""
+        from scipy.special import softmax
+
+        return softmax(self.decision_function(X), axis=1)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The class with the highest score."""
+        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
