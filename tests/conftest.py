@@ -7,6 +7,19 @@ from pathlib import Path
 
 import pytest
 
+#: Headless Chromium for the page tests, as root on a machine without network access: no sandbox
+#: (root), no GPU, and no background connections to Google's services (refused here, slow to time out).
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
 # Three topics, eight headlines each: enough for 2-4 folds and a model that separates them.
 TINY = {
     "sport": [

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from classify import load_model
-from tests.conftest import tiny_rows
+from tests.conftest import CHROMIUM_FLAGS, tiny_rows
 from tests.label_server import label_server
 
 pytest.importorskip("fastapi", reason="classify label needs the serve extra")
@@ -17,16 +17,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the browser test n
 
 TRUTH = dict(tiny_rows())
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+FLAGS = CHROMIUM_FLAGS
 
 
 @pytest.fixture(scope="module")

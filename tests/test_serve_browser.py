@@ -18,22 +18,11 @@ import pytest
 httpx = pytest.importorskip("httpx", reason="the page test needs httpx: pip install -e '.[test]'")
 pytest.importorskip("fastapi", reason="the page test needs the serve extra: pip install -e '.[test]'")
 
-from tests.conftest import TINY  # noqa: E402
+from tests.conftest import CHROMIUM_FLAGS, TINY  # noqa: E402
 from tests.serving import Server, start  # noqa: E402
 
 CHROMIUM = os.environ.get("CLASSIFY_CHROMIUM", "/usr/bin/chromium")
-# Flags for a root user on a machine without network access: no sandbox (root), no GPU, and no
-# background connections to Google's services (refused here, and slow to time out).
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+FLAGS = CHROMIUM_FLAGS
 HEADLINES = [TINY["sport"][0], TINY["economy"][2], TINY["health"][1], TINY["sport"][4]]
 
 
