@@ -24,7 +24,6 @@ module as the counting it relies on; nothing outside ``features.py`` should impo
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from itertools import repeat
 from typing import TYPE_CHECKING
@@ -32,24 +31,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
+from classify.text import preprocess
+
 if TYPE_CHECKING:
     from classify.features import HeadlineVectorizer
 
 #: scikit-learn's default ``token_pattern``: words of two or more word characters.
 WORD = re.compile(r"(?u)\b\w\w+\b")
-
-
-def preprocess(text: str) -> str:
-    """Lowercase and strip accents exactly as ``TfidfVectorizer(strip_accents="unicode")`` does.
-
-    The ASCII test comes first because it is nearly free and most headlines pass it, which skips the
-    costly NFKD normalisation.
-    """
-    text = text.lower()
-    if text.isascii():
-        return text
-    normalized = unicodedata.normalize("NFKD", text)
-    return "".join([c for c in normalized if not unicodedata.combining(c)])
 
 
 def char_wb_ngrams(token: str, ngram_range: tuple[int, int]) -> list[str]:

@@ -23,7 +23,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from classify import _ngrams as ngr
-from classify._ngrams import char_wb_ngrams, preprocess
+from classify._ngrams import char_wb_ngrams
+from classify.text import preprocess
 
 #: Derived look-ups, rebuilt from the fitted attributes (at the end of fit, and on load): the token
 #: cache and the character n-gram columns. Model files leave them out.
@@ -393,7 +394,7 @@ class HeadlineVectorizer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "idf_")
         table, tok, tok_doc = self._tokens([text])
-        words = ngr.preprocess(text).split()
+        words = preprocess(text).split()
         start, cols, lengths, word_tok = self._long_ngrams(table, tok, tok_doc)
         matrix = table.matrix()
         extra: list[list[int]] = [[] for _ in words]

@@ -213,7 +213,7 @@ def _blocked_labels(texts: Sequence[str], threshold: float) -> np.ndarray:
     import numpy as np
     import scipy.sparse as sp
 
-    from classify.hashing import _preprocess
+    from classify.text import preprocess as _preprocess
 
     # 1. Exact copies (same text up to case, accents and spacing) have similarity 1: merge them.
     keys: dict[str, int] = {}

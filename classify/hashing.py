@@ -20,7 +20,6 @@ in Python and the rest is numpy indexing.
 from __future__ import annotations
 
 import re
-import unicodedata
 import zlib
 from collections.abc import Sequence
 from typing import Any
@@ -28,16 +27,9 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from classify.text import preprocess
+
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
-
-
-def _preprocess(text: str) -> str:
-    """Lowercase and strip accents the way scikit-learn's ``strip_accents_unicode`` does."""
-    text = text.lower()
-    if text.isascii():
-        return text
-    normalized = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in normalized if not unicodedata.combining(c))
 
 
 def _char_wb(token: str, low: int, high: int) -> list[str]:
@@ -222,7 +214,7 @@ class HashedHeadlineVectorizer(TransformerMixin, BaseEstimator):
         new_chars: list[np.ndarray] = []
         new_words: list[np.ndarray] = []
         for r, text in enumerate(X):
-            tokens = _preprocess(text).split()
+            tokens = preprocess(text).split()
             try:
                 flat_tokens.extend([ids[t] for t in tokens])
             except KeyError:
