@@ -229,7 +229,7 @@ def train_cli(
         typer.Option(
             "--stream/--no-stream",
             help="Read DATA in chunks with hashed features, never holding it in memory [default: on for "
-            "files over 256 MB (x4 for .gz) and for Parquet].",
+            "files over 32 MB (x4 for .gz) and for Parquet].",
             show_default=False,
         ),
     ] = None,
