@@ -9,7 +9,8 @@ It follows scikit-learn's estimator rules: parameters are set in ``__init__`` an
 (by :func:`classify.settings.check_setting`, as every other reader of settings does); derived look-ups
 are built at the end of ``fit`` and again when a model is loaded, never in ``transform``, which leaves
 ``__dict__`` as it was (its token cache is filled in place). ``token_features`` maps columns back to
-whole words, for explanations.
+whole words, for explanations. One estimator, past the usual few hundred lines: its fit, transform,
+explanation look-ups and model-file arrays must agree column for column.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """A labelling session: the pool, the answers file, the order of questions and background refits.
 
 :class:`LabelSession` is what ``classify label`` serves (the web layer is :mod:`classify.label_app`);
-it prints nothing and can be driven from Python.
+it prints nothing and can be driven from Python. One module past the usual few hundred lines because
+the answers file, the order of questions and the refit thread share one lock and one state.
 
 The answers file (``-o``) is a CSV with the columns :data:`COLUMNS`:
 

@@ -4,7 +4,8 @@
 on all rows for its heaviest n-grams) and returns a :class:`Report`; :func:`write_report` turns it into
 files. Every file is rendered in memory first and then written through a temporary file and a rename,
 so a failure (a missing matplotlib, a full disk) never leaves a half-written report over a good one.
-Nothing here prints.
+Nothing here prints. One module past the usual few hundred lines because the report's parts (what is
+gathered, the Markdown, the two figures) change together whenever the report does.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ A new output format is a new :class:`Writer` subclass registered in :data:`WRITE
 reads argv or exits; the caller decides where the text goes. Machine formats never contain terminal
 colour codes, and CSV is quoted by the csv module.
 
+One module past the usual few hundred lines because the formats share their escaping rules (the
+CSV guard, control characters, unencodable text) and their batch machinery.
+
 Writers take results a batch at a time (:meth:`Writer.write_batch`, from
 :func:`classify.predict.predict_record_batches`) and turn a whole batch into text at once: the
 JSON and CSV text of a batch is built from preformatted pieces (topics encoded once, probabilities

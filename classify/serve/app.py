@@ -2,7 +2,8 @@
 
 Imported only when the service starts (it needs the ``serve`` extra). Every error a client can cause
 is answered as JSON ``{"error": "<one sentence>"}`` with its status; nothing internal (tracebacks,
-paths, exception text) reaches a client.
+paths, exception text) reaches a client. One module past the usual few hundred lines because the
+routes, their error handlers and the middleware that limits them are one HTTP contract.
 """
 
 from __future__ import annotations
