@@ -23,6 +23,7 @@ import pytest
 httpx = pytest.importorskip("httpx", reason="the service tests need httpx: pip install -e '.[test]'")
 pytest.importorskip("fastapi", reason="the service tests need the serve extra: pip install -e '.[test]'")
 
+from classify.predict import PredictOptions  # noqa: E402
 from classify.serve import ServeSettings, parse_size  # noqa: E402
 from tests.conftest import TINY, write_csv  # noqa: E402
 from tests.serving import Server, start  # noqa: E402
@@ -653,7 +654,7 @@ def test_work_past_the_deadline_stops(tiny_model_path: Path) -> None:
     model = load_model(tiny_model_path)
     path = tiny_model_path
     served = hosting.serve_model(model, path, hosting.signature(path), hosting.file_sha256(path))
-    options = hosting.Options(explain=True)
+    options = PredictOptions(explain=True)
     assert len(served.classify(SPORT, options, deadline=time.monotonic() + 60)) == 3
     # A request that waited past its deadline for a busy server is shed before any work.
     with pytest.raises(hosting.RequestTimeout, match="waited"):

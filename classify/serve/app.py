@@ -27,8 +27,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from classify import __version__
 from classify.errors import DataError, ModelError
+from classify.predict import PredictOptions
 from classify.serve import hosting
-from classify.serve.hosting import ModelHost, NotReady, Options, RequestTimeout, log
+from classify.serve.hosting import ModelHost, NotReady, RequestTimeout, log
 
 if TYPE_CHECKING:
     from classify.model import Model
@@ -491,7 +492,7 @@ def build_app(settings: ServeSettings, key: str | None, *, model: Model | None =
                 if len(headlines) > settings.max_batch:
                     return too_many(len(headlines))
             served = host.require()  # one model for the whole request, even if a reload swaps it now
-            options = Options(body.top_k, body.min_confidence, body.uncertain_label, body.explain)
+            options = PredictOptions(body.top_k, body.min_confidence, body.uncertain_label, body.explain)
             rows = served.classify(headlines, options, deadline)
         except (DataError, ModelError) as exc:
             return error(422, str(exc))

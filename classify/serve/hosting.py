@@ -30,6 +30,7 @@ from classify.errors import ClassifyError, DataError, ModelError
 
 if TYPE_CHECKING:
     from classify.model import Model
+    from classify.predict import PredictOptions
 
 #: The service logs through uvicorn's error logger, so its lines appear with uvicorn's own.
 log = logging.getLogger("uvicorn.error")
@@ -44,16 +45,6 @@ class RequestTimeout(ClassifyError):
 
 class NotReady(ClassifyError):
     """No model is loaded yet (the service is still starting)."""
-
-
-@dataclass(frozen=True)
-class Options:
-    """What a request asks of each result (the options of ``classify predict``)."""
-
-    top_k: int = 1
-    min_confidence: float | None = None
-    uncertain_label: str = "uncertain"
-    explain: bool = False
 
 
 # Library adapter ---------------------------------------------------------------------------------
@@ -116,26 +107,20 @@ def split_text(
 
 
 def result_rows(
-    model: Model, explainer: Any | None, headlines: Sequence[str], options: Options, deadline: float
+    model: Model, explainer: Any | None, headlines: Sequence[str], options: PredictOptions, deadline: float
 ) -> list[dict[str, Any]]:
     """One output row per headline, in order: exactly the rows ``classify predict`` writes.
 
     ``deadline`` (a :func:`time.monotonic` time) is checked after every row, so that a request
     cannot keep a worker busy past the service's time limit.
     """
-    from classify.predict import PredictOptions, predict, result_row
+    from classify.predict import predict, result_row
     from classify.sources import Record
 
-    out_options = PredictOptions(
-        top_k=options.top_k,
-        min_confidence=options.min_confidence,
-        uncertain_label=options.uncertain_label,
-        explain=options.explain,
-    )
     rows = []
     for p in predict(model, headlines, top_k=max(options.top_k, 2 if options.explain else 1)):
         why = explainer.why(p) if explainer is not None else None
-        rows.append(result_row(Record(p.headline, {"headline": p.headline}), p, out_options, why))
+        rows.append(result_row(Record(p.headline, {"headline": p.headline}), p, options, why))
         if time.monotonic() > deadline:
             raise RequestTimeout("the request took longer than the time limit")
     return rows
@@ -192,7 +177,9 @@ class Served:
     def topics(self) -> list[str]:
         return self.model.topics
 
-    def classify(self, headlines: Sequence[str], options: Options, deadline: float) -> list[dict[str, Any]]:
+    def classify(
+        self, headlines: Sequence[str], options: PredictOptions, deadline: float
+    ) -> list[dict[str, Any]]:
         """Rows for ``headlines`` (see :func:`result_rows`), waiting for the model at most until ``deadline``.
 
         Raises
