@@ -1,4 +1,4 @@
-"""Starting a real `classify serve` process on a free loopback port, for the service and browser tests."""
+"""Starting a real `classify serve` (or `classify label`) process on a free loopback port, for the tests."""
 
 from __future__ import annotations
 
@@ -23,16 +23,32 @@ def free_port() -> int:
 
 
 class Server:
-    """A `python -m classify serve` subprocess; :meth:`stop` always ends it."""
+    """A `python -m classify COMMAND` subprocess serving HTTP; :meth:`stop` always ends it.
 
-    def __init__(self, args: list[str], folder: Path, env: dict[str, str] | None = None) -> None:
+    ``ready`` is the route that answers 200 once the server can take requests; ``folder`` is also the
+    working directory, so relative paths in ``args`` are the test's.
+    """
+
+    def __init__(
+        self,
+        args: list[str],
+        folder: Path,
+        env: dict[str, str] | None = None,
+        *,
+        command: str = "serve",
+        ready: str = "/readyz",
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = folder / f"serve-{self.port}.log"
+        self.name = f"classify {command}"
+        self.ready = ready
+        self.log_path = folder / f"{command}-{self.port}.log"
         environment = {**os.environ, "CLASSIFY_CACHE_DIR": str(folder / "cache"), **(env or {})}
-        command = [sys.executable, "-m", "classify", "serve", "--port", str(self.port), *args]
+        argv = [sys.executable, "-m", "classify", command, "--port", str(self.port), *args]
         self._log = self.log_path.open("w", encoding="utf-8")
-        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=environment)
+        self.process = subprocess.Popen(
+            argv, stdout=self._log, stderr=subprocess.STDOUT, env=environment, cwd=folder
+        )
 
     def log(self) -> str:
         if not self._log.closed:
@@ -40,20 +56,20 @@ class Server:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
-        """Poll /readyz until it answers 200; fail with the server's log if it dies or never does."""
+        """Poll the ready route until it answers 200; fail with the server's log if it dies or never does."""
         import httpx
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                pytest.fail(f"classify serve exited with {self.process.returncode}:\n{self.log()}")
+                pytest.fail(f"{self.name} exited with {self.process.returncode}:\n{self.log()}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=5).status_code == 200:
+                if httpx.get(f"{self.url}{self.ready}", timeout=5).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             time.sleep(0.2)
-        pytest.fail(f"classify serve was not ready after {timeout:.0f}s:\n{self.log()}")
+        pytest.fail(f"{self.name} was not ready after {timeout:.0f}s:\n{self.log()}")
 
     def stop(self) -> None:
         if self.process.poll() is None:
