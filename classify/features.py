@@ -24,8 +24,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from classify import _ngrams as ngr
-from classify._ngrams import char_wb_ngrams
-from classify.text import preprocess
+from classify.text import char_wb_ngrams, preprocess
 
 #: Derived look-ups, rebuilt from the fitted attributes (at the end of fit, and on load): the token
 #: cache and the character n-gram columns. Model files leave them out.
@@ -138,7 +137,7 @@ class HeadlineVectorizer(TransformerMixin, BaseEstimator):
         char_range = tuple(self.char_ngrams) if self.char_ngrams else None
         char_cols = char_lens = np.zeros(0, dtype=np.int64)
         if char_range:
-            grams = [ngr.char_wb_ngrams(t, char_range) for t in unique]  # type: ignore[arg-type]
+            grams = [char_wb_ngrams(t, char_range) for t in unique]  # type: ignore[arg-type]
             char_cols = ngr.get_ids(char_ids, [g for gs in grams for g in gs])
             char_lens = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
         seq_ptr = np.cumsum(seq_len) - seq_len

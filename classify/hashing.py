@@ -27,22 +27,9 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from classify.text import preprocess
+from classify.text import char_wb_ngrams, preprocess
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
-
-
-def _char_wb(token: str, low: int, high: int) -> list[str]:
-    """scikit-learn's ``char_wb`` n-grams of one whitespace-delimited token."""
-    w = f" {token} "
-    size = len(w)
-    grams = []
-    for n in range(low, high + 1):
-        if size <= n:  # a short word is counted once, whole, as scikit-learn does
-            grams.append(w)
-            break
-        grams.extend(w[i : i + n] for i in range(size - n + 1))
-    return grams
 
 
 class HashedHeadlineVectorizer(TransformerMixin, BaseEstimator):
@@ -157,7 +144,7 @@ class HashedHeadlineVectorizer(TransformerMixin, BaseEstimator):
         """Hashed char n-gram columns and word hashes of one whitespace-delimited token."""
         if self.char_ngrams is not None:
             mask, base = (1 << self.char_bits) - 1, self.n_word_features_
-            grams = [base + (zlib.crc32(g.encode()) & mask) for g in _char_wb(token, *self.char_ngrams)]
+            grams = [base + (zlib.crc32(g.encode()) & mask) for g in char_wb_ngrams(token, self.char_ngrams)]
         else:
             grams = []
         # Word tokens never cross whitespace, so a token's words are its own business.

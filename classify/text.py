@@ -22,3 +22,22 @@ def preprocess(text: str) -> str:
         return text
     normalized = unicodedata.normalize("NFKD", text)
     return "".join([c for c in normalized if not unicodedata.combining(c)])
+
+
+def char_wb_ngrams(token: str, ngram_range: tuple[int, int]) -> list[str]:
+    """Character n-grams of one whitespace token, as scikit-learn's ``char_wb`` analyzer makes them.
+
+    The token is padded with one space on each side. A padded token no longer than ``n`` yields itself
+    once and stops the loop over longer ``n`` (scikit-learn counts a short word only once), so this
+    must not be "simplified" into plain slicing.
+    """
+    lo, hi = ngram_range
+    w = f" {token} "
+    size = len(w)
+    out: list[str] = []
+    for n in range(lo, hi + 1):
+        if size <= n:
+            out.append(w)
+            break
+        out.extend([w[i : i + n] for i in range(size - n + 1)])
+    return out
