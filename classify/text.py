@@ -1,4 +1,4 @@
-"""Text normalisation shared by every reader of headlines."""
+"""Text handling shared by every reader and featurizer: white space, case and accents, character n-grams."""
 
 from __future__ import annotations
 
