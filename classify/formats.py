@@ -9,7 +9,6 @@ extensions in :data:`EXTENSIONS`, its sniffing rule in :func:`sniff`, its reader
 from __future__ import annotations
 
 import contextlib
-import io
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,7 +31,6 @@ EXTENSIONS = {
     ".ndjson": "jsonl",
     ".json": "jsonl",
 }
-TABLE_FORMATS = ("csv", "tsv", "jsonl")
 
 
 def format_of(path: Path | str) -> str | None:
@@ -91,21 +89,6 @@ def check_file(path: Path) -> None:
         raise DataError(f"{path}: is a folder, not a file")
 
 
-def open_text(source: Path | str) -> IO[str]:
-    """Open a file (or ``-``, standard input) for reading as UTF-8 text; a BOM is allowed.
-
-    Newlines are passed through untranslated (``newline=""``), as the csv module needs.
-    """
-    if str(source) == "-":
-        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
-    path = Path(source)
-    check_file(path)
-    try:
-        return path.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror})") from None
-
-
 def open_binary(source: Path | str) -> contextlib.AbstractContextManager[IO[bytes]]:
     """Open a file (or ``-``, standard input, left open afterwards) for reading bytes.
 
@@ -120,25 +103,6 @@ def open_binary(source: Path | str) -> contextlib.AbstractContextManager[IO[byte
         return path.open("rb")
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror})") from None
-
-
-def read_text(path: Path) -> str:
-    """Read a whole file (or ``-``) as UTF-8, with errors that say what to do."""
-    if str(path) == "-":
-        raw = sys.stdin.buffer.read()
-    else:
-        check_file(path)
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise DataError(f"{path}: cannot read ({exc.strerror})") from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"{path}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-            "re-save the file as UTF-8"
-        ) from None
 
 
 def find_column(
