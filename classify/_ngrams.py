@@ -1,4 +1,4 @@
-"""The numpy machinery behind :class:`classify.features.HeadlineVectorizer` (private).
+"""The numpy machinery behind :class:`classify.runtime.HeadlineFeatures` (private).
 
 
 :class:`HeadlineVectorizer` computes the same matrix as the scikit-learn ``FeatureUnion`` of a word
@@ -17,8 +17,9 @@ of an identity block at the top of ``T``. The Python-level work left is one lowe
 and one dict look-up per token (a batch is split as one string); tokens never seen before are
 analysed together, in one pass, when a batch first meets them.
 
-Kept apart from the estimator so that ``features.py`` reads as a scikit-learn transformer and this
-module as the counting it relies on; nothing outside ``features.py`` should import it.
+Kept apart from the estimator so that ``features.py`` reads as a scikit-learn transformer,
+``runtime.py`` as the fitted transform, and this module as the counting they rely on; nothing
+outside those two should import it.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import scipy.sparse as sp
 from classify.text import char_wb_ngrams, preprocess
 
 if TYPE_CHECKING:
-    from classify.features import HeadlineVectorizer
+    from classify.runtime import HeadlineFeatures
 
 #: scikit-learn's default ``token_pattern``: words of two or more word characters.
 WORD = re.compile(r"(?u)\b\w\w+\b")
@@ -157,7 +158,7 @@ class TokenTable:
     ``dict.get`` over all their n-grams is over twice as fast as analysing them one by one.
     """
 
-    def __init__(self, vectorizer: HeadlineVectorizer) -> None:
+    def __init__(self, vectorizer: HeadlineFeatures) -> None:
         self.vec = vectorizer
         self.reset()
 

@@ -292,7 +292,7 @@ def evaluate_model(model: Model, data: LabelledData) -> Evaluation:
             f"{data.source}: none of its labels ({', '.join(unknown[:5])}) are topics of the model "
             f"({', '.join(model.topics)})"
         )
-    predicted = [str(t) for t in model.pipeline.predict(data.texts)]
+    predicted = [str(t) for t in model.fitted.predict(data.texts)]
     return score(data.labels, predicted, mode="held-out")
 
 

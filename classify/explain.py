@@ -28,10 +28,10 @@ class Explainer:
     """Explains the predictions of one model (weights are looked up once)."""
 
     def __init__(self, model: Model, *, top: int = TOP_WORDS) -> None:
-        self.features = model.pipeline.named_steps["features"]
+        self.features = model.fitted.named_steps["features"]
         if not hasattr(self.features, "token_features"):
             raise ModelError("this model's features cannot be explained; retrain it with this classify")
-        weights = linear_weights(model.pipeline)
+        weights = linear_weights(model.fitted)
         if weights is None:
             raise ModelError("this model's classifier has no linear weights to explain")
         self.weights = weights

@@ -24,19 +24,13 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from classify import _ngrams as ngr
+from classify.runtime import DERIVED, HeadlineFeatures
 from classify.text import char_wb_ngrams, preprocess
-
-#: Derived look-ups, rebuilt from the fitted attributes (at the end of fit, and on load): the token
-#: cache and the character n-gram columns. Model files leave them out.
-_DERIVED = ("_table", "_char_cols")
-
-#: Headlines transformed at a time; the matrices of the chunks are stacked at the end.
-_CHUNK = 16_384
 
 __all__ = ["HeadlineVectorizer", "char_wb_ngrams", "preprocess", "reference_union"]
 
 
-class HeadlineVectorizer(TransformerMixin, BaseEstimator):
+class HeadlineVectorizer(TransformerMixin, BaseEstimator, HeadlineFeatures):
     """Word n-gram plus ``char_wb`` n-gram TF-IDF, each block l2-normalised, in float32.
 
     Equivalent to ``FeatureUnion([("word", TfidfVectorizer(ngram_range=word_ngrams, ...)), ("char",
@@ -75,33 +69,8 @@ class HeadlineVectorizer(TransformerMixin, BaseEstimator):
     Not safe to share between threads while transforming: the token cache is filled in place.
     """
 
-    def __init__(
-        self,
-        word_ngrams: tuple[int, int] = (1, 2),
-        char_ngrams: tuple[int, int] | None = (2, 5),
-        min_df: float = 1,
-        sublinear_tf: bool = True,
-        char_weight: float = 1.0,
-        cache_size: int = 500_000,
-    ) -> None:
-        self.word_ngrams = word_ngrams
-        self.char_ngrams = char_ngrams
-        self.min_df = min_df
-        self.sublinear_tf = sublinear_tf
-        self.char_weight = char_weight
-        self.cache_size = cache_size
-
-    # ------------------------------------------------------------------ fitting
-
-    def _check_params(self) -> None:
-        from classify.settings import check_setting
-
-        for name in ("word_ngrams", "char_ngrams", "min_df", "sublinear_tf", "char_weight"):
-            value = getattr(self, name)
-            try:
-                check_setting(name, value)
-            except ValueError as exc:
-                raise ValueError(f"{name}={value!r}: expected {exc}") from None
+    def _check_fitted(self) -> None:
+        check_is_fitted(self, "idf_")
 
     def fit(self, raw_documents: Iterable[str], y: Any = None) -> HeadlineVectorizer:
         """Learn the vocabularies and idf weights from the training headlines.
@@ -254,159 +223,10 @@ class HeadlineVectorizer(TransformerMixin, BaseEstimator):
         self._build_derived()
         return self
 
-    def _build_derived(self) -> None:
-        """Build the look-ups that follow from the fitted attributes (after fit, and on load).
-
-        ``transform`` only fills the token cache in place, so it leaves ``__dict__`` as it was, as
-        scikit-learn's estimator checks require.
-        """
-        n_word = self.n_word_features_
-        self._char_cols = {g: c + n_word for g, c in self.char_vocabulary_.items()}
-        self._table = ngr.TokenTable(self)
-
-    # ---------------------------------------------------------------- transform
-
-    @property
-    def _unigrams(self) -> bool:
-        return self.word_ngrams[0] == 1
-
-    @property
-    def _char_columns(self) -> dict[str, int]:
-        """Character n-gram -> column in the whole matrix."""
-        return self._char_cols
-
-    def _tokens(self, docs: list[str]) -> tuple[ngr.TokenTable, np.ndarray, np.ndarray]:
-        """Token ids of all documents, concatenated, with the document index of each."""
-        table = self._table
-        if len(table.cache) > self.cache_size:
-            table.reset()
-        tok, tok_doc = ngr.split_tokens(docs, table.cache)
-        table.flush()
-        return table, tok, tok_doc
-
-    def _long_ngrams(
-        self, table: ngr.TokenTable, tok: np.ndarray, tok_doc: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Word n-grams of two or more words: start position, column and length of each, and the
-        token index of each word position."""
-        if not self._ngram_levels:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, empty, empty
-        lens = table.seq_len[tok]
-        words = table.seq_data[ngr.gather(table.seq_ptr[tok], lens)]
-        word_tok = np.repeat(np.arange(len(tok), dtype=np.int64), lens)
-        starts, cols, lengths = [], [], []
-        for n, (keys, final) in self._ngram_levels.items():
-            start, gram = ngr.ngram_ids(words, tok_doc[word_tok], n, keys, self._ngram_base)
-            starts.append(start)
-            cols.append(final[gram])
-            lengths.append(np.full(len(start), n, dtype=np.int64))
-        return np.concatenate(starts), np.concatenate(cols), np.concatenate(lengths), word_tok
-
-    def transform(self, raw_documents: Iterable[str]) -> sp.csr_matrix:
-        """TF-IDF matrix of headlines, in float32, columns as :meth:`get_feature_names_out`.
-
-        Parameters
-        ----------
-        raw_documents
-            Headlines to transform.
-        """
-        check_is_fitted(self, "idf_")
-        if isinstance(raw_documents, str):
-            raise ValueError("Iterable over raw text documents expected, string object received.")
-        docs = list(raw_documents)
-        if len(docs) <= _CHUNK:
-            return self._transform(docs)
-        # Big batches go in chunks: the token strings and temporaries of one chunk stay small (a
-        # million headlines at once made str.split alone 10x slower, from memory growth).
-        parts = [self._transform(docs[i : i + _CHUNK]) for i in range(0, len(docs), _CHUNK)]
-        return sp.csr_matrix(sp.vstack(parts, format="csr"))
-
-    def _transform(self, docs: list[str]) -> sp.csr_matrix:
-        table, tok, tok_doc = self._tokens(docs)
-        start, cols, _, word_tok = self._long_ngrams(table, tok, tok_doc)
-        counts = ngr.count_matrix(
-            len(docs), tok_doc, tok + table.base_rows, tok_doc[word_tok[start]], cols, table.matrix()
-        )
-        return self._weight(counts)
-
     def fit_transform(self, raw_documents: Iterable[str], y: Any = None, **fit_params: Any) -> sp.csr_matrix:
         """Fit, then transform the same headlines (read once into a list, so a generator works)."""
         docs = list(raw_documents) if not isinstance(raw_documents, str) else raw_documents
         return self.fit(docs).transform(docs)
-
-    def _weight(self, counts: sp.csr_matrix, rows_per_chunk: int = 2048) -> sp.csr_matrix:
-        """Counts -> sublinear tf x idf, each block l2-normalised and weighted, in place.
-
-        Works through the rows in chunks so that the temporaries stay small and in the CPU cache:
-        done on the whole matrix at once, fresh 100 MB temporaries made this step 6x slower.
-        """
-        indptr, indices, data = counts.indptr, counts.indices, counts.data
-        idf = self.idf_
-        n_word = self.n_word_features_
-        weights = np.array([1.0, self.char_weight])
-        one = np.float32(1.0)
-        for r0 in range(0, counts.shape[0], rows_per_chunk):
-            r1 = min(r0 + rows_per_chunk, counts.shape[0])
-            lo, hi = indptr[r0], indptr[r1]
-            d, ind = data[lo:hi], indices[lo:hi]
-            if self.sublinear_tf:
-                np.log(d, out=d)
-                d += one
-            d *= idf[ind]
-            # One bin per (row, block): the word and character blocks are normalised separately.
-            block = np.repeat(np.arange(0, 2 * (r1 - r0), 2), np.diff(indptr[r0 : r1 + 1]))
-            block += ind >= n_word
-            norms = np.sqrt(np.bincount(block, weights=d * d, minlength=2 * (r1 - r0))).reshape(-1, 2)
-            norms[norms == 0] = 1.0
-            d *= (weights / norms).astype(np.float32).ravel()[block]
-        return counts
-
-    # ------------------------------------------------------------- introspection
-
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        """Feature names in column order, prefixed ``word__`` and ``char__`` as the ``FeatureUnion``
-        names them (made on each call: only reports ask, and a model need not hold them)."""
-        check_is_fitted(self, "idf_")
-        return np.asarray(
-            [f"word__{t}" for t in self.word_vocabulary_] + [f"char__{g}" for g in self.char_vocabulary_],
-            dtype=object,
-        )
-
-    def token_features(self, text: str) -> list[tuple[str, np.ndarray]]:
-        """For each word of a text, in order, the columns of the features it carries.
-
-        A word carries its character n-grams, the word unigrams inside it and every known word n-gram
-        that overlaps it, so that the weight of character n-grams can be attributed back to whole
-        words. A feature shared by several words (``" t"`` in two words, or a bigram across two)
-        appears under each of them; split its contribution if the parts must add up to the total.
-
-        Parameters
-        ----------
-        text
-            One headline.
-
-        Returns
-        -------
-        list of (word, columns)
-            Whitespace-separated words as the model sees them (lowercased, accents stripped) and the
-            sorted unique column indices of their features (int64).
-        """
-        check_is_fitted(self, "idf_")
-        table, tok, tok_doc = self._tokens([text])
-        words = preprocess(text).split()
-        start, cols, lengths, word_tok = self._long_ngrams(table, tok, tok_doc)
-        matrix = table.matrix()
-        extra: list[list[int]] = [[] for _ in words]
-        for first, c, n in zip(start.tolist(), cols.tolist(), lengths.tolist(), strict=True):
-            for t in set(word_tok[first : first + n].tolist()):
-                extra[t].append(c)
-        out = []
-        for i, word in enumerate(words):
-            r = table.base_rows + tok[i]
-            own = matrix.indices[matrix.indptr[r] : matrix.indptr[r + 1]].astype(np.int64)
-            out.append((word, np.unique(np.concatenate([own, np.asarray(extra[i], dtype=np.int64)]))))
-        return out
 
     def __sklearn_tags__(self) -> Any:
         """Declare text input, as scikit-learn's own vectorizers do."""
@@ -444,50 +264,6 @@ class HeadlineVectorizer(TransformerMixin, BaseEstimator):
             arrays[f"ngram{n}_final"] = final
         return state, arrays
 
-    @classmethod
-    def from_arrays(
-        cls, params: dict[str, Any], state: dict[str, Any], arrays: dict[str, np.ndarray]
-    ) -> HeadlineVectorizer:
-        """Rebuild a fitted vectorizer from :meth:`to_arrays` output, checking that the parts agree.
-
-        Raises
-        ------
-        ValueError
-            The arrays and numbers do not fit together (a damaged or hand-edited model file).
-        """
-        vec = cls(**params)
-        vec._check_params()
-        vec.word_vocabulary_ = _terms_from_arrays(arrays["word_terms_utf8"], arrays["word_terms_lengths"])
-        vec.char_vocabulary_ = _terms_from_arrays(arrays["char_terms_utf8"], arrays["char_terms_lengths"])
-        vec._ngram_words = _terms_from_arrays(arrays["ngram_words_utf8"], arrays["ngram_words_lengths"])
-        vec.n_word_features_ = int(state["n_word_features"])
-        vec.n_features_ = int(state["n_features"])
-        vec._ngram_base = int(state["ngram_base"])
-        vec.idf_ = np.asarray(arrays["idf"], dtype=np.float32)
-        if (
-            len(vec.word_vocabulary_) != vec.n_word_features_
-            or vec.n_word_features_ + len(vec.char_vocabulary_) != vec.n_features_
-            or vec.idf_.shape != (vec.n_features_,)
-            or vec._ngram_base != max(len(vec._ngram_words), 1)
-            or not np.isfinite(vec.idf_).all()
-        ):
-            raise ValueError("the vocabularies, idf weights and feature counts do not agree")
-        levels: dict[int, tuple[list[np.ndarray], np.ndarray]] = {}
-        for n in state["ngram_lengths"]:
-            n = int(n)
-            keys = [np.asarray(arrays[f"ngram{n}_key{j}"], dtype=np.int64) for j in range(n - 1)]
-            final = np.asarray(arrays[f"ngram{n}_final"], dtype=np.int64)
-            if (
-                not keys
-                or len(final) != len(keys[-1])
-                or (len(final) and final.max() >= vec.n_word_features_)
-            ):
-                raise ValueError(f"the word {n}-gram tables do not agree with the vocabulary")
-            levels[n] = (keys, final)
-        vec._ngram_levels = levels
-        vec._build_derived()
-        return vec
-
     # ------------------------------------------------------------------ pickling
 
     def __getstate__(self) -> dict[str, Any]:
@@ -500,7 +276,7 @@ class HeadlineVectorizer(TransformerMixin, BaseEstimator):
         """
         # A copy: object.__getstate__ may hand back the live __dict__, which must stay unpacked.
         state = dict(super().__getstate__())
-        for key in _DERIVED:
+        for key in DERIVED:
             state.pop(key, None)
         for key in _PACKED:
             if isinstance(state.get(key), dict):
@@ -552,13 +328,3 @@ def _terms_to_arrays(vocabulary: dict[str, int]) -> tuple[np.ndarray, np.ndarray
     text = np.frombuffer("".join(terms).encode("utf-8"), dtype=np.uint8)
     lengths = np.fromiter(map(len, terms), dtype=np.int64, count=len(terms))
     return text, lengths
-
-
-def _terms_from_arrays(text: np.ndarray, lengths: np.ndarray) -> dict[str, int]:
-    """Inverse of :func:`_terms_to_arrays`."""
-    if text.dtype != np.uint8 or text.ndim != 1 or lengths.ndim != 1 or (lengths < 0).any():
-        raise ValueError("a vocabulary is not stored as UTF-8 bytes with term lengths")
-    joined = text.tobytes().decode("utf-8")
-    if int(lengths.sum()) != len(joined):
-        raise ValueError("a vocabulary's term lengths do not match its text")
-    return ngr.unpack((joined, lengths, np.arange(len(lengths), dtype=np.int64)))

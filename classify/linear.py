@@ -21,6 +21,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from classify.runtime import LinearScores
+from classify.runtime import scores as _scores
+
 #: Above this many training rows the SVM is fitted once, by stochastic gradient descent, and the
 #: temperature on a held-out slice, instead of by liblinear once per calibration fold and once on all
 #: rows. liblinear's cost per pass over the data grows with the topics and it makes dozens of passes;
@@ -37,7 +40,7 @@ HOLDOUT_MAX = 50_000
 CALIBRATION_FOLDS = 3
 
 
-class TopicClassifier(ClassifierMixin, BaseEstimator):
+class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
     """Linear topic classifier with probabilities from temperature scaling.
 
     Parameters
@@ -177,18 +180,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         full[present], full_b[present] = coef, intercept
         return full, full_b
 
-    def decision_function(self, X: Any) -> np.ndarray:
-        """Linear score of each topic (before the temperature)."""
+    def _check_fitted(self) -> None:
         check_is_fitted(self, "coef_")
-        return _scores(X, self.coef_, self.intercept_)
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Probability of each topic: ``softmax(scores / temperature)``; rows sum to 1."""
-        return softmax(self.decision_function(X) / self.temperature_)
-
-    def predict(self, X: Any) -> np.ndarray:
-        """The likeliest topic of each row."""
-        return self.classes_[self.decision_function(X).argmax(axis=1)]
 
     def to_arrays(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """The fitted state as JSON-ready scalars and plain arrays, for :mod:`classify.modelfile`."""
@@ -212,43 +205,13 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
             The weights, topics and temperature do not fit together.
         """
         clf = cls(**params)
-        classes = state["classes"]
-        coef = np.asarray(arrays["coef"], dtype=np.float32)
-        intercept = np.asarray(arrays["intercept"], dtype=np.float32)
-        temperature = float(state["temperature"])
-        if (
-            not isinstance(classes, list)
-            or len(classes) < 2
-            or len(set(classes)) != len(classes)
-            or not all(isinstance(c, str) for c in classes)
-        ):
-            raise ValueError("the topics are not a list of two or more distinct names")
-        if coef.ndim != 2 or coef.shape[0] != len(classes) or intercept.shape != (len(classes),):
-            raise ValueError(f"the weights do not have one row per topic ({len(classes)} topics)")
-        if not (np.isfinite(coef).all() and np.isfinite(intercept).all() and 0 < temperature < np.inf):
-            raise ValueError("the weights or the temperature are not finite positive numbers")
-        clf.classes_ = np.asarray(classes)
-        clf.coef_, clf.intercept_ = coef, intercept
-        clf.temperature_ = temperature
-        clf.calibration_ = str(state.get("calibration", ""))
+        clf._restore(state, arrays)
         return clf
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
-
-
-def _scores(X: Any, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
-    return np.asarray(X @ coef.T) + intercept
-
-
-def softmax(scores: np.ndarray) -> np.ndarray:
-    """Row-wise softmax, computed stably (the largest score of each row is subtracted first)."""
-    shifted = scores - scores.max(axis=1, keepdims=True)
-    np.exp(shifted, out=shifted)
-    shifted /= shifted.sum(axis=1, keepdims=True)
-    return shifted
 
 
 def fit_temperature(scores: np.ndarray, codes: np.ndarray) -> float:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as _dt
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,32 +64,53 @@ def fit_pipeline(
     return pipeline
 
 
-@dataclass(frozen=True)
 class Model:
     """A fitted pipeline with its provenance.
 
-    Attributes
+    Parameters
     ----------
     pipeline
-        The fitted scikit-learn Pipeline (text in, topic probabilities out).
+        The fitted scikit-learn ``Pipeline`` (text in, topic probabilities out), or, for a model read
+        from a file, its :class:`~classify.runtime.FittedPipeline`, which predicts without importing
+        scikit-learn; :attr:`pipeline` rebuilds the estimators from it when something needs them.
     meta
         Topics, training rows and counts, data hash, creation time, versions, settings.
     warnings
-        Problems noticed on loading (e.g. another scikit-learn version), for the caller to show.
+        Problems noticed on loading (e.g. a pickle-based file), for the caller to show.
     """
 
-    pipeline: Pipeline
-    meta: dict[str, Any]
-    warnings: tuple[str, ...] = field(default=())
+    def __init__(self, pipeline: Any, meta: dict[str, Any], warnings: Sequence[str] = ()) -> None:
+        from classify.runtime import FittedPipeline
+
+        self._fitted = pipeline
+        self._pipeline: Pipeline | None = None if isinstance(pipeline, FittedPipeline) else pipeline
+        self.meta = meta
+        self.warnings = tuple(warnings)
+
+    @property
+    def fitted(self) -> Any:
+        """What predicts: the pipeline or its runtime form. Both have ``predict_proba``, ``predict``,
+        ``classes_`` and ``named_steps`` (``features`` with ``transform`` and ``token_features``,
+        ``clf`` with ``coef_``), which is all that prediction and explanations use."""
+        return self._fitted
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The scikit-learn ``Pipeline`` (built on first use for a model read from a file)."""
+        if self._pipeline is None:
+            from classify.modelfile import to_pipeline
+
+            self._pipeline = to_pipeline(self._fitted)
+        return self._pipeline
 
     @property
     def topics(self) -> list[str]:
         """Topic labels, in the column order of :meth:`predict_proba`."""
-        return [str(t) for t in self.pipeline.classes_]
+        return [str(t) for t in self._fitted.classes_]
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Probability of each topic for each text (rows sum to 1)."""
-        return self.pipeline.predict_proba(list(texts))
+        return self._fitted.predict_proba(list(texts))
 
 
 def linear_weights(pipeline: Pipeline) -> dict[str, np.ndarray] | None:
@@ -182,8 +202,8 @@ def load_model(path: Path, *, allow_pickle: bool = False) -> Model:
     except OSError as exc:
         raise ModelError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if modelfile.is_model_file(head):
-        pipeline, meta = modelfile.read(path)
-        return Model(pipeline=pipeline, meta=meta)
+        fitted, meta = modelfile.read(path, runtime=True)
+        return Model(pipeline=fitted, meta=meta)
     if not allow_pickle:
         raise ModelError(
             f"{path}: cannot load model: not a classify model file, or a pickle-based one from "

@@ -29,6 +29,7 @@ import io
 import json
 import zipfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -61,17 +62,30 @@ _ZIP_ERRORS = (
 )
 
 
-def _kinds() -> dict[str, Any]:
-    """The pipeline steps a model file may hold, by the name the manifest gives them."""
-    from classify.features import HeadlineVectorizer
-    from classify.hashing import HashedHeadlineVectorizer
-    from classify.linear import TopicClassifier
+@dataclass(frozen=True)
+class StepParts:
+    """One pipeline step as a model file holds it: settings, fitted numbers and fitted arrays."""
 
-    return {
-        "HeadlineVectorizer": HeadlineVectorizer,
-        "HashedHeadlineVectorizer": HashedHeadlineVectorizer,
-        "TopicClassifier": TopicClassifier,
-    }
+    name: str
+    kind: str
+    params: Any
+    state: Any
+    arrays: dict[str, np.ndarray]
+
+
+#: Step kinds a model file may hold, and the module of the class that rebuilds each.
+KINDS = {
+    "HeadlineVectorizer": "classify.features",
+    "HashedHeadlineVectorizer": "classify.hashing",
+    "TopicClassifier": "classify.linear",
+}
+
+
+def _kinds() -> dict[str, Any]:
+    """The pipeline step classes a model file may hold, by the name the manifest gives them."""
+    import importlib
+
+    return {kind: getattr(importlib.import_module(module), kind) for kind, module in KINDS.items()}
 
 
 def write(pipeline: Pipeline, meta: dict[str, Any], out: IO[bytes]) -> None:
@@ -120,16 +134,23 @@ def is_model_file(head: bytes) -> bool:
     return head.startswith(_ZIP_MAGIC)
 
 
-def read(source: Path) -> tuple[Pipeline, dict[str, Any]]:
+def read(source: Path, *, runtime: bool = False) -> tuple[Any, dict[str, Any]]:
     """Read a model file: the rebuilt pipeline and its provenance.
+
+    Parameters
+    ----------
+    source
+        The model file.
+    runtime
+        Rebuild the steps as :mod:`classify.runtime` objects (numpy and scipy only, no scikit-learn
+        import) in a :class:`~classify.runtime.FittedPipeline`, where the step has a runtime form;
+        else as scikit-learn estimators in a ``Pipeline``.
 
     Raises
     ------
     ModelError
         One line naming the file and what is wrong with it.
     """
-    from sklearn.pipeline import Pipeline
-
     try:
         archive = zipfile.ZipFile(source)
     except _ZIP_ERRORS as exc:
@@ -137,31 +158,70 @@ def read(source: Path) -> tuple[Pipeline, dict[str, Any]]:
     with archive:
         manifest = _read_manifest(source, archive)
         arrays = _read_arrays(source, archive, manifest)
-        kinds = _kinds()
-        steps = []
-        for step in manifest["steps"]:
-            if not isinstance(step, dict) or step.get("kind") not in kinds:
-                raise ModelError(f"{source}: holds a pipeline step this classify does not know")
-            name = str(step.get("name"))
-            prefix = f"{name}/"
-            own = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
-            try:
-                params = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(step["params"]).items()}
-                fitted = kinds[step["kind"]].from_arrays(params, dict(step["state"]), own)
-            except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
-                what = f"missing array {exc}" if isinstance(exc, KeyError) else str(exc)
-                raise ModelError(f"{source}: damaged model file: step '{name}': {what}") from None
-            steps.append((name, fitted))
-    if [n for n, _ in steps] != ["features", "clf"]:
+    parts = []
+    for step in manifest["steps"]:
+        if not isinstance(step, dict) or step.get("kind") not in KINDS:
+            raise ModelError(f"{source}: holds a pipeline step this classify does not know")
+        name = str(step.get("name"))
+        prefix = f"{name}/"
+        own = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+        parts.append(StepParts(name, str(step["kind"]), step.get("params"), step.get("state"), own))
+    if [p.name for p in parts] != ["features", "clf"]:
         raise ModelError(f"{source}: damaged model file: expected the steps 'features' and 'clf'")
-    features, clf = steps[0][1], steps[1][1]
+    meta = manifest["meta"]
+    if runtime:
+        from classify.runtime import FittedPipeline
+
+        fitted = FittedPipeline([(p.name, _restore(source, p, runtime=True)) for p in parts])
+        fitted.parts = parts
+        _check_agree(source, fitted, meta)
+        return fitted, meta
+    return _pipeline(source, parts, meta), meta
+
+
+def to_pipeline(fitted: Any) -> Pipeline:
+    """The scikit-learn ``Pipeline`` of a :class:`~classify.runtime.FittedPipeline` read by :func:`read`
+    (for what needs the estimators: saving, refitting, reports), from the arrays already in memory."""
+    return _pipeline(Path("<model>"), fitted.parts, None)
+
+
+def _restore(source: Path, part: StepParts, *, runtime: bool) -> Any:
+    """One fitted step from its parts, as a scikit-learn estimator or (``runtime``) its numpy form."""
+    import importlib
+
+    from classify import runtime as rt
+
+    try:
+        params = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(part.params).items()}
+        state = dict(part.state)
+        if runtime and part.kind == "HeadlineVectorizer":
+            return rt.HeadlineFeatures.from_arrays(params, state, part.arrays)
+        if runtime and part.kind == "TopicClassifier":
+            return rt.LinearScores.restored(state, part.arrays)
+        cls = getattr(importlib.import_module(KINDS[part.kind]), part.kind)
+        return cls.from_arrays(params, state, part.arrays)
+    except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+        what = f"missing array {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise ModelError(f"{source}: damaged model file: step '{part.name}': {what}") from None
+
+
+def _pipeline(source: Path, parts: list[StepParts], meta: dict[str, Any] | None) -> Pipeline:
+    from sklearn.pipeline import Pipeline
+
+    pipeline = Pipeline([(p.name, _restore(source, p, runtime=False)) for p in parts])
+    if meta is not None:
+        _check_agree(source, pipeline, meta)
+    return pipeline
+
+
+def _check_agree(source: Path, pipeline: Any, meta: dict[str, Any]) -> None:
+    """The weights fit the features, and the topics of the weights are the metadata's."""
+    features, clf = pipeline.named_steps["features"], pipeline.named_steps["clf"]
     if clf.coef_.shape[1] != features.n_features_:
         raise ModelError(f"{source}: damaged model file: the weights do not match the features")
-    meta = manifest["meta"]
     topics = [str(c) for c in clf.classes_]
     if meta.get("topics", topics) != topics:
         raise ModelError(f"{source}: damaged model file: the topics of the weights and the metadata differ")
-    return Pipeline(steps), meta
 
 
 def _read_manifest(source: Path, archive: zipfile.ZipFile) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -21,6 +21,28 @@ from classify.errors import ConfigError
 
 #: The linear classifiers the pipeline can end in.
 CLASSIFIERS = ("svm", "logreg", "stack")
+
+#: The linear views :class:`classify.stacking.StackedLinear` can blend (defined here, where settings
+#: are checked, so that checking them needs no scikit-learn).
+VIEWS = ("svm", "nbsvm", "mnb")
+
+
+def parse_views(views: str | Sequence[str]) -> tuple[str, ...]:
+    """Views as a tuple, from ``"svm+nbsvm+mnb"`` or a sequence of names.
+
+    Raises
+    ------
+    ValueError
+        Naming the unknown or repeated view, or if there is none.
+    """
+    names = tuple(v.strip() for v in views.split("+")) if isinstance(views, str) else tuple(views)
+    unknown = [v for v in names if v not in VIEWS]
+    if unknown:
+        raise ValueError(f"unknown view(s) {', '.join(map(repr, unknown))}: choose from {', '.join(VIEWS)}")
+    if not names or len(set(names)) != len(names):
+        raise ValueError(f"views {views!r}: give each of {', '.join(VIEWS)} at most once, at least one")
+    return names
+
 
 #: Written into settings files, so that a later format can be told apart.
 CONFIG_FORMAT = "classify-tune"
@@ -203,8 +225,6 @@ def check_setting(name: str, value: Any) -> Any:
             return value
         raise ValueError(" or ".join(f'"{c}"' for c in CLASSIFIERS))
     if name == "views":
-        from classify.stacking import parse_views
-
         try:
             return "+".join(parse_views(value)) if isinstance(value, str) else parse_views("")
         except ValueError as exc:

@@ -41,8 +41,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-#: The views :class:`StackedLinear` knows, in the order their scores enter the logistic layer.
-VIEWS = ("svm", "nbsvm", "mnb")
+from classify.settings import parse_views
 
 
 def _linear_svc(est: StackedLinear) -> Any:
@@ -122,23 +121,6 @@ _VIEW_FITS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
     "nbsvm": _nbsvm_view,
     "mnb": _mnb_view,
 }
-
-
-def parse_views(views: str | Sequence[str]) -> tuple[str, ...]:
-    """Views as a tuple, from ``"svm+nbsvm+mnb"`` or a sequence of names.
-
-    Raises
-    ------
-    ValueError
-        Naming the unknown or repeated view, or if there is none.
-    """
-    names = tuple(v.strip() for v in views.split("+")) if isinstance(views, str) else tuple(views)
-    unknown = [v for v in names if v not in VIEWS]
-    if unknown:
-        raise ValueError(f"unknown view(s) {', '.join(map(repr, unknown))}: choose from {', '.join(VIEWS)}")
-    if not names or len(set(names)) != len(names):
-        raise ValueError(f"views {views!r}: give each of {', '.join(VIEWS)} at most once, at least one")
-    return names
 
 
 def fit_view_weights(scores: np.ndarray, y: np.ndarray, est: StackedLinear) -> tuple[np.ndarray, np.ndarray]:

@@ -41,7 +41,8 @@ import numpy as np
 from classify.chunks import ReadStats, file_size, iter_chunks, stream_format
 from classify.errors import DataError
 from classify.hashing import HashedHeadlineVectorizer
-from classify.linear import fit_temperature, softmax
+from classify.linear import fit_temperature
+from classify.runtime import softmax
 
 #: Above this many bytes on disk (x4 for ``.gz``) ``classify train`` streams unless told not to:
 #: about 450,000 headlines. On the synthetic archive of ``bench/scale.py`` at 1M rows (71 MB), on a

@@ -13,7 +13,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from classify.model import build_pipeline, fit_pipeline
-from classify.stacking import _VIEW_FITS, VIEWS, StackedLinear, fit_view_weights, nb_log_ratios, parse_views
+from classify.settings import VIEWS, parse_views
+from classify.stacking import _VIEW_FITS, StackedLinear, fit_view_weights, nb_log_ratios
 from tests.conftest import TINY, tiny_rows
 
 
