@@ -126,13 +126,16 @@ def linear_weights(pipeline: Pipeline) -> dict[str, np.ndarray] | None:
 
 
 def versions() -> dict[str, str]:
-    """Versions that decide whether a saved model can be loaded elsewhere."""
-    import numpy
-    import sklearn
+    """Versions that decide whether a saved model can be loaded elsewhere.
+
+    Read from the installed packages' metadata, not by importing them: the default model's
+    staleness check runs on every ``classify predict``, which otherwise never imports scikit-learn.
+    """
+    from importlib.metadata import version
 
     from classify import __version__
 
-    return {"classify": __version__, "scikit-learn": sklearn.__version__, "numpy": numpy.__version__}
+    return {"classify": __version__, "scikit-learn": version("scikit-learn"), "numpy": version("numpy")}
 
 
 def make_meta(
