@@ -19,7 +19,8 @@ analysed together, in one pass, when a batch first meets them.
 
 Kept apart from the estimator so that ``features.py`` reads as a scikit-learn transformer,
 ``runtime.py`` as the fitted transform, and this module as the counting they rely on; nothing
-outside those two should import it.
+outside those two (and ``hashing.py``, which splits batches with :func:`split_tokens`) should import
+it.
 """
 
 from __future__ import annotations

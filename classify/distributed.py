@@ -159,19 +159,21 @@ def predict_partition(
     exist yet, it is created and the worker process ends abruptly before writing anything.
     """
     from classify.atomic import atomic_path
-    from classify.predict import PredictOptions, predict_records
+    from classify.predict import PredictOptions, predict_record_batches
     from classify.writers import get_writer
 
     if die_once is not None and not Path(die_once).exists():
         Path(die_once).write_text("died\n", encoding="utf-8")
         os._exit(1)  # a worker lost mid-partition, as a killed process or a lost node would be
-    records = list(_records(source, text_col))
+    rows = 0
     with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8", newline="") as out:
+        # The same batched path as ``classify predict``: whole batches classified and written at once.
         writer = get_writer(fmt, out)
-        for record, row in predict_records(model, records, PredictOptions(top_k=top_k)):
-            writer.write(row, record.headline)
+        for batch in predict_record_batches(model, _records(source, text_col), PredictOptions(top_k=top_k)):
+            writer.write_batch(batch)
+            rows += len(batch.records)
         writer.close()
-    return len(records)
+    return rows
 
 
 def _records(source: Path, text_col: str | None) -> Iterator[Any]:

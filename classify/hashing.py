@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from classify.text import char_wb_ngrams, preprocess
+from classify._ngrams import split_tokens
+from classify.text import char_wb_ngrams
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
@@ -160,7 +161,7 @@ class HashedHeadlineVectorizer(TransformerMixin, BaseEstimator):
         table: dict[str, Any] | None = self.__dict__.get("_cache")
         if table is None or len(table["ids"]) > self.cache_size:
             table = {
-                "ids": {},
+                "ids": _TokenIds(),
                 "char_ptr": np.zeros(1, dtype=np.int64),
                 "char_flat": np.zeros(0, dtype=np.int32),
                 "word_ptr": np.zeros(1, dtype=np.int64),
@@ -194,29 +195,18 @@ class HashedHeadlineVectorizer(TransformerMixin, BaseEstimator):
         import scipy.sparse as sp
 
         table = self._table()
-        ids: dict[str, int] = table["ids"]
+        ids: _TokenIds = table["ids"]
         n_docs = len(X)
-        flat_tokens: list[int] = []
-        tokens_per_doc = np.zeros(n_docs, dtype=np.int64)
-        new_chars: list[np.ndarray] = []
-        new_words: list[np.ndarray] = []
-        for r, text in enumerate(X):
-            tokens = preprocess(text).split()
-            try:
-                flat_tokens.extend([ids[t] for t in tokens])
-            except KeyError:
-                for t in tokens:
-                    if t not in ids:
-                        ids[t] = len(ids)
-                        grams, words = self._token(t)
-                        new_chars.append(grams)
-                        new_words.append(words)
-                flat_tokens.extend([ids[t] for t in tokens])
-            tokens_per_doc[r] = len(tokens)
-        if new_chars:
-            self._grow(table, "char", new_chars)
-            self._grow(table, "word", new_words)
-        token_ids = np.asarray(flat_tokens, dtype=np.int64)
+        # The batch is lowercased and split as one string, each token looked up in C (as the
+        # in-memory features do, see classify._ngrams.split_tokens); only unseen tokens are analysed.
+        tok, tok_doc = split_tokens(list(X), ids)
+        if ids.pending:
+            analysed = [self._token(t) for t in ids.pending]
+            ids.pending.clear()
+            self._grow(table, "char", [grams for grams, _ in analysed])
+            self._grow(table, "word", [words for _, words in analysed])
+        tokens_per_doc = np.bincount(tok_doc, minlength=n_docs)
+        token_ids = tok
         char_ids, char_len = self._gather(table["char_ptr"], table["char_flat"], token_ids)
         hashes, word_len = self._gather(table["word_ptr"], table["word_flat"], token_ids)
         token_doc = np.repeat(np.arange(n_docs), tokens_per_doc)
@@ -276,3 +266,17 @@ class HashedHeadlineVectorizer(TransformerMixin, BaseEstimator):
         state.pop("_cache", None)
         state.pop("df_", None)
         return state
+
+
+class _TokenIds(dict):  # type: ignore[type-arg]
+    """Token -> id in the token cache; a token it lacks gets the next id and waits in ``pending``
+    to be analysed with the others of its batch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: list[str] = []
+
+    def __missing__(self, token: str) -> int:
+        value = self[token] = len(self)
+        self.pending.append(token)
+        return value

@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from classify.runtime import LinearScores
+from classify.runtime import LinearScores, weights_layout
 from classify.runtime import scores as _scores
 
 #: Above this many training rows the SVM is fitted once, by stochastic gradient descent, and the
@@ -122,7 +122,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
         else:
             raise ValueError(f"loss={self.loss!r}: expected 'svm', 'logreg' or 'stack'")
         self.classes_ = classes
-        self.coef_ = np.ascontiguousarray(coef, dtype=np.float32)
+        self.coef_ = weights_layout(coef)
         self.intercept_ = np.asarray(intercept, dtype=np.float32)
         self.temperature_ = float(temperature)
         self.calibration_ = how

@@ -250,6 +250,7 @@ def _modernise(old: Any) -> Pipeline:
     from sklearn.pipeline import Pipeline
 
     from classify.linear import TopicClassifier
+    from classify.runtime import weights_layout
 
     features, clf = old.named_steps["features"], old.named_steps["clf"]
     calibrated = getattr(clf, "calibrated_classifiers_", None)
@@ -268,7 +269,7 @@ def _modernise(old: Any) -> Pipeline:
     loss = "svm" if calibrated else "logreg"
     new = TopicClassifier(loss=loss, C=float(linear.C) / (1 if calibrated else 20))
     new.classes_ = np.asarray([str(c) for c in clf.classes_])
-    new.coef_ = coef.astype(np.float32)
+    new.coef_ = weights_layout(coef)
     new.intercept_ = intercept.astype(np.float32)
     new.temperature_ = temperature
     new.calibration_ = "cross-validated scores" if calibrated else "none"
