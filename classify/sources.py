@@ -144,7 +144,8 @@ def _plain_records(lines: Iterator[tuple[int, str]], name: str, report: InputRep
                     report.truncated(name, number)
                 clean.append(value)
         kept = [t for t in clean if t]
-        yield from map(Record, kept, [{"headline": t} for t in kept])
+        fields: list[dict[str, object]] = [{"headline": t} for t in kept]
+        yield from map(Record, kept, fields)
 
 
 def _table_records(
