@@ -43,7 +43,10 @@ class Explainer:
         ``row`` is the headline's feature row when the caller has transformed many at once.
         """
         x = (self.features.transform([headline]) if row is None else row).tocsr()
-        values = dict(zip(x.indices.tolist(), x.data.tolist(), strict=True))
+        # Hashed features repeat a column for a repeated n-gram; the value is their sum.
+        values: dict[int, float] = {}
+        for c, v in zip(x.indices.tolist(), x.data.tolist(), strict=True):
+            values[c] = values.get(c, 0.0) + v
         weights = self.weights[topic]
         per_word = self.features.token_features(headline)
         sharing: dict[int, int] = {}

@@ -28,7 +28,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from classify._ngrams import split_tokens
-from classify.text import char_wb_ngrams
+from classify.text import char_wb_ngrams, preprocess
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
@@ -140,6 +140,34 @@ class HashedHeadlineVectorizer(TransformerMixin, BaseEstimator):
         factor = np.stack([np.float32(self.char_weight) / char_norm, 1 / word_norm], axis=1)
         data *= factor[rows, is_word.astype(np.intp)]
         return sp.csr_matrix((data, counts.indices, counts.indptr), shape=counts.shape)
+
+    def token_features(self, text: str) -> list[tuple[str, np.ndarray]]:
+        """For each word of a text, in order, the columns of the features it carries (for explanations).
+
+        As :meth:`classify.runtime.HeadlineFeatures.token_features`: a word carries its character
+        n-grams, its word unigrams and every word n-gram that overlaps it. The columns are hashed, so
+        a column may also hold other n-grams; an explanation reads the weight of the column.
+        """
+        tokens = preprocess(text).split()
+        analysed = [self._token(t) for t in tokens]
+        hashes = np.concatenate([w for _, w in analysed]) if analysed else np.zeros(0, np.uint32)
+        owner = np.repeat(np.arange(len(tokens)), [len(w) for _, w in analysed])
+        extra: list[list[int]] = [[] for _ in tokens]
+        word_mask = np.uint32(self.n_word_features_ - 1)
+        for n in range(self.word_ngrams[0], self.word_ngrams[1] + 1):
+            m = len(hashes) - n + 1
+            if m <= 0:
+                continue
+            mixed = hashes[:m].copy()
+            for k in range(1, n):
+                mixed = (mixed * np.uint32(0x9E3779B1)) ^ hashes[k : m + k]
+            for start, column in enumerate((mixed & word_mask).tolist()):
+                for t in set(owner[start : start + n].tolist()):
+                    extra[t].append(column)
+        return [
+            (token, np.unique(np.concatenate([grams.astype(np.int64), np.asarray(cols, dtype=np.int64)])))
+            for token, (grams, _), cols in zip(tokens, analysed, extra, strict=True)
+        ]
 
     def _token(self, token: str) -> tuple[np.ndarray, np.ndarray]:
         """Hashed char n-gram columns and word hashes of one whitespace-delimited token."""

@@ -269,3 +269,26 @@ def test_ctrl_c_while_saving_leaves_the_old_model(tmp_path: Path, monkeypatch: p
     assert result.exit_code == 130
     assert out.read_bytes() == before
     assert sorted(p.name for p in out.parent.iterdir()) == ["site.joblib"]
+
+
+def test_a_streaming_model_explains_its_predictions_exactly(tmp_path: Path) -> None:
+    from classify.explain import Explainer
+    from classify.predict import predict
+
+    path = write_csv(tmp_path / "tiny.csv", ["headline", "topic"], interleaved_rows())
+    model = train_stream(path, settings=SMALL).model
+    explainer = Explainer(model)
+    # "the" twice: a repeated word puts the same hashed columns in the row twice.
+    headline = "Striker scores twice as the champions win the cup final"
+    prediction = next(predict(model, [headline]))
+    assert prediction.topic == "sport"
+    contributions = explainer.contributions(headline, prediction.topic)
+    assert [w for w, _ in contributions] == headline.split()
+    clf = model.fitted.named_steps["clf"]
+    i = model.topics.index(prediction.topic)
+    score = (model.fitted.named_steps["features"].transform([headline]) @ clf.coef_.T)[0, i] + clf.intercept_[
+        i
+    ]
+    # Each column's value x weight is split between the words that carry it: the shares add up.
+    assert sum(s for _, s in contributions) + clf.intercept_[i] == pytest.approx(score, rel=1e-4)
+    assert explainer.why(prediction)
