@@ -324,29 +324,45 @@ def _flatten(row: dict[str, Any]) -> dict[str, Any]:
 
 
 class TableWriter(Writer):
-    """A rich table for people: #, headline, topic, confidence, and the optional columns."""
+    """A rich table for people: #, headline, topic, confidence, and the optional columns.
+
+    Each batch is printed as its own table as soon as it is classified (rows numbered across
+    tables), so a ticker piped into a terminal shows its results as they come and memory holds one
+    batch, not the whole input.
+    """
 
     def __init__(self, out: IO[str], *, formula_guard: bool = True) -> None:
         super().__init__(out, formula_guard=formula_guard)
         self._rows: list[tuple[str, dict[str, Any]]] = []
+        self._printed = 0
 
     def write(self, row: dict[str, Any], headline: str | None = None) -> None:
         self._rows.append((headline if headline is not None else str(row.get("headline", "")), row))
         self.rows += 1
 
+    def write_batch(self, batch: ResultBatch) -> None:
+        super().write_batch(batch)
+        self._print()
+
     def close(self) -> None:
+        self._print()
+
+    def _print(self) -> None:
+        """Print the rows held since the last table, as one table."""
         if not self._rows:
             return
         from rich.console import Console
 
-        for number, (headline, row) in enumerate(self._rows, start=1):
+        for number, (headline, row) in enumerate(self._rows, start=self._printed + 1):
             cells = [headline]
             for value in row.values():
                 cells += [str(v) for v in value] if isinstance(value, list) else [str(value)]
             if any(not _encodable(c, self.encoding) for c in cells):
                 self.replaced += 1
                 self.first_replaced = self.first_replaced or number
-        Console(file=self.out).print(prediction_table(self._rows))
+        Console(file=self.out).print(prediction_table(self._rows, start=self._printed + 1))
+        self._printed += len(self._rows)
+        self._rows = []
 
 
 def _encodable(text: str, encoding: str) -> bool:
@@ -381,8 +397,10 @@ def plain_text(value: object) -> Any:
     return Text(str(value).translate(_VISIBLE))
 
 
-def prediction_table(rows: Iterable[tuple[str, dict[str, Any]]]) -> Any:
+def prediction_table(rows: Iterable[tuple[str, dict[str, Any]]], *, start: int = 1) -> Any:
     """A rich Table of (headline, row) pairs: headline, topic, confidence, and the optional columns.
+
+    ``start`` is the number shown on the first row.
 
     Every cell is a :func:`plain_text` ``Text``: data is never read as markup.
     """
@@ -395,8 +413,8 @@ def prediction_table(rows: Iterable[tuple[str, dict[str, Any]]]) -> Any:
     grid.add_column("conf.", justify="right")
     optional = {"best_guess": "best guess", "topics": "next best", "why": "why"}
     shown: list[str] = []
-    for n, (headline, row) in enumerate(rows, start=1):
-        if n == 1:
+    for n, (headline, row) in enumerate(rows, start=start):
+        if n == start:
             shown = [key for key in optional if key in row]
             for key in shown:
                 grid.add_column(optional[key], overflow="fold", ratio=1 if key != "why" else 2)

@@ -223,3 +223,25 @@ def test_batch_output_equals_row_output(tiny_model_path: Path, fmt: str, options
             row_writer.write(row, record.headline)
     assert by_batch.getvalue() == by_row.getvalue()
     assert by_batch.getvalue().count("\n") == len(records) + (fmt == "csv")
+
+
+def test_table_prints_each_batch_as_it_comes(tiny_model_path: Path) -> None:
+    from classify import load_model
+    from classify.predict import PredictOptions, predict_record_batches
+    from classify.sources import Record
+    from classify.writers import TableWriter
+
+    model = load_model(tiny_model_path)
+    records = [Record(f"Oil prices climb {i}", {"headline": f"Oil prices climb {i}"}) for i in range(5)]
+    out = io.StringIO()
+    writer = TableWriter(out)
+    batches = predict_record_batches(model, records, PredictOptions(), batch_size=3)
+    writer.write_batch(next(batches))
+    shown = out.getvalue()  # before the second batch is even classified
+    assert "Oil prices climb 2" in shown and "Oil prices climb 3" not in shown
+    writer.write_batch(next(batches))
+    writer.close()
+    rest = out.getvalue()[len(shown) :]
+    # Rows are numbered across the tables: the second starts at 4.
+    numbers = [line.split("│")[1].strip() for line in rest.splitlines() if line.startswith("│")]
+    assert numbers == ["4", "5"] and writer.rows == 5
