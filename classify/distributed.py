@@ -279,14 +279,6 @@ def predict_partitions(
 
 
 # Evaluate and tune ----------------------------------------------------------------------------------
-def _fit_fold(texts: Sequence[str], labels: Sequence[str], test_texts: Sequence[str], params: Any) -> Any:
-    """Fit the pipeline on one fold and return (topics, probabilities of the test rows)."""
-    from classify.model import fit_pipeline
-
-    pipeline = fit_pipeline(texts, labels, params)
-    return [str(t) for t in pipeline.classes_], pipeline.predict_proba(list(test_texts))
-
-
 def run_cross_validation(
     data: LabelledData,
     address: str,
@@ -300,43 +292,21 @@ def run_cross_validation(
     The splits (near-duplicate grouping included) are made in this process, exactly as a local run
     makes them; each fold's fit and prediction is one task, so the scores equal the local ones.
     """
-    import numpy as np
-
-    from classify import evaluate as ev
-    from classify.model import as_settings
-    from classify.splits import make_splits
+    from classify.evaluate import cross_validate
 
     require_dask()
-    splits = make_splits(data, **split_options)
-    texts = np.asarray(data.texts, dtype=object)
-    labels = np.asarray(data.labels, dtype=object)
-    topics = sorted(set(data.labels))
-    proba = np.zeros((len(texts), len(topics)))
-    fold = np.full(len(texts), -1)
     with dask_client(address, workers=workers) as client:
-        futures = [
-            client.submit(
-                _fit_fold,
-                list(texts[tr]),
-                list(labels[tr]),
-                list(texts[te]),
-                params,
-                retries=RETRIES,
-                pure=False,
-            )
-            for tr, te in splits.pairs
-        ]
-        results = client.gather(futures)
-    for number, ((_, test_idx), (classes, fold_proba)) in enumerate(zip(splits.pairs, results, strict=True)):
-        cols = np.asarray([topics.index(t) for t in classes])
-        proba[np.ix_(test_idx, cols)] = fold_proba
-        fold[test_idx] = number
-    rows = np.flatnonzero(fold >= 0)
-    predicted = [topics[i] for i in proba[rows].argmax(axis=1)]
-    oof = ev.OutOfFold(rows=rows, predicted=predicted, proba=proba[rows], topics=topics, fold=fold[rows])
-    mode = "date split" if split_options.get("split_by_date") else "cross-validation"
-    evaluation = ev.score_splits(data, splits, oof, mode=mode, settings=as_settings(params))
-    return ev.CrossValidation(splits, oof, evaluation)
+        return cross_validate(data, params=params, run=_on_cluster(client), **split_options)
+
+
+def _on_cluster(client: Any) -> Callable[[Callable[..., Any], Any], list[Any]]:
+    """A :data:`classify.evaluate.FoldRunner` that runs each fold as a task on the cluster."""
+
+    def run(task: Callable[..., Any], arguments: Any) -> list[Any]:
+        futures = [client.submit(task, *args, retries=RETRIES, pure=False) for args in arguments]
+        return list(client.gather(futures))
+
+    return run
 
 
 @contextlib.contextmanager

@@ -10,7 +10,8 @@ Library functions return dataclasses and print nothing; the CLI formats them.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Unpack
 
@@ -186,10 +187,33 @@ class OutOfFoldRow:
         )
 
 
+#: Runs the folds: ``run(task, arguments)`` returns ``task(*args)`` for each tuple of ``arguments``, in
+#: order. Locally a plain loop; :func:`classify.distributed.run_cross_validation` passes one that runs
+#: them as tasks on a Dask cluster.
+FoldRunner = Callable[[Callable[..., Any], Iterable[tuple[Any, ...]]], Iterable[Any]]
+
+
+def fold_predictions(
+    train_texts: Sequence[str],
+    train_labels: Sequence[str],
+    test_texts: Sequence[str],
+    fit: Callable[[Sequence[str], Sequence[str]], Any],
+) -> tuple[list[str], Any]:
+    """One fold: fit on its training rows; the topics and the probabilities of its test rows."""
+    estimator = fit(train_texts, train_labels)
+    return [str(t) for t in estimator.classes_], estimator.predict_proba(list(test_texts))
+
+
+def _one_by_one(task: Callable[..., Any], arguments: Iterable[tuple[Any, ...]]) -> Iterator[Any]:
+    return (task(*args) for args in arguments)
+
+
 def predict_splits(
     data: LabelledData,
     splits: Splits,
     fit: Callable[[Sequence[str], Sequence[str]], Any] | None = None,
+    *,
+    run: FoldRunner | None = None,
 ) -> OutOfFold:
     """Fit on each split's training rows and predict its test rows.
 
@@ -198,6 +222,8 @@ def predict_splits(
     fit
         ``fit(texts, labels)`` returning a fitted estimator with ``classes_`` and ``predict_proba``;
         by default the classify pipeline. Baselines pass their own, so they see exactly the same folds.
+    run
+        Runs the folds (see :data:`FoldRunner`); by default one after the other, here.
     """
     import numpy as np
 
@@ -207,10 +233,11 @@ def predict_splits(
     topics = sorted(set(data.labels))
     proba = np.zeros((len(texts), len(topics)))
     fold = np.full(len(texts), -1)
-    for number, (train_idx, test_idx) in enumerate(splits.pairs):
-        estimator = fit(list(texts[train_idx]), list(labels[train_idx]))
-        cols = np.asarray([topics.index(str(t)) for t in estimator.classes_])
-        proba[np.ix_(test_idx, cols)] = estimator.predict_proba(list(texts[test_idx]))
+    tasks = ((list(texts[tr]), list(labels[tr]), list(texts[te]), fit) for tr, te in splits.pairs)
+    results = (run or _one_by_one)(fold_predictions, tasks)
+    for number, ((_, test_idx), (classes, fold_proba)) in enumerate(zip(splits.pairs, results, strict=True)):
+        cols = np.asarray([topics.index(t) for t in classes])
+        proba[np.ix_(test_idx, cols)] = fold_proba
         fold[test_idx] = number
     rows = np.flatnonzero(fold >= 0)
     # argmax takes the first of tied topics; topics are sorted, so ties break the same way every run.
@@ -252,6 +279,7 @@ def cross_validate(
     *,
     params: Settings | Mapping[str, Any] | None = None,
     splits: Splits | None = None,
+    run: FoldRunner | None = None,
     **how: Unpack[SplitOptions],
 ) -> CrossValidation:
     """Cross-validate the pipeline on ``data``: grouped k-fold by default, or a date split.
@@ -262,6 +290,8 @@ def cross_validate(
         Pipeline settings (a :class:`~classify.settings.Settings` or overrides of its defaults).
     splits
         Splits made before (e.g. shared with a tuning run); by default made here from ``how``.
+    run
+        Runs the fold fits (see :data:`FoldRunner`); by default one after the other, in this process.
     **how
         How to split (``folds``, ``group``, ``threshold``, ``split_by_date``, ``date_col``): see
         :func:`classify.splits.make_splits`.
@@ -277,7 +307,8 @@ def cross_validate(
         splits = make_splits(data, **how)
     elif how:
         raise ValueError(f"give splits or split options ({', '.join(how)}), not both")
-    oof = predict_splits(data, splits, lambda texts, labels: fit_pipeline(texts, labels, settings))
+    # A partial, not a lambda: a Dask runner pickles it to the workers.
+    oof = predict_splits(data, splits, functools.partial(fit_pipeline, params=settings), run=run)
     mode = "date split" if splits.split == SPLIT_DATE else "cross-validation"
     return CrossValidation(splits, oof, score_splits(data, splits, oof, mode=mode, settings=settings))
 
