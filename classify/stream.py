@@ -65,6 +65,8 @@ class StreamSettings:
     char_ngrams: tuple[int, int] | None = (2, 5)
     word_ngrams: tuple[int, int] = (1, 2)
     learning_rate: float = 0.2
+    #: Rows per AdaGrad update; ``None``: grown with the data (see :func:`batch_rows_for`).
+    batch_rows: int | None = None
     #: About one row in this many (by a hash of its text, so copies stay together) is held out.
     calibration_every: int = 50
     calibration_rows: int = 20_000
@@ -75,6 +77,8 @@ class StreamSettings:
             raise ValueError(f"chunk_rows must be at least 1, got {self.chunk_rows}")
         if self.passes < 1:
             raise ValueError(f"passes must be at least 1, got {self.passes}")
+        if self.batch_rows is not None and self.batch_rows < 1:
+            raise ValueError(f"batch_rows must be at least 1, got {self.batch_rows}")
         if not 8 <= self.word_bits <= 24 or not 8 <= self.char_bits <= 24:
             raise ValueError("word_bits and char_bits must be between 8 and 24")
 
@@ -197,6 +201,25 @@ class SoftmaxSGD:
         return self.classes_[self.decision_function(X).argmax(axis=1)]
 
 
+#: Automatic batch size: about this many AdaGrad updates per pass, with batches of 1,024 to 8,192 rows.
+UPDATES_PER_PASS = 128
+BATCH_ROWS_RANGE = (1024, 8192)
+
+
+def batch_rows_for(n_rows: int) -> int:
+    """Rows per update for ``n_rows`` training rows: the batch grows with the data, within bounds.
+
+    Measured on the synthetic archive of ``bench/scale.py`` (33 topics, test rows built from source
+    headlines no training row uses): at 1M rows, 8,192-row batches trained in 57 s instead of 87 s
+    with 1,024-row ones, and scored a held-out macro-F1 of 0.469 instead of 0.424 (more, smaller
+    steps fitted the training rows' sources more closely: 0.97 against 0.90 on the calibration
+    slice, which comes from them); at 100k rows 4,096-row batches lost 1.5 points against 1,024
+    (too few updates). A per-pass count of updates serves both.
+    """
+    low, high = BATCH_ROWS_RANGE
+    return int(min(high, max(low, n_rows // UPDATES_PER_PASS)))
+
+
 def _calibration_slot(text: str, every: int) -> bool:
     return zlib.crc32(text.encode()) % every == 0
 
@@ -284,6 +307,7 @@ def train_stream(
         classes,
         np.asarray([weights[t] for t in classes.tolist()]),
         learning_rate=s.learning_rate,
+        batch_rows=s.batch_rows or batch_rows_for(n_rows),
     )
     rng = np.random.default_rng(s.random_state)
 
@@ -332,13 +356,14 @@ def train_stream(
     # 3. calibration ----------------------------------------------------------------------------
     report(StreamProgress("calibrate", s.passes, s.passes, n_rows, n_rows, clock() - started, 0.0))
     head = _linear_head(clf.weights.T, clf.intercept_, classes.tolist(), 1.0)
+    batch_rows = clf.batch_rows
     del clf  # its AdaGrad state is as large as the weights: free it before calibrating
     if calib_texts:
         index = {t: i for i, t in enumerate(head.classes_.tolist())}
         truth = np.asarray([index[t] for t in calib_labels])
         head.temperature_ = fit_temperature(head.decision_function(calib_x), truth)
     pipeline = Pipeline([("features", features), ("clf", head)])
-    params = {**asdict(s), "method": "stream", "calibration_every": every}
+    params = {**asdict(s), "method": "stream", "calibration_every": every, "batch_rows": batch_rows}
     ordered_counts = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     meta = make_meta(
         topics=head.classes_.tolist(),

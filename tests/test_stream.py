@@ -292,3 +292,17 @@ def test_a_streaming_model_explains_its_predictions_exactly(tmp_path: Path) -> N
     # Each column's value x weight is split between the words that carry it: the shares add up.
     assert sum(s for _, s in contributions) + clf.intercept_[i] == pytest.approx(score, rel=1e-4)
     assert explainer.why(prediction)
+
+
+def test_the_batch_grows_with_the_data_within_bounds(tmp_path: Path) -> None:
+    from classify.stream import BATCH_ROWS_RANGE, batch_rows_for
+
+    low, high = BATCH_ROWS_RANGE
+    assert batch_rows_for(24) == low and batch_rows_for(100_000) == low
+    assert low < batch_rows_for(500_000) < high and batch_rows_for(10_000_000) == high
+    path = write_csv(tmp_path / "tiny.csv", ["headline", "topic"], interleaved_rows())
+    assert train_stream(path, settings=SMALL).model.meta["params"]["batch_rows"] == low
+    fixed = StreamSettings(chunk_rows=4, passes=2, word_bits=12, char_bits=12, batch_rows=2)
+    assert train_stream(path, settings=fixed).model.meta["params"]["batch_rows"] == 2
+    with pytest.raises(ValueError, match="batch_rows"):
+        StreamSettings(batch_rows=0)
