@@ -367,7 +367,7 @@ def render(report: dict[str, Any]) -> str:
     if len(sizes) >= 2:
         small, big = sizes[0], sizes[-1]
         lines += ["", f"Throughput {int(big):,} vs {int(small):,} headlines (same command):", ""]
-        for name in report["sizes"][small]:
+        for name in report["sizes"][big]:  # the commands timed at both sizes
             a, b = report["sizes"][small][name], report["sizes"][big][name]
             wall = (int(big) / b["wall"]) / (int(small) / a["wall"])
             cpu = (int(big) / b["cpu"]) / (int(small) / a["cpu"])
@@ -426,12 +426,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     report = measure(args)
     report.update(started=started, commit=git_state(), versions=versions())
-    text = render(report)
     from classify.atomic import atomic_path
 
     args.out.mkdir(parents=True, exist_ok=True)
+    # The measurements first: a rendering bug must not lose minutes of timing.
     with atomic_path(args.out / f"{args.name}.json") as tmp:
         tmp.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    text = render(report)
     with atomic_path(args.out / f"{args.name}.md") as tmp:
         tmp.write_text(text, encoding="utf-8")
     print(text)

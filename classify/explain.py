@@ -42,11 +42,9 @@ class Explainer:
 
         ``row`` is the headline's feature row when the caller has transformed many at once.
         """
-        x = (self.features.transform([headline]) if row is None else row).tocsr()
-        # Hashed features repeat a column for a repeated n-gram; the value is their sum.
-        values: dict[int, float] = {}
-        for c, v in zip(x.indices.tolist(), x.data.tolist(), strict=True):
-            values[c] = values.get(c, 0.0) + v
+        x = (self.features.transform([headline]) if row is None else row).tocsr().copy()
+        x.sum_duplicates()  # hashed features repeat a column for a repeated n-gram; the value is their sum
+        values = dict(zip(x.indices.tolist(), x.data.tolist(), strict=True))
         weights = self.weights[topic]
         per_word = self.features.token_features(headline)
         sharing: dict[int, int] = {}
