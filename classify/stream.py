@@ -167,6 +167,8 @@ class SoftmaxSGD:
         self.intercept_ = np.zeros(k, dtype=np.float32)
         self._sq = np.full(n_features, 1e-6, dtype=np.float32)
         self._sq_intercept = np.float32(1e-6)
+        self._mark = np.zeros(n_features, dtype=bool)  # scratch space of _compact
+        self._pos = np.zeros(n_features, dtype=np.int32)
         self._index = {str(c): i for i, c in enumerate(self.classes_.tolist())}
 
     def partial_fit(self, X: Any, y: Sequence[str] | np.ndarray) -> SoftmaxSGD:
@@ -179,7 +181,7 @@ class SoftmaxSGD:
             part = X[start : start + self.batch_rows]
             truth = target[start : start + self.batch_rows]
             rows = part.shape[0]
-            cols, local = np.unique(part.indices, return_inverse=True)
+            cols, local = self._compact(part.indices)
             xc = sp.csr_matrix((part.data, local.astype(np.int32), part.indptr), shape=(rows, len(cols)))
             wc = self.weights[cols]
             residual = softmax(np.asarray(xc @ wc) + self.intercept_)
@@ -193,6 +195,20 @@ class SoftmaxSGD:
             self._sq_intercept += np.float32(np.square(g0).mean())
             self.intercept_ -= lr / np.sqrt(self._sq_intercept) * g0.astype(np.float32)
         return self
+
+    def _compact(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct columns of a mini-batch, sorted, and each entry's position among them.
+
+        What ``np.unique(indices, return_inverse=True)`` gives, without its sort: a mark per column
+        and a position table, both as wide as the features and reused (only the marked entries are
+        cleared). With 8,192-row batches (1.3M entries) the sort was a third of the training time.
+        """
+        mark, pos = self._mark, self._pos
+        mark[indices] = True
+        cols = np.flatnonzero(mark)
+        mark[cols] = False
+        pos[cols] = np.arange(len(cols), dtype=np.int32)
+        return cols, pos[indices]
 
     def decision_function(self, X: Any) -> np.ndarray:
         return np.asarray(X @ self.weights) + self.intercept_
