@@ -383,6 +383,7 @@ class _TokenTables:
 
 def _token_tables(texts: Sequence[str]) -> _TokenTables:
     import re
+    from array import array
 
     import numpy as np
     import scipy.sparse as sp
@@ -394,8 +395,9 @@ def _token_tables(texts: Sequence[str]) -> _TokenTables:
     keys: dict[str, int] = {}
     token_ids: dict[str, int] = {}
     first_of = np.empty(len(texts), dtype=np.int64)
-    doc_tokens: list[int] = []
-    lengths: list[int] = []
+    # Compact arrays, not lists: a million headlines hold ten million token ids.
+    doc_tokens = array("q")
+    lengths = array("q")
     for i, text in enumerate(texts):
         tokens = _preprocess(text).split()
         key = " ".join(tokens)
@@ -407,10 +409,14 @@ def _token_tables(texts: Sequence[str]) -> _TokenTables:
         first_of[i] = d
     del keys
     n_docs, n_tokens = len(lengths), len(token_ids)
-    n_tokens_of = np.asarray(lengths, dtype=np.int64)
+    n_tokens_of = np.frombuffer(lengths, dtype=np.int64).copy()
     indptr = np.concatenate([[0], np.cumsum(n_tokens_of)])
     docs = sp.csr_matrix(
-        (np.ones(len(doc_tokens), dtype=np.int32), np.asarray(doc_tokens, dtype=np.int32), indptr),
+        (
+            np.ones(len(doc_tokens), dtype=np.int32),
+            np.frombuffer(doc_tokens, dtype=np.int64).astype(np.int32),
+            indptr,
+        ),
         shape=(n_docs, n_tokens),
     )
     del doc_tokens

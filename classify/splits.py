@@ -140,7 +140,7 @@ def make_splits(
 
     if split_by_date:
         return _date_split(data, threshold=threshold, date_col=date_col, test_fraction=test_fraction)
-    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+    from sklearn.model_selection import StratifiedKFold
 
     check_folds(data, folds)  # the cheap checks first: grouping 100k rows takes a minute
     groups = near_duplicate_groups(data.texts, threshold=threshold)
@@ -155,11 +155,7 @@ def make_splits(
                 f"{folds} folds; pass a smaller {{folds}}, or {{group=False}}",
                 arguments=("folds", "group=False"),
             )
-        if len(rows) <= FAST_SPLIT_ROWS:
-            splitter: Any = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=RANDOM_STATE)
-            pairs = list(splitter.split(rows, labels, groups.ids))
-        else:
-            pairs = grouped_folds(labels, groups.ids, folds, random_state=RANDOM_STATE)
+        pairs = grouped_kfold(labels, groups.ids, folds)
     else:
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=RANDOM_STATE)
         pairs = list(splitter.split(rows, labels))
@@ -173,6 +169,19 @@ def make_splits(
     return Splits(
         pairs=pairs, split=SPLIT_GROUPED if group else SPLIT_PLAIN, groups=groups, settings=settings
     )
+
+
+def grouped_kfold(labels: np.ndarray, groups: np.ndarray, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The grouped k-fold splits of :func:`make_splits`: scikit-learn's ``StratifiedGroupKFold`` up to
+    :data:`FAST_SPLIT_ROWS` rows, :func:`grouped_folds` above (same seed, same kind of folds)."""
+    import numpy as np
+
+    if len(labels) <= FAST_SPLIT_ROWS:
+        from sklearn.model_selection import StratifiedGroupKFold
+
+        splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=RANDOM_STATE)
+        return list(splitter.split(np.zeros(len(labels)), labels, groups))
+    return grouped_folds(labels, groups, folds, random_state=RANDOM_STATE)
 
 
 def grouped_folds(
