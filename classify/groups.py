@@ -381,7 +381,6 @@ VECTOR_BUDGET_NNZ = 50_000_000
 PAIR_BATCH = 65_536
 
 _WORD = r"(?u)\b\w\w+\b"  # scikit-learn's default token_pattern, as in similarity_vectors
-_MASK64 = (1 << 64) - 1
 
 
 def lsh_collision_probability(jaccard: float, bands: int = MINHASH_BANDS, rows: int = MINHASH_ROWS) -> float:
