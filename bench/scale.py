@@ -4,6 +4,11 @@
     python -m bench.scale train --rows 1000000 --method stream      # one trainer, one size
     python -m bench.scale train --rows 100000 --method memory --method fasttext
     python -m bench.scale predict --rows 1000000      # 2-worker LocalCluster vs one local process
+    python -m bench.scale train --rows 1000000 --method groups      # grouping + grouped split
+    python -m bench.scale train --rows 100000 --method groups-blocked   # the exact groups, for recall
+    python -m bench.scale train --rows 1000000 --method split       # the grouped split alone
+    python -m bench.scale train --rows 1000000 --method evaluate    # classify evaluate --folds 5
+    python -m bench.scale recall                      # MinHash vs blocked on the real sets
     python -m bench.scale report                      # bench/results/scale.md from scale.json
 
 Every figure is one invocation, so the long runs (10M, 20M rows) can go in the background and the
@@ -35,6 +40,16 @@ How it measures
 - ``fasttext``: ``fasttext.train_supervised(wordNgrams=2, thread=1)``, otherwise fastText's defaults,
   on the headlines tokenised as ``bench.compare.ft_prepare`` does.
 - Macro-F1 on the same held-out test set for all.
+- ``groups`` / ``groups-blocked``: ``near_duplicate_groups`` (default ``auto``, or ``blocked``) and
+  ``classify.splits.grouped_kfold``, timed apart; the group ids are left in the workdir
+  (``groups_<method>_<rows>.npy``) and a ``groups`` run is compared with a ``blocked`` run of the same
+  size when there is one (pair recall and precision, rows joined, adjusted Rand index).
+- ``split``: the grouped split alone, with a realistic group structure (see :func:`_split_child`).
+- ``evaluate``: what ``classify evaluate archive.csv --folds 5`` runs, each part timed; a run stopped at
+  ``--cap`` still reports the folds it fitted.
+- ``recall``: MinHash against blocked on the shipped corpus, AG News test and HuffPost.
+- Child CPU seconds (``ru_utime + ru_stime``) are kept beside wall seconds: on a shared core the
+  wall time is several times the CPU time.
 - ``predict``: ``classify.distributed.predict_partitions`` over the archive split into 8 CSV
   partitions, on a LocalCluster of 2 worker processes (1 thread each) vs. the same function with no
   cluster in this process; rows/s = rows / wall seconds, output written in both cases.

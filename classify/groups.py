@@ -86,10 +86,14 @@ class Groups:
         One integer per headline; headlines with the same id are (chains of) near-duplicates.
     threshold
         The similarity used to link two headlines.
+    method
+        How the pairs were found: ``"blocked"`` or ``"exact"`` (every pair at the threshold), or
+        ``"minhash"`` (approximate: a few pairs may be missed, none below the threshold added).
     """
 
     ids: np.ndarray
     threshold: float
+    method: str = "blocked"
 
     @property
     def n_groups(self) -> int:
@@ -123,6 +127,7 @@ class Groups:
         """JSON-ready counts for reports."""
         return {
             "threshold": self.threshold,
+            "method": self.method,
             "groups": self.n_groups,
             "multi_row_groups": self.multi_groups,
             "rows_in_multi_row_groups": self.multi_rows,
@@ -200,17 +205,17 @@ def near_duplicate_groups(
         raise ValueError(f"threshold must be in (0, 1], got {threshold}")
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    if len(texts) == 0:
-        return Groups(ids=np.zeros(0, dtype=int), threshold=threshold)
     if method == "auto":
         method = "blocked" if len(texts) <= AUTO_BLOCKED_ROWS else "minhash"
+    if len(texts) == 0:
+        return Groups(ids=np.zeros(0, dtype=int), threshold=threshold, method=method)
     if method == "exact":
         labels = _exact_labels(texts, threshold)
     elif method == "minhash":
         labels = _minhash_labels(texts, threshold)
     else:
         labels = _blocked_labels(texts, threshold)
-    return Groups(ids=_by_first_appearance(labels), threshold=threshold)
+    return Groups(ids=_by_first_appearance(labels), threshold=threshold, method=method)
 
 
 def _by_first_appearance(labels: np.ndarray) -> np.ndarray:

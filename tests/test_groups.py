@@ -57,8 +57,10 @@ def test_lower_threshold_groups_more() -> None:
 def test_summary_keys() -> None:
     summary = near_duplicate_groups(STORIES).summary()
     assert summary["rows_in_multi_row_groups"] == 4
+    assert summary["method"] == "blocked"
     assert set(summary) == {
         "threshold",
+        "method",
         "groups",
         "multi_row_groups",
         "rows_in_multi_row_groups",
@@ -227,6 +229,7 @@ def test_auto_is_blocked_on_small_data_and_minhash_above_the_cut(monkeypatch: py
         == near_duplicate_groups(texts, method="minhash").ids.tolist()
     )
     assert calls == ["minhash", "minhash"]
+    assert near_duplicate_groups(texts).method == "minhash"
 
 
 def test_minhash_handles_empty_and_featureless_texts() -> None:
