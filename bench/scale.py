@@ -4,6 +4,11 @@
     python -m bench.scale train --rows 1000000 --method stream      # one trainer, one size
     python -m bench.scale train --rows 100000 --method memory --method fasttext
     python -m bench.scale predict --rows 1000000      # 2-worker LocalCluster vs one local process
+    python -m bench.scale train --rows 1000000 --method groups      # grouping + grouped split
+    python -m bench.scale train --rows 100000 --method groups-blocked   # the exact groups, for recall
+    python -m bench.scale train --rows 1000000 --method split       # the grouped split alone
+    python -m bench.scale train --rows 1000000 --method evaluate    # classify evaluate --folds 5
+    python -m bench.scale recall                      # MinHash vs blocked on the real sets
     python -m bench.scale report                      # bench/results/scale.md from scale.json
 
 Every figure is one invocation, so the long runs (10M, 20M rows) can go in the background and the
@@ -35,6 +40,16 @@ How it measures
 - ``fasttext``: ``fasttext.train_supervised(wordNgrams=2, thread=1)``, otherwise fastText's defaults,
   on the headlines tokenised as ``bench.compare.ft_prepare`` does.
 - Macro-F1 on the same held-out test set for all.
+- ``groups`` / ``groups-blocked``: ``near_duplicate_groups`` (default ``auto``, or ``blocked``) and
+  ``classify.splits.grouped_kfold``, timed apart; the group ids are left in the workdir
+  (``groups_<method>_<rows>.npy``) and a ``groups`` run is compared with a ``blocked`` run of the same
+  size when there is one (pair recall and precision, rows joined, adjusted Rand index).
+- ``split``: the grouped split alone, with a realistic group structure (see :func:`_split_child`).
+- ``evaluate``: what ``classify evaluate archive.csv --folds 5`` runs, each part timed; a run stopped at
+  ``--cap`` still reports the folds it fitted.
+- ``recall``: MinHash against blocked on the shipped corpus, AG News test and HuffPost.
+- Child CPU seconds (``ru_utime + ru_stime``) are kept beside wall seconds: on a shared core the
+  wall time is several times the CPU time.
 - ``predict``: ``classify.distributed.predict_partitions`` over the archive split into 8 CSV
   partitions, on a LocalCluster of 2 worker processes (1 thread each) vs. the same function with no
   cluster in this process; rows/s = rows / wall seconds, output written in both cases.
@@ -64,7 +79,11 @@ RESULTS = ROOT / "bench" / "results"
 SEED = 0
 TEST_ROWS = 20_000
 TEST_SOURCE_SHARE = 0.2
-METHODS = ("memory", "stream", "fasttext", "groups")
+METHODS = ("memory", "stream", "fasttext", "groups", "groups-blocked", "evaluate", "split")
+#: Share of rows that :func:`_split_child` puts in multi-row groups (of 2-5 rows): about what the exact
+#: grouping finds in real headlines (13% on AG News test, 30% on the drafted corpus), unlike the
+#: synthetic archive, whose near-copies chain into one giant group.
+SPLIT_GROUPED_SHARE = 0.15
 DEFAULT_CAP = 20 * 60
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
@@ -207,16 +226,40 @@ def child(method: str, rows: int, workdir: Path, out: Path) -> None:
         model = result.model
         predicted = [model.topics[i] for i in model.predict_proba(texts).argmax(axis=1)]
         extra = {"holdout_accuracy": result.holdout_accuracy, "passes": model.meta["params"]["passes"]}
-    elif method == "groups":
-        # Evaluation at scale: near-duplicate grouping + the grouped 5-fold split, as `evaluate` makes it.
+    elif method in ("groups", "groups-blocked"):
+        # Evaluation at scale: near-duplicate grouping (the default "auto", or "blocked") and the
+        # grouped 5-fold split, as `evaluate` makes them, timed apart.
+        import numpy as np
+
+        from classify import groups as grouping
         from classify.data import load_labelled
-        from classify.splits import make_splits
+        from classify.splits import grouped_kfold
 
         data = load_labelled(paths["train"])
+        how = "blocked" if method == "groups-blocked" else "auto"
+        used = how if how != "auto" else ("blocked" if rows <= grouping.AUTO_BLOCKED_ROWS else "minhash")
         started = time.perf_counter()
-        splits = make_splits(data, folds=5)
-        seconds = time.perf_counter() - started
-        out.write_text(json.dumps({"train_seconds": seconds, **splits.groups.summary()}), encoding="utf-8")
+        groups = grouping.near_duplicate_groups(data.texts, method=how)
+        group_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        pairs = grouped_kfold(np.asarray(data.labels, dtype=object), groups.ids, 5)
+        split_seconds = time.perf_counter() - started
+        np.save(groups_path(workdir, used, rows), groups.ids)
+        result = {
+            "train_seconds": group_seconds + split_seconds,
+            "group_seconds": group_seconds,
+            "split_seconds": split_seconds,
+            "grouping": used,
+            "fold_sizes": [len(test) for _, test in pairs],
+            **groups.summary(),
+        }
+        out.write_text(json.dumps(result), encoding="utf-8")
+        return
+    elif method == "evaluate":
+        _evaluate_child(paths["train"], out)
+        return
+    elif method == "split":
+        _split_child(paths["train"], out)
         return
     elif method == "fasttext":
         import fasttext
@@ -233,6 +276,135 @@ def child(method: str, rows: int, workdir: Path, out: Path) -> None:
         raise SystemExit(f"unknown method {method}")
     macro = float(f1_score(truth, predicted, average="macro", labels=sorted(set(truth)), zero_division=0))
     out.write_text(json.dumps({"train_seconds": seconds, "macro_f1": macro, **extra}), encoding="utf-8")
+
+
+def groups_path(workdir: Path, grouping: str, rows: int) -> Path:
+    """Where a grouping run leaves its group ids, for the recall of one method against another."""
+    return workdir / f"groups_{grouping}_{rows}.npy"
+
+
+def _evaluate_child(path: Path, out: Path) -> None:
+    """``classify evaluate PATH --folds 5`` as the library runs it, each part timed (progress kept)."""
+    from classify.data import load_labelled
+    from classify.evaluate import predict_splits, score_splits
+    from classify.model import fit_pipeline
+    from classify.splits import make_splits
+
+    timings: dict[str, Any] = {"fold_fit_seconds": []}
+    progress = out.with_suffix(".progress")
+    began = time.perf_counter()
+    data = load_labelled(path)
+    timings["load_seconds"] = time.perf_counter() - began
+    started = time.perf_counter()
+    splits = make_splits(data, folds=5)
+    timings["split_seconds"] = time.perf_counter() - started
+    progress.write_text(json.dumps(timings), encoding="utf-8")
+
+    def fit(texts: Any, labels: Any) -> Any:
+        started = time.perf_counter()
+        model = fit_pipeline(texts, labels)
+        timings["fold_fit_seconds"].append(time.perf_counter() - started)
+        progress.write_text(json.dumps(timings), encoding="utf-8")
+        return model
+
+    oof = predict_splits(data, splits, fit)
+    result = score_splits(data, splits, oof)
+    out.write_text(
+        json.dumps(
+            {
+                "train_seconds": time.perf_counter() - began,
+                "macro_f1": result.macro_f1,
+                "groups": splits.groups.n_groups,
+                **timings,
+            }
+        ),
+        encoding="utf-8",
+    )
+
+
+def _split_child(path: Path, out: Path) -> None:
+    """Grouped 5-fold splitting alone, on the archive's labels with a realistic group structure.
+
+    The archive's own groups are one giant component (see the grouping table), which says nothing
+    about a splitter's cost with many groups; here :data:`SPLIT_GROUPED_SHARE` of the rows are put in
+    random groups of 2-5 rows (seeded), the rest alone. scikit-learn's ``StratifiedGroupKFold`` is
+    timed too up to 100k rows (beyond, it takes many minutes).
+    """
+    import numpy as np
+
+    from classify.splits import RANDOM_STATE, grouped_folds
+
+    with path.open(newline="", encoding="utf-8") as fh:
+        labels = np.asarray([row["label"] for row in csv.DictReader(fh)], dtype=object)
+    n = len(labels)
+    rng = np.random.default_rng(SEED)
+    groups = np.arange(n)
+    together = np.flatnonzero(rng.random(n) < SPLIT_GROUPED_SHARE)
+    groups[together] = n + rng.integers(0, max(1, len(together) // 3), size=len(together))
+    result: dict[str, Any] = {"groups": len(np.unique(groups))}
+    started = time.perf_counter()
+    pairs = grouped_folds(labels, groups, 5, random_state=RANDOM_STATE)
+    result["train_seconds"] = result["fast_seconds"] = time.perf_counter() - started
+    result["fold_sizes"] = [len(test) for _, test in pairs]
+    if n <= 100_000:
+        from sklearn.model_selection import StratifiedGroupKFold
+
+        started = time.perf_counter()
+        splitter = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=RANDOM_STATE)
+        list(splitter.split(np.zeros(n), labels, groups))
+        result["sklearn_seconds"] = time.perf_counter() - started
+    out.write_text(json.dumps(result), encoding="utf-8")
+
+
+def recall_vs_blocked(reference: Any, got: Any) -> dict[str, float]:
+    """How much of the reference's grouping another grouping finds, and whether it adds any.
+
+    ``pair_recall``: of the pairs of rows the reference puts in one group, the share the other puts
+    in one group too; ``pair_precision`` the converse (1.0 when it never joins what the reference keeps
+    apart); ``rows_joined``: of the rows in a multi-row reference group, the share in a multi-row group;
+    ``ari``: the adjusted Rand index of the two partitions.
+    """
+    import numpy as np
+    import scipy.sparse as sp
+    from sklearn.metrics import adjusted_rand_score
+
+    def pairs(counts: Any) -> float:
+        counts = np.asarray(counts, dtype=np.float64)
+        return float((counts * (counts - 1) / 2).sum())
+
+    table = sp.coo_matrix((np.ones(len(reference)), (reference, got))).tocsr()
+    table.sum_duplicates()
+    both, ref_pairs, got_pairs = pairs(table.data), pairs(np.bincount(reference)), pairs(np.bincount(got))
+    in_ref = np.bincount(reference)[reference] >= 2
+    in_got = np.bincount(got)[got] >= 2
+    return {
+        "pair_recall": round(both / ref_pairs, 4) if ref_pairs else 1.0,
+        "pair_precision": round(both / got_pairs, 4) if got_pairs else 1.0,
+        "rows_joined": round(float((in_ref & in_got).sum() / max(1, in_ref.sum())), 4),
+        "ari": round(float(adjusted_rand_score(reference, got)), 4),
+    }
+
+
+def run_recall() -> list[dict[str, Any]]:
+    """MinHash vs blocked grouping on the real sets (in this process; they are small)."""
+    from bench.datasets import ag_news, huffpost, shipped_corpus
+    from classify.groups import near_duplicate_groups
+
+    entries = []
+    for name, load in (("shipped corpus", shipped_corpus), ("AG News test", ag_news), ("HuffPost", huffpost)):
+        texts, _ = load()
+        entry: dict[str, Any] = {"method": "recall", "dataset": name, "rows": len(texts)}
+        found = {}
+        for how in ("blocked", "minhash"):
+            started = time.perf_counter()
+            found[how] = near_duplicate_groups(texts, method=how)
+            entry[f"{how}_seconds"] = round(time.perf_counter() - started, 1)
+            entry[f"{how}_multi_rows"] = found[how].multi_rows
+        entry.update(recall_vs_blocked(found["blocked"].ids, found["minhash"].ids))
+        entry["when"] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+        print(json.dumps(entry), flush=True)
+        entries.append(entry)
+    return entries
 
 
 def run_trainer(method: str, rows: int, workdir: Path, cap: float, cpu: str | None) -> dict[str, Any]:
@@ -264,6 +436,8 @@ def run_trainer(method: str, rows: int, workdir: Path, cap: float, cpu: str | No
         "rows": rows,
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux: kilobytes
         "wall_seconds": round(wall, 1),
+        # CPU seconds of the child: on a shared core the wall time can be several times this.
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
         "cpu": cpu,
         # The machine is shared: the 1-minute load average before and after says how busy it was.
         "load_before": round(load_before, 1),
@@ -279,6 +453,12 @@ def run_trainer(method: str, rows: int, workdir: Path, cap: float, cpu: str | No
         entry["error"] = f"exit status {os.waitstatus_to_exitcode(status)}"
     else:
         entry.update(json.loads(out.read_text(encoding="utf-8")))
+        reference = groups_path(workdir, "blocked", rows)
+        mine = groups_path(workdir, str(entry.get("grouping")), rows)
+        if method == "groups" and entry.get("grouping") != "blocked" and reference.exists() and mine.exists():
+            import numpy as np
+
+            entry["vs_blocked"] = recall_vs_blocked(np.load(reference), np.load(mine))
     return entry
 
 
@@ -357,9 +537,12 @@ def save_result(entry: dict[str, Any]) -> None:
 
 
 def _save_result(entry: dict[str, Any]) -> None:
-    runs = [r for r in load_results() if (r["method"], r["rows"]) != (entry["method"], entry["rows"])]
+    def key(r: dict[str, Any]) -> tuple[str, int, str]:
+        return r["method"], r["rows"], r.get("dataset", "")
+
+    runs = [r for r in load_results() if key(r) != key(entry)]
     runs.append(entry)
-    runs.sort(key=lambda r: (r["rows"], r["method"]))
+    runs.sort(key=lambda r: (r["rows"], r["method"], r.get("dataset", "")))
     payload = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "runs": runs,
@@ -393,7 +576,7 @@ def markdown(payload: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for r in runs:
-        if r["method"] in ("predict", "groups"):
+        if r["method"] in ("predict", "groups", "groups-blocked", "recall", "evaluate", "split"):
             continue
         if "stopped_after_seconds" in r:
             secs, f1, note = f"> {r['stopped_after_seconds']:.0f} (stopped)", "-", "did not finish"
@@ -413,34 +596,131 @@ def markdown(payload: dict[str, Any]) -> str:
             note = f"{note}; " if note else ""
             note += f"load {r['load_before']:.0f}-{r['load_after']:.0f}"
         lines.append(f"| {_fmt_rows(r['rows'])} | {r['method']} | {secs} | {rss} | {f1} | {note} |")
-    groups = [r for r in runs if r["method"] == "groups"]
+    groups = [r for r in runs if r["method"] in ("groups", "groups-blocked")]
     if groups:
         lines += [
             "",
             "## Evaluation at scale: near-duplicate grouping + grouped 5-fold split",
             "",
-            "`classify.splits.make_splits(data, folds=5)` (blocked grouping at threshold 0.5, then "
-            "`StratifiedGroupKFold`) on the same archive, in a child process on one core. The synthetic "
-            "archive is an extreme case for grouping: every row shares half its words with ~2 x rows / "
-            "16,000 other rows, so it chains into giant groups (real archives have far fewer pairs).",
+            "`classify.groups.near_duplicate_groups` (threshold 0.5; `auto` picks `blocked` up to "
+            "50,000 rows and `minhash` above) then the grouped 5-fold split of `make_splits` "
+            "(`classify.splits.grouped_kfold`: scikit-learn's `StratifiedGroupKFold` up to 50,000 rows, "
+            "the linear-time `grouped_folds` above), on the same archive, in a child process on one "
+            "core; peak memory is the child's, reading the CSV included. The synthetic archive is an "
+            "extreme case for grouping: every row shares half its words with ~2 x rows / 16,000 other "
+            "rows, so it chains into giant groups (real archives have far fewer pairs). Recall: of the "
+            "pairs of rows that `blocked` (exact) puts in one group, the share MinHash puts in one "
+            "group too; precision the converse; rows joined: of the rows in a multi-row `blocked` "
+            "group, the share in a multi-row MinHash group; ARI: adjusted Rand index.",
             "",
-            "| rows | seconds | peak memory | groups | rows in multi-row groups | largest group |",
-            "|---|---|---|---|---|---|",
+            "| rows | grouping | grouping seconds | split seconds | child CPU seconds | peak memory | groups "
+            "| rows in multi-row groups | largest group "
+            "| vs blocked: pair recall / precision / rows joined / ARI | notes |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in groups:
             rss = f"{r['peak_rss_mb'] / 1024:.2f} GB"
+            grouping = r.get("grouping", "blocked" if r["method"] == "groups-blocked" else "auto")
+            note = f"load {r['load_before']:.0f}-{r['load_after']:.0f}" if "load_before" in r else ""
+            if r.get("note"):
+                note = f"{r['note']}; {note}" if note else r["note"]
             if "stopped_after_seconds" in r:
                 lines.append(
-                    f"| {_fmt_rows(r['rows'])} | > {r['stopped_after_seconds']:.0f} (stopped) "
-                    f"| {rss} | - | - | - |"
+                    f"| {_fmt_rows(r['rows'])} | {grouping} | > {r['stopped_after_seconds']:.0f} (stopped) "
+                    f"| - | - | {rss} | - | - | - | - | {note} |"
                 )
             elif "error" in r:
-                lines.append(f"| {_fmt_rows(r['rows'])} | - | {rss} | {r['error']} | - | - |")
-            else:
                 lines.append(
-                    f"| {_fmt_rows(r['rows'])} | {r['train_seconds']:.0f} | {rss} | {r['groups']:,} | "
-                    f"{r['rows_in_multi_row_groups']:,} | {r['largest_group']:,} |"
+                    f"| {_fmt_rows(r['rows'])} | {grouping} | - | - | {rss} | - | - | - | - | {r['error']} |"
                 )
+            else:
+                vs = r.get("vs_blocked")
+                versus = (
+                    " / ".join(
+                        f"{vs[k]:.4f}" for k in ("pair_recall", "pair_precision", "rows_joined", "ari")
+                    )
+                    if vs
+                    else ("(reference)" if grouping == "blocked" else "-")
+                )
+                group_s = r.get("group_seconds", r["train_seconds"])
+                split_s = f"{r['split_seconds']:.1f}" if "split_seconds" in r else "(included)"
+                lines.append(
+                    f"| {_fmt_rows(r['rows'])} | {grouping} | {group_s:.0f} | {split_s} | "
+                    f"{r.get('cpu_seconds', '-')} | {rss} | "
+                    f"{r['groups']:,} | "
+                    f"{r['rows_in_multi_row_groups']:,} | {r['largest_group']:,} | {versus} | {note} |"
+                )
+    split_runs = [r for r in runs if r["method"] == "split" and "fast_seconds" in r]
+    if split_runs:
+        lines += [
+            "",
+            "### Grouped 5-fold split alone, with many groups",
+            "",
+            f"The archive's labels with a group structure like real headlines' ({SPLIT_GROUPED_SHARE:.0%} "
+            "of rows in random groups of 2-5, the rest alone), in a child process on one core: "
+            "`classify.splits.grouped_folds` (used above 50,000 rows) against scikit-learn's "
+            "`StratifiedGroupKFold` (used below; not run above 100k rows).",
+            "",
+            "| rows | groups | grouped_folds seconds | StratifiedGroupKFold seconds | ratio | peak memory "
+            "| notes |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in split_runs:
+            sk = r.get("sklearn_seconds")
+            ratio = f"{sk / r['fast_seconds']:.0f}x" if sk else "-"
+            note = f"load {r['load_before']:.0f}-{r['load_after']:.0f}" if "load_before" in r else ""
+            lines.append(
+                f"| {_fmt_rows(r['rows'])} | {r['groups']:,} | {r['fast_seconds']:.1f} | "
+                f"{f'{sk:.1f}' if sk else '-'} | {ratio} | {r['peak_rss_mb'] / 1024:.2f} GB | {note} |"
+            )
+    recall = [r for r in runs if r["method"] == "recall"]
+    if recall:
+        lines += [
+            "",
+            "### MinHash vs blocked on real headlines",
+            "",
+            "`python -m bench.scale recall`: both methods on each set, one after the other in one "
+            "process (wall seconds). Columns as above.",
+            "",
+            "| set | rows | blocked seconds | minhash seconds | rows in multi-row groups (blocked / minhash) "
+            "| pair recall | pair precision | rows joined | ARI |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in recall:
+            lines.append(
+                f"| {r['dataset']} | {r['rows']:,} | {r['blocked_seconds']} | {r['minhash_seconds']} | "
+                f"{r['blocked_multi_rows']:,} / {r['minhash_multi_rows']:,} | {r['pair_recall']:.4f} | "
+                f"{r['pair_precision']:.4f} | {r['rows_joined']:.4f} | {r['ari']:.4f} |"
+            )
+    evaluations = [r for r in runs if r["method"] == "evaluate"]
+    if evaluations:
+        lines += [
+            "",
+            "### `classify evaluate archive.csv --folds 5` end to end",
+            "",
+            "What the command runs (`load_labelled`, `make_splits`, a pipeline fit and prediction per "
+            "fold, scoring), in a child process on one core, each part timed.",
+            "",
+            "| rows | total seconds | child CPU seconds | reading | grouping + split "
+            "| fold fits (seconds each) | peak memory | out-of-fold macro-F1 | notes |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in evaluations:
+            done = r if "fold_fit_seconds" in r else r.get("progress_when_stopped", {})
+            fits = ", ".join(f"{x:.0f}" for x in done.get("fold_fit_seconds", [])) or "-"
+            total = (
+                f"> {r['stopped_after_seconds']:.0f} (stopped)"
+                if "stopped_after_seconds" in r
+                else f"{r.get('train_seconds', 0):.0f}"
+            )
+            f1 = f"{r['macro_f1']:.3f}" if "macro_f1" in r else "-"
+            note = f"load {r['load_before']:.0f}-{r['load_after']:.0f}" if "load_before" in r else ""
+            lines.append(
+                f"| {_fmt_rows(r['rows'])} | {total} | {r.get('cpu_seconds', '-')} | "
+                f"{done.get('load_seconds', 0):.0f} s | "
+                f"{done.get('split_seconds', 0):.0f} s | {fits} | {r['peak_rss_mb'] / 1024:.2f} GB | "
+                f"{f1} | {note} |"
+            )
     preds = [r for r in runs if r["method"] == "predict"]
     if preds:
         lines += [
@@ -477,16 +757,23 @@ def main(argv: list[str] | None = None) -> None:
     pr = sub.add_parser("predict", help="predict rows/s: 2-worker LocalCluster vs one process")
     pr.add_argument("--rows", type=int, required=True)
     sub.add_parser("report", help="rewrite scale.md from scale.json")
+    sub.add_parser("recall", help="near-duplicate groups: MinHash vs blocked on the real sets")
     ch = sub.add_parser("_child")
     ch.add_argument("method")
     ch.add_argument("rows", type=int)
     ch.add_argument("workdir", type=Path)
     ch.add_argument("out", type=Path)
     for p in (gen, tr, pr):
-        p.add_argument("--workdir", type=Path, default=Path("/tmp/classify-scale"))
+        p.add_argument(
+            "--workdir", type=Path, default=Path(os.environ.get("CLASSIFY_SCALE_DIR", "/tmp/classify-scale"))
+        )
     args = parser.parse_args(argv)
     if args.command == "_child":
         child(args.method, args.rows, args.workdir, args.out)
+        return
+    if args.command == "recall":
+        for entry in run_recall():
+            save_result(entry)
         return
     if args.command == "report":
         payload = json.loads((RESULTS / "scale.json").read_text(encoding="utf-8"))

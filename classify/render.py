@@ -65,6 +65,8 @@ def split_lines(result: Evaluation) -> list[str]:
             kept = ", each group in one fold"
         else:
             kept = ", free to straddle folds (--no-group)"
+        if dup.get("method") == "minhash":
+            kept += " (found by MinHash/LSH on this large input: a few pairs may be missed)"
         lines.append(
             f"near-duplicates (similarity >= {dup['threshold']:.2f}): {dup['rows_in_multi_row_groups']} "
             f"rows in {dup['multi_row_groups']} multi-row groups{kept}"

@@ -247,3 +247,16 @@ def test_cli_threshold_default_matches_the_library() -> None:
     command = get_command(app).commands["evaluate"]  # type: ignore[attr-defined]
     (option,) = [p for p in command.params if p.name == "group_threshold"]
     assert option.default == DUPLICATE_THRESHOLD
+
+
+def test_report_says_when_the_groups_are_approximate(tiny_csv: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from classify import groups
+
+    data = load_labelled(tiny_csv)
+    exact = cross_validate(data, folds=3).evaluation
+    assert exact.near_duplicates is not None and exact.near_duplicates["method"] == "blocked"
+    assert "MinHash" not in evaluation_text(exact, source="tiny.csv")
+    monkeypatch.setattr(groups, "AUTO_BLOCKED_ROWS", 5)  # the tiny file counts as "large"
+    approx = cross_validate(data, folds=3).evaluation
+    assert approx.near_duplicates is not None and approx.near_duplicates["method"] == "minhash"
+    assert "found by MinHash/LSH" in evaluation_text(approx, source="tiny.csv")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from classify.groups import DUPLICATE_THRESHOLD, near_duplicate_groups, similar_pairs
@@ -56,8 +57,10 @@ def test_lower_threshold_groups_more() -> None:
 def test_summary_keys() -> None:
     summary = near_duplicate_groups(STORIES).summary()
     assert summary["rows_in_multi_row_groups"] == 4
+    assert summary["method"] == "blocked"
     assert set(summary) == {
         "threshold",
+        "method",
         "groups",
         "multi_row_groups",
         "rows_in_multi_row_groups",
@@ -122,7 +125,7 @@ def test_default_method_is_blocked() -> None:
 
 
 def test_bad_method() -> None:
-    with pytest.raises(ValueError, match="method must be one of auto, blocked, exact, got 'fast'"):
+    with pytest.raises(ValueError, match="method must be one of auto, blocked, minhash, exact, got 'fast'"):
         near_duplicate_groups(STORIES, method="fast")
 
 
@@ -138,3 +141,106 @@ def test_blocked_equals_exact_on_the_shipped_corpus() -> None:
     exact = near_duplicate_groups(texts, method="exact")
     assert exact.multi_groups > 100
     assert near_duplicate_groups(texts, method="blocked").ids.tolist() == exact.ids.tolist()
+
+
+# The approximate method (MinHash/LSH candidates, exact similarity) ---------------------------------------
+def _planted(n_stories: int = 300, seed: int = 3) -> tuple[list[str], list[tuple[int, int]]]:
+    """Made-up headlines of made-up words, and rewordings of some of them (the planted pairs)."""
+    import random
+
+    rng = random.Random(seed)
+    syllables = ["ka", "lo", "mi", "nu", "pe", "ra", "si", "to", "vu", "ze", "bor", "dan", "fel", "gim"]
+    words = sorted({"".join(rng.choices(syllables, k=rng.randint(2, 4))) for _ in range(3000)})
+    stories = [" ".join(rng.sample(words, 8)) for _ in range(n_stories)]
+    texts, pairs = list(stories), []
+    for i in range(0, n_stories, 5):
+        w = stories[i].split()
+        variant = {
+            0: " ".join(w[1:]),  # a word dropped
+            1: " ".join(w[4:] + w[:4]),  # halves swapped
+            2: " ".join([*w[:3], rng.choice(words), *w[4:]]),  # a word replaced
+            3: stories[i].upper() + " !",  # case and punctuation
+        }[(i // 5) % 4]
+        pairs.append((i, len(texts)))
+        texts.append(variant)
+    return texts, pairs
+
+
+def test_minhash_finds_the_planted_near_duplicates() -> None:
+    texts, pairs = _planted()
+    ids = near_duplicate_groups(texts, method="minhash").ids
+    assert all(ids[i] == ids[j] for i, j in pairs)
+    assert near_duplicate_groups(texts, method="minhash").multi_groups == len(pairs)
+
+
+def _refines(fine: np.ndarray, coarse: np.ndarray) -> bool:
+    """Every group of ``fine`` lies inside one group of ``coarse``."""
+    return all(len(set(coarse[fine == g].tolist())) == 1 for g in set(fine.tolist()))
+
+
+@pytest.mark.parametrize("threshold", [0.35, 0.5, 0.8])
+def test_minhash_never_joins_what_the_exact_method_keeps_apart(threshold: float) -> None:
+    # Every pair the approximate method joins had its exact similarity checked against the threshold,
+    # so its groups are the exact groups or pieces of them (recall may be lower, precision is not).
+    texts = _variants() + STORIES + _planted(60)[0]
+    exact = near_duplicate_groups(texts, threshold=threshold, method="exact").ids
+    approx = near_duplicate_groups(texts, threshold=threshold, method="minhash").ids
+    assert _refines(approx, exact)
+    assert len(set(approx.tolist())) < len(texts)  # it did join something
+
+
+def test_minhash_with_every_pair_a_candidate_equals_exact() -> None:
+    # One MinHash value per band and many bands: near-duplicates are candidates almost surely, and
+    # the exact check then gives the exact groups (shows the candidate check is the reference's).
+    from classify.groups import _by_first_appearance, _minhash_labels
+
+    texts = _variants() + STORIES
+    exact = near_duplicate_groups(texts, method="exact").ids
+    approx = _by_first_appearance(_minhash_labels(texts, DUPLICATE_THRESHOLD, bands=200, rows_per_band=1))
+    assert approx.tolist() == exact.tolist()
+
+
+def test_token_table_vectors_equal_similarity_vectors() -> None:
+    # The approximate method computes the reference's vectors from per-token tables; same values.
+    from classify.groups import _table_vectors, _token_tables, similarity_vectors
+
+    texts = _variants() + STORIES + ["Ça coûte cher à Zürich", "ÇA COÛTE CHER À ZÜRICH", "x y", "", "a a a"]
+    tables = _token_tables(texts)
+    _, first = np.unique(tables.first_of, return_index=True)
+    reference = similarity_vectors(texts)[np.sort(first)].toarray()
+    ours = _table_vectors(tables, tables.first_of[np.sort(first)]).toarray()
+    assert ours.shape == reference.shape
+    np.testing.assert_allclose(ours, reference, atol=1e-6)
+
+
+def test_auto_is_blocked_on_small_data_and_minhash_above_the_cut(monkeypatch: pytest.MonkeyPatch) -> None:
+    from classify import groups
+
+    texts, _ = _planted(100)
+    assert len(texts) <= groups.AUTO_BLOCKED_ROWS
+    auto = near_duplicate_groups(texts).ids.tolist()
+    assert auto == near_duplicate_groups(texts, method="blocked").ids.tolist()
+    monkeypatch.setattr(groups, "AUTO_BLOCKED_ROWS", 10)
+    calls: list[str] = []
+    real = groups._minhash_labels
+    monkeypatch.setattr(groups, "_minhash_labels", lambda *a, **k: calls.append("minhash") or real(*a, **k))
+    assert (
+        near_duplicate_groups(texts).ids.tolist()
+        == near_duplicate_groups(texts, method="minhash").ids.tolist()
+    )
+    assert calls == ["minhash", "minhash"]
+    assert near_duplicate_groups(texts).method == "minhash"
+
+
+def test_minhash_handles_empty_and_featureless_texts() -> None:
+    ids = near_duplicate_groups(["", "", "a b c", "a b c", "x y z", "   "], method="minhash").ids.tolist()
+    assert ids[0] == ids[1] == ids[5]  # blank texts are one (empty) text
+    assert ids[2] == ids[3] != ids[4]
+    assert near_duplicate_groups([], method="minhash").n_groups == 0
+
+
+def test_lsh_collision_probability_meets_its_documented_target() -> None:
+    from classify.groups import MINHASH_RECALL_JACCARD, MINHASH_RECALL_TARGET, lsh_collision_probability
+
+    assert lsh_collision_probability(MINHASH_RECALL_JACCARD) >= MINHASH_RECALL_TARGET
+    assert lsh_collision_probability(0.05) < 0.2  # unrelated headlines rarely share a band
