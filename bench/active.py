@@ -69,8 +69,10 @@ def run_uncertainty(pool, pool_labels, test, test_labels, topics, seed, batch): 
         else:
             labelled = [pool_labels[i] for i in answered]
             keep = [j for j, y in enumerate(labelled) if counts[y] >= 2]  # as the page: trainable topics
-            model = fit_pipeline([pool[answered[j]] for j in keep], [labelled[j] for j in keep])
-            proba = model.predict_proba(pool)
+            # As the page: the selection model on the pool's vectors ranks (the pipeline suggests).
+            proba = sampling.selection_proba(
+                vecs, [answered[j] for j in keep], [labelled[j] for j in keep], topics
+            )
             nxt = sampling.labelling_order(proba, vecs, np.flatnonzero(remaining), batch)[:batch]
         for i in nxt:
             answered.append(i)

@@ -131,3 +131,37 @@ def test_a_batch_spreads_over_kinds_of_doubt() -> None:
     assert {theme_of[i] for i in batched[:3]} == {0, 1, 2}
     assert batched[:3] == sorted(batched[:3])  # most uncertain first within the batch
     assert sorted(batched) == list(range(len(texts)))
+
+
+def test_selection_proba_ranks_with_the_pool_vocabulary() -> None:
+    texts = SPORT + ECONOMY + HEALTH
+    vecs = sampling.vectors(texts)
+    topics = ["economy", "health", "sport"]
+    # One labelled headline per theme; the model must place the other headlines of each theme.
+    proba = sampling.selection_proba(vecs, [0, 3, 6], ["sport", "economy", "health"], topics)
+    assert proba.shape == (len(texts), 3)
+    assert proba.sum(axis=1) == pytest.approx(np.ones(len(texts)))
+    predicted = [topics[j] for j in proba.argmax(axis=1)]
+    assert predicted == ["sport"] * 3 + ["economy"] * 3 + ["health"] * 3
+    again = sampling.selection_proba(vecs, [0, 3, 6], ["sport", "economy", "health"], topics)
+    assert np.array_equal(proba, again)  # deterministic
+
+
+def test_selection_proba_topic_without_labels_never_wins() -> None:
+    texts = SPORT + ECONOMY
+    vecs = sampling.vectors(texts)
+    proba = sampling.selection_proba(
+        vecs, [0, 1, 3, 4], ["sport", "sport", "economy", "economy"], ["sport", "x", "economy"]
+    )
+    assert proba[:, 1].max() < 1e-6
+    assert sampling.margins(proba).shape == (len(texts),)  # two topics: a real margin, not 1
+
+
+def test_selection_proba_refuses_bad_labels() -> None:
+    vecs = sampling.vectors(SPORT + ECONOMY)
+    with pytest.raises(ValueError, match="two topics"):
+        sampling.selection_proba(vecs, [0, 1], ["sport", "sport"], ["sport", "economy"])
+    with pytest.raises(ValueError, match="not among the topics"):
+        sampling.selection_proba(vecs, [0, 3], ["sport", "culture"], ["sport", "economy"])
+    with pytest.raises(ValueError, match="labelled indices"):
+        sampling.selection_proba(vecs, [0], ["sport", "economy"], ["sport", "economy"])

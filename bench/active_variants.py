@@ -1,0 +1,344 @@
+"""Exploration loop for issue 14: variants of the labelling order, one set and seed at a time.
+
+    python -m bench.active_variants --set ag_news --seed 0 --variant NAME [--variant NAME ...]
+
+Same simulation as ``bench/active.py`` (stratified 80/20 split, the editor answers with the set's
+label, the project pipeline scored by macro-F1 on the held-out 20% after 50..1000 labels), with the
+selection rule swappable. Each run appends one JSON line to ``bench/results/active_variants.jsonl``
+so every variant measured is kept. The random baseline of a set and seed is cached in that file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from bench.active import CHECKPOINTS, macro_f1, run_random
+from bench.datasets import ROOT, ag_news, huffpost
+from classify import sampling
+from classify.model import fit_pipeline
+
+#: Exploring: score only up to the goal's 600 labels (a run costs half as much).
+EXPLORE_MARKS = [200, 400, 600]
+LOG = ROOT / "bench" / "results" / "active_variants.jsonl"
+
+
+# Selection models: (labelled pool indices, their labels, topics) -> (n_pool, k) scores ------------
+def proba_pipeline(ctx: dict[str, Any], idx: list[int], labels: list[str]) -> np.ndarray:
+    model = fit_pipeline([ctx["pool"][i] for i in idx], labels)
+    out = np.zeros((len(ctx["pool"]), len(ctx["topics"])))
+    p = model.predict_proba(ctx["pool"])
+    col = {t: j for j, t in enumerate(ctx["topics"])}
+    for k, t in enumerate(model.classes_):
+        out[:, col[t]] = p[:, k]
+    return out
+
+
+def proba_pool_lr(
+    ctx: dict[str, Any], idx: list[int], labels: list[str], c: float = 10.0, balanced: bool = True
+) -> np.ndarray:
+    """Logistic regression on the pool's own TF-IDF vectors (fitted on the whole unlabelled pool)."""
+    from sklearn.linear_model import LogisticRegression
+
+    X = ctx["vecs"]
+    clf = LogisticRegression(C=c, max_iter=300, class_weight="balanced" if balanced else None)
+    clf.fit(X[idx], labels)
+    out = np.zeros((X.shape[0], len(ctx["topics"])))
+    p = clf.predict_proba(X)
+    col = {t: j for j, t in enumerate(ctx["topics"])}
+    for k, t in enumerate(clf.classes_):
+        out[:, col[t]] = p[:, k]
+    return out
+
+
+def proba_pool_svm(ctx: dict[str, Any], idx: list[int], labels: list[str], c: float = 1.0) -> np.ndarray:
+    """LinearSVC on the pool's TF-IDF vectors; softmax of the raw scores (margin of the scores)."""
+    from sklearn.svm import LinearSVC
+
+    X = ctx["vecs"]
+    clf = LinearSVC(C=c, class_weight="balanced")
+    clf.fit(X[idx], labels)
+    s = clf.decision_function(X)
+    if s.ndim == 1:
+        s = np.column_stack([-s, s])
+    out = np.full((X.shape[0], len(ctx["topics"])), -10.0)
+    col = {t: j for j, t in enumerate(ctx["topics"])}
+    for k, t in enumerate(clf.classes_):
+        out[:, col[t]] = s[:, k]
+    e = np.exp(out - out.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+MODELS: dict[str, Callable[..., np.ndarray]] = {
+    "pipe": proba_pipeline,
+    "lr": proba_pool_lr,
+    "svm": proba_pool_svm,
+}
+
+
+# Batch pickers: (ctx, proba, remaining indices, counts, batch, rng) -> picks -----------------------
+def pick_current(ctx, proba, rem, counts, batch, rng, **kw):  # type: ignore[no-untyped-def]
+    return sampling.labelling_order(proba, ctx["vecs"], rem, batch)[:batch]
+
+
+def pick_margin(ctx, proba, rem, counts, batch, rng, **kw):  # type: ignore[no-untyped-def]
+    return sampling.uncertainty_order(proba, ctx["vecs"], rem, limit=batch, window=min(batch, 10))[:batch]
+
+
+def _density(ctx: dict[str, Any]) -> np.ndarray:
+    """Mean cosine similarity of each pool headline to the pool (information density)."""
+    if "density" not in ctx:
+        X = ctx["vecs"]
+        mean = np.asarray(X.mean(axis=0)).ravel()
+        ctx["density"] = np.asarray(X @ mean).ravel()
+    return ctx["density"]
+
+
+def pick_density(ctx, proba, rem, counts, batch, rng, beta=1.0, **kw):  # type: ignore[no-untyped-def]
+    unc = 1.0 - sampling.margins(proba[rem])
+    score = unc * _density(ctx)[rem] ** beta
+    ranked = rem[np.argsort(-score, kind="stable")]
+    fake = np.zeros((len(ctx["pool"]), 2))
+    # Reuse the spread by handing it a ranking: ranks as margins.
+    fake[ranked, 0] = np.linspace(0.5, 1.0, len(ranked))
+    fake[:, 1] = 1 - fake[:, 0]
+    fake[ranked, 1] = 1 - fake[ranked, 0]
+    return sampling.uncertainty_order(fake, ctx["vecs"], rem, limit=batch, window=min(batch, 10))[:batch]
+
+
+def pick_balanced(ctx, proba, rem, counts, batch, rng, alpha=1.0, pool_mult=0, **kw):  # type: ignore[no-untyped-def]
+    """Margin uncertainty weighted by how few labels the predicted top-2 topics have so far."""
+    topics = ctx["topics"]
+    n = np.array([counts.get(t, 0) for t in topics], dtype=float)
+    p = proba[rem]
+    unc = 1.0 - sampling.margins(p)
+    top2 = np.argsort(-p, axis=1)[:, :2]
+    rarity = 1.0 / np.sqrt(1.0 + n[top2].mean(axis=1))
+    score = unc * rarity**alpha
+    ranked = rem[np.argsort(-score, kind="stable")]
+    if pool_mult:
+        top = ranked[: pool_mult * batch]
+        sc = np.sort(score)[::-1][: len(top)]
+        from classify.sampling import _cluster_picks
+
+        return _cluster_picks(top, sc, ctx["vecs"], batch, 0)
+    return _spread_ranked(ctx, ranked, rem, batch)
+
+
+def _spread_ranked(ctx, ranked, rem, batch):  # type: ignore[no-untyped-def]
+    fake = np.zeros((len(ctx["pool"]), 2))
+    fake[ranked, 0] = np.linspace(0.5, 1.0, len(ranked))
+    fake[:, 1] = 1 - fake[:, 0]
+    return sampling.uncertainty_order(fake, ctx["vecs"], rem, limit=batch, window=min(batch, 10))[:batch]
+
+
+def pick_balanced_density(ctx, proba, rem, counts, batch, rng, alpha=1.0, beta=1.0, **kw):  # type: ignore[no-untyped-def]
+    topics = ctx["topics"]
+    n = np.array([counts.get(t, 0) for t in topics], dtype=float)
+    p = proba[rem]
+    unc = 1.0 - sampling.margins(p)
+    top2 = np.argsort(-p, axis=1)[:, :2]
+    rarity = 1.0 / np.sqrt(1.0 + n[top2].mean(axis=1))
+    score = unc * rarity**alpha * _density(ctx)[rem] ** beta
+    ranked = rem[np.argsort(-score, kind="stable")]
+    return _spread_ranked(ctx, ranked, rem, batch)
+
+
+def pick_mix(ctx, proba, rem, counts, batch, rng, share=0.25, inner="current", **kw):  # type: ignore[no-untyped-def]
+    """A share of each batch at random (exploration), the rest by ``inner``."""
+    k = int(round(share * batch))
+    first = PICKERS[inner](ctx, proba, rem, counts, batch - k, rng, **kw)
+    left = np.setdiff1d(rem, first)
+    return list(first) + [int(i) for i in rng.choice(left, size=k, replace=False)]
+
+
+def pick_rare_topic(ctx, proba, rem, counts, batch, rng, share=0.25, inner="current", **kw):  # type: ignore[no-untyped-def]
+    """A share of each batch: the most confident headlines of the least-labelled predicted topics."""
+    k = int(round(share * batch))
+    first = PICKERS[inner](ctx, proba, rem, counts, batch - k, rng, **kw)
+    left = np.setdiff1d(rem, first)
+    topics = ctx["topics"]
+    pred = proba[left].argmax(axis=1)
+    conf = proba[left].max(axis=1)
+    n = {j: counts.get(t, 0) for j, t in enumerate(topics)}
+    picks: list[int] = []
+    for _ in range(k):
+        j = min(n, key=lambda j: (n[j], j))
+        members = np.flatnonzero((pred == j))
+        members = [m for m in members if int(left[m]) not in picks]
+        if members:
+            picks.append(int(left[max(members, key=lambda m: conf[m])]))
+        n[j] += 1  # assume it is what it looks like
+    return list(first) + picks
+
+
+def pick_clu(
+    ctx, proba, rem, counts, batch, rng, alpha=0.0, beta=0.0, pool_mult=30, upow=1.0, gamma=0.0, **kw
+):  # type: ignore[no-untyped-def]
+    """Weighted k-means over the top ``pool_mult * batch`` by score = unc**upow * rarity**alpha * dens**beta."""
+    from classify.sampling import _cluster_picks
+
+    topics = ctx["topics"]
+    n = np.array([counts.get(t, 0) for t in topics], dtype=float)
+    p = proba[rem]
+    unc = 1.0 - sampling.margins(p)
+    top2 = np.argsort(-p, axis=1)[:, :2]
+    rarity = 1.0 / np.sqrt(1.0 + n[top2].mean(axis=1))
+    score = unc**upow * rarity**alpha * _density(ctx)[rem] ** beta
+    if gamma:
+        done = np.setdiff1d(np.arange(len(ctx["pool"])), rem)
+        X = ctx["vecs"]
+        near = np.asarray((X[rem] @ X[done].T).max(axis=1).todense()).ravel()
+        score = score * np.clip(1.0 - near, 0.0, None) ** gamma
+    order = np.argsort(-score, kind="stable")
+    top = rem[order[: pool_mult * batch]]
+    return _cluster_picks(top, score[order[: len(top)]], ctx["vecs"], batch, 0)
+
+
+PICKERS: dict[str, Callable[..., list[int]]] = {
+    "clu": pick_clu,
+    "current": pick_current,
+    "margin": pick_margin,
+    "density": pick_density,
+    "balanced": pick_balanced,
+    "baldens": pick_balanced_density,
+    "mix": pick_mix,
+    "rare": pick_rare_topic,
+}
+
+
+def simulate(ctx: dict[str, Any], seed: int, spec: dict[str, Any]) -> list[float]:
+    pool, pool_labels, topics = ctx["pool"], ctx["pool_labels"], ctx["topics"]
+    batch = spec.get("batch", 20)
+    model = MODELS[spec.get("model", "pipe")]
+    picker = PICKERS[spec.get("pick", "current")]
+    kw = spec.get("kw", {})
+    rng = np.random.default_rng(seed)
+    answered: list[int] = []
+    remaining = np.ones(len(pool), dtype=bool)
+    counts: Counter[str] = Counter()
+    cold_kind = spec.get("cold", "diverse")
+    if cold_kind == "diverse":
+        cold = sampling.diverse_order(ctx["vecs"], np.arange(len(pool)), limit=300, seed=seed)
+    else:
+        cold = [int(i) for i in rng.permutation(len(pool))]
+    cold_n = spec.get("cold_n")  # None: until cold_start_over
+    scores = []
+    marks = EXPLORE_MARKS if spec.get("explore") else CHECKPOINTS
+    while len(answered) < marks[-1]:
+        in_cold = (
+            len(answered) < cold_n
+            if cold_n is not None
+            else not sampling.cold_start_over(dict(counts), topics, len(answered))
+        )
+        labelled = [pool_labels[i] for i in answered]
+        if in_cold or len(set(labelled)) < 2:
+            nxt = [i for i in cold if remaining[i]][: 1 if cold_n is None else cold_n - len(answered)]
+        else:
+            keep = [j for j, y in enumerate(labelled) if counts[y] >= 2]
+            proba = model(
+                ctx, [answered[j] for j in keep], [labelled[j] for j in keep], **spec.get("model_kw", {})
+            )
+            step = batch if len(answered) >= spec.get("small_until", 0) else spec.get("small_batch", batch)
+            nxt = picker(ctx, proba, np.flatnonzero(remaining), dict(counts), step, rng, **kw)
+        for i in nxt:
+            answered.append(int(i))
+            remaining[i] = False
+            counts[pool_labels[i]] += 1
+            if len(answered) in marks:
+                scores.append(
+                    macro_f1(
+                        [pool[j] for j in answered],
+                        [pool_labels[j] for j in answered],
+                        ctx["test"],
+                        ctx["test_labels"],
+                        topics,
+                    )
+                )
+            if len(answered) >= marks[-1]:
+                break
+    return scores
+
+
+def _log() -> list[dict[str, Any]]:
+    if not LOG.is_file():
+        return []
+    return [json.loads(line) for line in LOG.read_text().splitlines() if line.strip()]
+
+
+def main() -> int:
+    from sklearn.model_selection import train_test_split
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sets", default="ag_news")
+    parser.add_argument("--seeds", default="3")
+    parser.add_argument("--variant", action="append", required=True, help="JSON spec or name")
+    args = parser.parse_args()
+    for name_set in args.sets.split(","):
+        texts, labels = {"ag_news": ag_news, "huffpost": huffpost}[name_set]()
+        topics = sorted(set(labels))
+        for seed in [int(x) for x in args.seeds.split(",")]:
+            pool, test, pool_labels, test_labels = train_test_split(
+                texts, labels, test_size=0.2, stratify=labels, random_state=seed
+            )
+            ctx = {
+                "pool": pool,
+                "pool_labels": pool_labels,
+                "test": test,
+                "test_labels": test_labels,
+                "topics": topics,
+                "vecs": sampling.vectors(pool),
+            }
+            cached = [
+                r for r in _log() if r["set"] == name_set and r["seed"] == seed and r["variant"] == "random"
+            ]
+            if cached:
+                rand = cached[-1]["scores"]
+            else:
+                rand = run_random(pool, pool_labels, test, test_labels, topics, seed)
+                _append({"set": name_set, "seed": seed, "variant": "random", "spec": {}, "scores": rand})
+            print(f"{name_set} {seed} random      ", " ".join(f"{s:.3f}" for s in rand), flush=True)
+            for v in args.variant:
+                spec = json.loads(v) if v.startswith("{") else {"name": v}
+                name = spec.pop("name", v)
+                t0 = time.perf_counter()
+                scores = simulate(ctx, seed, spec)
+                secs = time.perf_counter() - t0
+                marks = EXPLORE_MARKS if spec.get("explore") else CHECKPOINTS
+                reach = next((n for n, s in zip(marks, scores, strict=True) if s >= rand[-1]), None)
+                _append(
+                    {
+                        "set": name_set,
+                        "seed": seed,
+                        "variant": name,
+                        "spec": spec,
+                        "scores": scores,
+                        "reach": reach,
+                        "seconds": round(secs, 1),
+                    }
+                )
+                print(
+                    f"{name_set} {seed} {name:12s}",
+                    " ".join(f"{s:.3f}" for s in scores),
+                    f"reach={reach} ({secs:.0f}s)",
+                    flush=True,
+                )
+    return 0
+
+
+def _append(row: dict[str, Any]) -> None:
+    LOG.parent.mkdir(parents=True, exist_ok=True)
+    with LOG.open("a") as fh:
+        fh.write(json.dumps(row) + "\n")
+        fh.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
