@@ -9,7 +9,8 @@ the held-out test. Two orders:
 
 - *uncertainty*: what ``classify label --topics ... --refit-every BATCH`` does
   (``classify.sampling.labelling_order``): diverse headlines until the cold start is over, then after
-  every ``--batch`` answers a model refitted on the answers so far picks the next batch: the
+  every ``--batch`` answers the selection model (``classify.sampling.selection_proba``: a linear SVM
+  on the pool's own TF-IDF vectors) refitted on the answers so far picks the next batch: the
   ``30 * batch`` smallest-margin headlines clustered into ``batch`` groups, the most typical of each;
 - *random*: the pool in random order.
 

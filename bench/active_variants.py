@@ -76,7 +76,28 @@ def proba_pool_svm(ctx: dict[str, Any], idx: list[int], labels: list[str], c: fl
     return e / e.sum(axis=1, keepdims=True)
 
 
+def _views(ctx: dict[str, Any]) -> list[Any]:
+    if "views" not in ctx:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        w = TfidfVectorizer(sublinear_tf=True, strip_accents="unicode").fit_transform(ctx["pool"])
+        c = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, strip_accents="unicode"
+        ).fit_transform(ctx["pool"])
+        ctx["views"] = [w.tocsr(), c.tocsr()]
+    return ctx["views"]
+
+
+def proba_qbc(ctx: dict[str, Any], idx: list[int], labels: list[str], c: float = 1.0) -> np.ndarray:
+    """Committee of two views (word SVM, character SVM): the mean of their softmaxes."""
+    out = []
+    for X in _views(ctx):
+        out.append(proba_pool_svm({**ctx, "vecs": X}, idx, labels, c=c))
+    return np.mean(out, axis=0)
+
+
 MODELS: dict[str, Callable[..., np.ndarray]] = {
+    "qbc": proba_qbc,
     "pipe": proba_pipeline,
     "lr": proba_pool_lr,
     "svm": proba_pool_svm,
@@ -153,7 +174,7 @@ def pick_balanced_density(ctx, proba, rem, counts, batch, rng, alpha=1.0, beta=1
 
 def pick_mix(ctx, proba, rem, counts, batch, rng, share=0.25, inner="current", **kw):  # type: ignore[no-untyped-def]
     """A share of each batch at random (exploration), the rest by ``inner``."""
-    k = int(round(share * batch))
+    k = round(share * batch)
     first = PICKERS[inner](ctx, proba, rem, counts, batch - k, rng, **kw)
     left = np.setdiff1d(rem, first)
     return list(first) + [int(i) for i in rng.choice(left, size=k, replace=False)]
@@ -161,7 +182,7 @@ def pick_mix(ctx, proba, rem, counts, batch, rng, share=0.25, inner="current", *
 
 def pick_rare_topic(ctx, proba, rem, counts, batch, rng, share=0.25, inner="current", **kw):  # type: ignore[no-untyped-def]
     """A share of each batch: the most confident headlines of the least-labelled predicted topics."""
-    k = int(round(share * batch))
+    k = round(share * batch)
     first = PICKERS[inner](ctx, proba, rem, counts, batch - k, rng, **kw)
     left = np.setdiff1d(rem, first)
     topics = ctx["topics"]
@@ -171,7 +192,7 @@ def pick_rare_topic(ctx, proba, rem, counts, batch, rng, share=0.25, inner="curr
     picks: list[int] = []
     for _ in range(k):
         j = min(n, key=lambda j: (n[j], j))
-        members = np.flatnonzero((pred == j))
+        members = np.flatnonzero(pred == j)
         members = [m for m in members if int(left[m]) not in picks]
         if members:
             picks.append(int(left[max(members, key=lambda m: conf[m])]))
@@ -182,7 +203,7 @@ def pick_rare_topic(ctx, proba, rem, counts, batch, rng, share=0.25, inner="curr
 def pick_clu(
     ctx, proba, rem, counts, batch, rng, alpha=0.0, beta=0.0, pool_mult=30, upow=1.0, gamma=0.0, **kw
 ):  # type: ignore[no-untyped-def]
-    """Weighted k-means over the top ``pool_mult * batch`` by score = unc**upow * rarity**alpha * dens**beta."""
+    """Weighted k-means over the top ``pool_mult * batch``, score unc**upow * rarity**alpha * dens**beta."""
     from classify.sampling import _cluster_picks
 
     topics = ctx["topics"]
@@ -191,6 +212,9 @@ def pick_clu(
     unc = 1.0 - sampling.margins(p)
     top2 = np.argsort(-p, axis=1)[:, :2]
     rarity = 1.0 / np.sqrt(1.0 + n[top2].mean(axis=1))
+    if kw.get("raw"):  # the raw score gap (log-probability gap of the softmax), not the probability gap
+        lp = np.sort(np.log(np.clip(p, 1e-300, None)), axis=1)
+        unc = np.exp(-(lp[:, -1] - lp[:, -2]))
     score = unc**upow * rarity**alpha * _density(ctx)[rem] ** beta
     if gamma:
         done = np.setdiff1d(np.arange(len(ctx["pool"])), rem)
@@ -202,7 +226,40 @@ def pick_clu(
     return _cluster_picks(top, score[order[: len(top)]], ctx["vecs"], batch, 0)
 
 
+def pick_badge(ctx, proba, rem, counts, batch, rng, temp=1.0, **kw):  # type: ignore[no-untyped-def]
+    """BADGE (Ash et al. 2020) for a linear model: k-means++ seeding on gradient embeddings
+    g_i = (p_i - onehot(argmax p_i)) (x) x_i, distances through the kernel <p-e, p'-e'> <x, x'>."""
+    X = ctx["vecs"][rem]
+    p = proba[rem]
+    if temp != 1.0:
+        lp = np.log(np.clip(p, 1e-300, None)) / temp
+        lp -= lp.max(axis=1, keepdims=True)
+        p = np.exp(lp)
+        p /= p.sum(axis=1, keepdims=True)
+    e = p.copy()
+    e[np.arange(len(p)), p.argmax(axis=1)] -= 1.0
+    xn = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+    sq = (e * e).sum(axis=1) * xn  # |g_i|^2
+    first = int(np.argmax(sq))
+    picks = [first]
+
+    def d2_to(c: int) -> np.ndarray:
+        kx = np.asarray(X @ X[c].T.toarray()).ravel()
+        return np.clip(sq + sq[c] - 2.0 * (e @ e[c]) * kx, 0.0, None)
+
+    best = d2_to(first)
+    best[first] = 0.0
+    while len(picks) < min(batch, len(rem)):
+        total = best.sum()
+        c = int(rng.choice(len(rem), p=best / total)) if total > 0 else int(np.argmax(best))
+        picks.append(c)
+        best = np.minimum(best, d2_to(c))
+        best[picks] = 0.0
+    return [int(rem[c]) for c in picks]
+
+
 PICKERS: dict[str, Callable[..., list[int]]] = {
+    "badge": pick_badge,
     "clu": pick_clu,
     "current": pick_current,
     "margin": pick_margin,

@@ -25,7 +25,9 @@ Order of questions (:mod:`classify.sampling`): with a model (``--model``, or the
 margin between the two most likely topics, then smallest margin first, near-duplicates kept apart;
 with ``--topics`` and no model, diverse headlines first until :func:`classify.sampling.cold_start_over`,
 then the same uncertainty order. Every ``refit_every`` labels a model is refitted on the answers in a
-background thread and the remaining pool is re-ranked; requests never wait for it.
+background thread and the remaining pool is re-ranked; requests never wait for it. The margins that
+rank come from :func:`classify.sampling.selection_proba` (an SVM on the pool's own vectors, refitted
+with the suggestion model), blended with a starting model's as the suggestions are.
 
 Suggestions: in a cold start, the model fitted on the answers; from a starting model, a blend of the
 starting model and the model fitted on the answers, ``(1 - w) * p_start + w * p_answers`` with

@@ -11,6 +11,11 @@ simulation in ``bench/active.py``, so that the benchmark measures the order the 
   different regions of the pool: one representative per k-means cluster, largest cluster first, then
   k-means++-style sampling (probability proportional to the squared distance from everything chosen).
 
+- :func:`selection_proba`: the probabilities that rank by uncertainty once answers exist: a linear
+  SVM fitted on the answers' pool vectors (which know the whole pool's vocabulary), not the
+  suggestion model's probabilities. It is the variant that won in simulated labelling among those
+  measured for issue 14 (every variant is logged in bench/results/active_variants.jsonl).
+
 Similarity is :func:`classify.groups.similarity_vectors` (mean of word and character TF-IDF cosines)
 and a near-duplicate is what :data:`classify.groups.DUPLICATE_THRESHOLD` says it is, as in evaluation.
 """

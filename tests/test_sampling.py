@@ -165,3 +165,41 @@ def test_selection_proba_refuses_bad_labels() -> None:
         sampling.selection_proba(vecs, [0, 3], ["sport", "culture"], ["sport", "economy"])
     with pytest.raises(ValueError, match="labelled indices"):
         sampling.selection_proba(vecs, [0], ["sport", "economy"], ["sport", "economy"])
+
+
+# Written for this test: headlines that mix two themes' words, which a model taught only the pure
+# themes cannot decide between.
+MIXED = [
+    "Football club bank shares rise",
+    "Bank buys football club",
+]
+
+
+def test_the_selection_models_doubt_ranks_mixed_headlines_first() -> None:
+    texts = SPORT + ECONOMY + MIXED
+    vecs = sampling.vectors(texts)
+    labelled = [0, 1, 3, 4]
+    proba = sampling.selection_proba(
+        vecs, labelled, ["sport", "sport", "economy", "economy"], ["sport", "economy"]
+    )
+    candidates = [2, 5, 6, 7]
+    order = sampling.uncertainty_order(proba, vecs, candidates, window=0)
+    assert set(order[:2]) == {6, 7}  # the mixed headlines: the smallest margins
+    assert sorted(order) == candidates
+
+
+def test_labelling_order_is_deterministic_and_asks_every_candidate_once() -> None:
+    texts = SPORT + ECONOMY + HEALTH + MIXED + STORY
+    vecs = sampling.vectors(texts)
+    topics = ["economy", "health", "sport"]
+    proba = sampling.selection_proba(vecs, [0, 3, 6], ["sport", "economy", "health"], topics)
+    candidates = [i for i in range(len(texts)) if i not in (0, 3, 6)]
+    first = sampling.labelling_order(proba, vecs, candidates, refit_every=3)
+    again = sampling.labelling_order(
+        sampling.selection_proba(vecs, [0, 3, 6], ["sport", "economy", "health"], topics), vecs, candidates, 3
+    )
+    assert first == again
+    assert sorted(first) == candidates
+    copies = {len(SPORT + ECONOMY + HEALTH + MIXED) + k for k in range(len(STORY))}
+    for a, b in zip(first, first[1:], strict=False):
+        assert not (a in copies and b in copies)  # no two copies of the story in a row
