@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -201,5 +203,5 @@ def test_labelling_order_is_deterministic_and_asks_every_candidate_once() -> Non
     assert first == again
     assert sorted(first) == candidates
     copies = {len(SPORT + ECONOMY + HEALTH + MIXED) + k for k in range(len(STORY))}
-    for a, b in zip(first, first[1:], strict=False):
+    for a, b in itertools.pairwise(first):
         assert not (a in copies and b in copies)  # no two copies of the story in a row
