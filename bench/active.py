@@ -9,7 +9,8 @@ the held-out test. Two orders:
 
 - *uncertainty*: what ``classify label --topics ... --refit-every BATCH`` does
   (``classify.sampling.labelling_order``): diverse headlines until the cold start is over, then after
-  every ``--batch`` answers a model refitted on the answers so far picks the next batch: the
+  every ``--batch`` answers the selection model (``classify.sampling.selection_proba``: a linear SVM
+  on the pool's own TF-IDF vectors) refitted on the answers so far picks the next batch: the
   ``30 * batch`` smallest-margin headlines clustered into ``batch`` groups, the most typical of each;
 - *random*: the pool in random order.
 
@@ -69,8 +70,10 @@ def run_uncertainty(pool, pool_labels, test, test_labels, topics, seed, batch): 
         else:
             labelled = [pool_labels[i] for i in answered]
             keep = [j for j, y in enumerate(labelled) if counts[y] >= 2]  # as the page: trainable topics
-            model = fit_pipeline([pool[answered[j]] for j in keep], [labelled[j] for j in keep])
-            proba = model.predict_proba(pool)
+            # As the page: the selection model on the pool's vectors ranks (the pipeline suggests).
+            proba = sampling.selection_proba(
+                vecs, [answered[j] for j in keep], [labelled[j] for j in keep], topics
+            )
             nxt = sampling.labelling_order(proba, vecs, np.flatnonzero(remaining), batch)[:batch]
         for i in nxt:
             answered.append(i)

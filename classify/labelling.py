@@ -25,7 +25,9 @@ Order of questions (:mod:`classify.sampling`): with a model (``--model``, or the
 margin between the two most likely topics, then smallest margin first, near-duplicates kept apart;
 with ``--topics`` and no model, diverse headlines first until :func:`classify.sampling.cold_start_over`,
 then the same uncertainty order. Every ``refit_every`` labels a model is refitted on the answers in a
-background thread and the remaining pool is re-ranked; requests never wait for it.
+background thread and the remaining pool is re-ranked; requests never wait for it. The margins that
+rank come from :func:`classify.sampling.selection_proba` (an SVM on the pool's own vectors, refitted
+with the suggestion model), blended with a starting model's as the suggestions are.
 
 Suggestions: in a cold start, the model fitted on the answers; from a starting model, a blend of the
 starting model and the model fitted on the answers, ``(1 - w) * p_start + w * p_answers`` with
@@ -268,6 +270,8 @@ class LabelSession:
         self._vectors = sampling.vectors(self.pool)
         self._start_proba = self._align(start_model, self.pool) if start_model is not None else None
         self._fitted_proba: np.ndarray | None = None
+        # What ranks the questions: sampling.selection_proba on the answers (see _selection).
+        self._select_proba: np.ndarray | None = None
         self._model_labels = 0
         self._refits = 0
         self._since_fit = 0
@@ -418,14 +422,16 @@ class LabelSession:
                 model = self._fit(texts, labels) if texts else None
                 # Predicting the pool is the slow part on big pools; it runs outside the lock too.
                 proba = self._align(model, self.pool) if model is not None else None
+                select = self._select(texts, labels) if proba is not None else None
             except Exception:  # a failed refit keeps the previous model; the page goes on
-                model, proba = None, None
+                model, proba, select = None, None, None
             order = None
             if proba is not None:
                 with self._lock:
                     self._fitted_proba = proba
+                    self._select_proba = select
                     self._model_labels = len(texts)
-                    blended, cold, done = self._proba(), self._cold(), self._done.copy()
+                    blended, cold, done = self._selection(), self._cold(), self._done.copy()
                 # Ranking (clustering the batch) also runs outside the lock; answers given
                 # meanwhile are filtered out when the new order is put in place.
                 order = self._order_for(blended, cold, done)
@@ -446,6 +452,15 @@ class LabelSession:
             return [], []
         return [h for h, _ in keep], [t for _, t in keep]
 
+    def _select(self, texts: list[str], labels: list[str]) -> np.ndarray | None:
+        """:func:`classify.sampling.selection_proba` on the answers whose headline is in the pool."""
+        rows = [(self._index[h], t) for h, t in zip(texts, labels, strict=True) if h in self._index]
+        if len({t for _, t in rows}) < 2:
+            return None
+        return sampling.selection_proba(
+            self._vectors, [i for i, _ in rows], [t for _, t in rows], self.topics
+        )
+
     def _trainable(self) -> bool:
         return bool(self._training_rows()[0])
 
@@ -461,7 +476,7 @@ class LabelSession:
 
     def _rank(self) -> None:
         """Recompute the order of the headlines still to ask (called with the lock held)."""
-        self._order = self._order_for(self._proba(), self._cold(), self._done)
+        self._order = self._order_for(self._selection(), self._cold(), self._done)
         self._cursor = 0
 
     def _order_for(self, proba: np.ndarray | None, cold: bool, done: np.ndarray) -> list[int]:
@@ -471,6 +486,22 @@ class LabelSession:
         if cold or proba is None:
             return [i for i in self._cold_order if not done[i]]
         return sampling.labelling_order(proba, self._vectors, np.flatnonzero(~done), self.refit_every)
+
+    def _selection(self) -> np.ndarray | None:
+        """The probabilities that rank the questions: as :meth:`_proba`, with the selection model.
+
+        The model fitted on the answers for ranking is :func:`classify.sampling.selection_proba`
+        (it ranks better than the suggestion model's probabilities; see there), blended with a
+        starting model's probabilities in the same proportion as the suggestions are. Without
+        one (e.g. its topics unanswered so far), the suggestion probabilities rank.
+        """
+        start, select = self._start_proba, self._select_proba
+        if select is None:
+            return self._proba()
+        if start is None:
+            return select
+        w = self._model_labels / (self._model_labels + BLEND_LABELS)
+        return (1 - w) * start + w * select
 
     def _proba(self) -> np.ndarray | None:
         """The suggestion probabilities for the whole pool (blend of start and answers models)."""

@@ -6,6 +6,7 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from classify import load_labelled, load_model, train
@@ -214,3 +215,43 @@ def test_fewer_than_two_topics_is_refused(tmp_path: Path) -> None:
         LabelSession(POOL, tmp_path / "labels.csv", topics=["sport"])
     with pytest.raises(DataError, match="no headlines"):
         LabelSession(["", ""], tmp_path / "other.csv", topics=TOPICS)
+
+
+def test_the_selection_model_ranks_the_questions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from collections import Counter
+
+    from classify import sampling
+
+    s = LabelSession(POOL, tmp_path / "labels.csv", topics=TOPICS, refit_every=1)
+    try:
+        for _ in range(9):
+            answer_current(s)
+            assert s.wait_idle(timeout=60)
+        assert s.progress().mode == "uncertainty"
+        labelled = [(r["headline"], r["topic"]) for r in rows(s.output)]
+        counts = Counter(t for _, t in labelled)
+        keep = [(s.pool.index(h), t) for h, t in labelled if counts[t] >= 2]
+        vecs = sampling.vectors(s.pool)
+        proba = sampling.selection_proba(vecs, [i for i, _ in keep], [t for _, t in keep], s.topics)
+        done = {s.pool.index(h) for h, _ in labelled}
+        left = [i for i in range(len(s.pool)) if i not in done]
+        item = s.current()
+        assert item is not None
+        assert item.id == sampling.labelling_order(proba, vecs, left, 1)[0]
+
+        # A selection model in doubt about one headline only: the next refit must ask it next,
+        # whatever the suggestion model thinks.
+        target = next(i for i in reversed(left) if i != item.id)
+
+        def doubtful(vecs: object, labelled: object, labels: object, topics: list[str]) -> np.ndarray:
+            out = np.zeros((len(s.pool), len(topics)))
+            out[:, 0] = 1.0
+            out[target] = 1.0 / len(topics)
+            return out
+
+        monkeypatch.setattr(sampling, "selection_proba", doubtful)
+        answer_current(s)
+        assert s.wait_idle(timeout=60)
+        assert s.current().id == target  # type: ignore[union-attr]
+    finally:
+        s.close()

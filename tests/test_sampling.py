@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -131,3 +133,75 @@ def test_a_batch_spreads_over_kinds_of_doubt() -> None:
     assert {theme_of[i] for i in batched[:3]} == {0, 1, 2}
     assert batched[:3] == sorted(batched[:3])  # most uncertain first within the batch
     assert sorted(batched) == list(range(len(texts)))
+
+
+def test_selection_proba_ranks_with_the_pool_vocabulary() -> None:
+    texts = SPORT + ECONOMY + HEALTH
+    vecs = sampling.vectors(texts)
+    topics = ["economy", "health", "sport"]
+    # One labelled headline per theme; the model must place the other headlines of each theme.
+    proba = sampling.selection_proba(vecs, [0, 3, 6], ["sport", "economy", "health"], topics)
+    assert proba.shape == (len(texts), 3)
+    assert proba.sum(axis=1) == pytest.approx(np.ones(len(texts)))
+    predicted = [topics[j] for j in proba.argmax(axis=1)]
+    assert predicted == ["sport"] * 3 + ["economy"] * 3 + ["health"] * 3
+    again = sampling.selection_proba(vecs, [0, 3, 6], ["sport", "economy", "health"], topics)
+    assert np.array_equal(proba, again)  # deterministic
+
+
+def test_selection_proba_topic_without_labels_never_wins() -> None:
+    texts = SPORT + ECONOMY
+    vecs = sampling.vectors(texts)
+    proba = sampling.selection_proba(
+        vecs, [0, 1, 3, 4], ["sport", "sport", "economy", "economy"], ["sport", "x", "economy"]
+    )
+    assert proba[:, 1].max() < 1e-6
+    assert sampling.margins(proba).shape == (len(texts),)  # two topics: a real margin, not 1
+
+
+def test_selection_proba_refuses_bad_labels() -> None:
+    vecs = sampling.vectors(SPORT + ECONOMY)
+    with pytest.raises(ValueError, match="two topics"):
+        sampling.selection_proba(vecs, [0, 1], ["sport", "sport"], ["sport", "economy"])
+    with pytest.raises(ValueError, match="not among the topics"):
+        sampling.selection_proba(vecs, [0, 3], ["sport", "culture"], ["sport", "economy"])
+    with pytest.raises(ValueError, match="labelled indices"):
+        sampling.selection_proba(vecs, [0], ["sport", "economy"], ["sport", "economy"])
+
+
+# Written for this test: headlines that mix two themes' words, which a model taught only the pure
+# themes cannot decide between.
+MIXED = [
+    "Football club bank shares rise",
+    "Bank buys football club",
+]
+
+
+def test_the_selection_models_doubt_ranks_mixed_headlines_first() -> None:
+    texts = SPORT + ECONOMY + MIXED
+    vecs = sampling.vectors(texts)
+    labelled = [0, 1, 3, 4]
+    proba = sampling.selection_proba(
+        vecs, labelled, ["sport", "sport", "economy", "economy"], ["sport", "economy"]
+    )
+    candidates = [2, 5, 6, 7]
+    order = sampling.uncertainty_order(proba, vecs, candidates, window=0)
+    assert set(order[:2]) == {6, 7}  # the mixed headlines: the smallest margins
+    assert sorted(order) == candidates
+
+
+def test_labelling_order_is_deterministic_and_asks_every_candidate_once() -> None:
+    texts = SPORT + ECONOMY + HEALTH + MIXED + STORY
+    vecs = sampling.vectors(texts)
+    topics = ["economy", "health", "sport"]
+    proba = sampling.selection_proba(vecs, [0, 3, 6], ["sport", "economy", "health"], topics)
+    candidates = [i for i in range(len(texts)) if i not in (0, 3, 6)]
+    first = sampling.labelling_order(proba, vecs, candidates, refit_every=3)
+    again = sampling.labelling_order(
+        sampling.selection_proba(vecs, [0, 3, 6], ["sport", "economy", "health"], topics), vecs, candidates, 3
+    )
+    assert first == again
+    assert sorted(first) == candidates
+    copies = {len(SPORT + ECONOMY + HEALTH + MIXED) + k for k in range(len(STORY))}
+    for a, b in itertools.pairwise(first):
+        assert not (a in copies and b in copies)  # no two copies of the story in a row
