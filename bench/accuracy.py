@@ -377,6 +377,17 @@ VARIANTS.update(
         "SL-unbalanced": _stacked(class_weight=None),
         "SL-svm+nbsvm": _stacked(views="svm+nbsvm"),
         "SL-nb1-C0.25": _stacked(C=0.25, nb_alpha=0.5),
+        # The product's own no-bias blend (classify.stacking, blend_bias=False) and what it combines with.
+        "SLnb": _stacked(blend_bias=False),
+        "SLnb-Cgrid": _stacked(blend_bias=False, C_grid=(0.125, 0.25, 0.5, 1.0, 2.0)),
+        "SL-Cgrid": _stacked(C_grid=(0.125, 0.25, 0.5, 1.0, 2.0)),
+        "SLnb-logistic": _stacked(blend_bias=False, view_loss="logistic"),
+        "SLnb-unbalanced": _stacked(blend_bias=False, class_weight=None),
+        "SLnb-meta0.1": _stacked(blend_bias=False, meta_C=0.1),
+        "SLnb-meta10": _stacked(blend_bias=False, meta_C=10.0),
+        "SLnb-C1": _stacked(blend_bias=False, C=1.0),
+        "SLnb-mnb0.03": _stacked(blend_bias=False, mnb_alpha=0.03),
+        "SLnb-nb0.5": _stacked(blend_bias=False, nb_alpha=0.5),
     }
 )
 
