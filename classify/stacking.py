@@ -384,8 +384,8 @@ class StackedLinear(ClassifierMixin, BaseEstimator):
         # score = A @ concat_v(X @ W_v.T + b_v) + a0 = X @ (sum_v A_v @ W_v).T + (sum_v A_v @ b_v + a0)
         coef = np.zeros((k, X.shape[1]))
         intercept = a0.astype(np.float64).copy()
-        for v, (W, b) in enumerate(fitted):
-            A_v = A[:, v * k : (v + 1) * k]
+        for i, (W, b) in enumerate(fitted):
+            A_v = A[:, i * k : (i + 1) * k]
             coef += A_v @ W
             intercept += A_v @ b
         self._set_fitted(classes, coef, intercept, A, view_C)
