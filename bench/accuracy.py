@@ -388,6 +388,8 @@ VARIANTS.update(
         "SLnb-C1": _stacked(blend_bias=False, C=1.0),
         "SLnb-mnb0.03": _stacked(blend_bias=False, mnb_alpha=0.03),
         "SLnb-nb0.5": _stacked(blend_bias=False, nb_alpha=0.5),
+        "SLnb-f1": _stacked(blend_bias=False, f1_bias=True),
+        "SL-f1": _stacked(f1_bias=True),
     }
 )
 
@@ -423,12 +425,15 @@ _DIGITS = re.compile(r"\d")
 _POSSESSIVE = re.compile(r"(\w)['\u2019]s\b")
 _ACRONYM = re.compile(r"\b([A-Z]{2,5})\b")
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+_CURRENCY = re.compile(r"[$\u00a3\u20ac\u00a5]")
 
 
 def normalise(text: str, how: str) -> str:
     """Headline normalisations: digits -> 0, possessive 's dropped, quotes unified, acronyms marked."""
     if "quotes" in how or "all" in how:
         text = text.translate(_QUOTES)
+    if "curr" in how or "all" in how:
+        text = _CURRENCY.sub(" $ ", text)  # one currency word, whichever the symbol
     if "digits" in how or "all" in how:
         text = _DIGITS.sub("0", text)
     if "poss" in how or "all" in how:
@@ -438,15 +443,19 @@ def normalise(text: str, how: str) -> str:
     return text
 
 
-def _normalised(how: str) -> Callable[..., np.ndarray]:
+def _normalised(how: str, **kw: Any) -> Callable[..., np.ndarray]:
     def variant(texts, y, test_texts):
         from classify.stacking import StackedLinear
 
         X, Xt, _ = features([normalise(t, how) for t in texts], [normalise(t, how) for t in test_texts])
-        return StackedLinear().fit(X, y).predict(Xt)
+        return StackedLinear(**kw).fit(X, y).predict(Xt)
 
-    variant.__doc__ = f"StackedLinear() on text normalised: {how}"
-    variant._key = how + inspect.getsource(normalise) + (ROOT / "classify" / "stacking.py").read_text()
+    variant.__doc__ = (
+        f"StackedLinear({', '.join(f'{k}={v!r}' for k, v in kw.items())}) on text normalised: {how}"
+    )
+    variant._key = (
+        how + repr(kw) + inspect.getsource(normalise) + (ROOT / "classify" / "stacking.py").read_text()
+    )
     return variant
 
 
@@ -479,6 +488,8 @@ TEXT_VARIANTS.update(
 
 for _how in ("digits", "poss", "quotes", "acro", "all"):
     TEXT_VARIANTS[f"norm-{_how}"] = _normalised(_how)
+for _how in ("digits", "curr", "poss", "acro", "curr+digits+poss", "all"):
+    TEXT_VARIANTS[f"SLnb-norm-{_how}"] = _normalised(_how, blend_bias=False)
 
 
 # ------------------------------------------------------------------------------ the runner
