@@ -300,6 +300,11 @@ class StackedLinear(ClassifierMixin, BaseEstimator):
         If given, candidate values of ``C`` for the ``svm`` and ``nbsvm`` views: each view takes the
         one whose held-out scores (the ones the blend is learnt on) give the best macro-F1, so the
         regularisation adapts per view and per data set at the cost of one fit per candidate.
+    f1_bias
+        Shift the ``views`` blend's per-class biases further, to the values that maximise the
+        macro-F1 of the held-out blended scores (:func:`macro_f1_shifts`), instead of leaving them
+        where log-loss puts them. An experiment of issue 16: it lowered BBC's macro-F1 (see
+        ``bench/results/accuracy.md``), so it is off by default and no pipeline setting reaches it.
 
     Attributes
     ----------

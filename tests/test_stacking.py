@@ -216,3 +216,17 @@ def test_stack_model_file_round_trip(tmp_path: Path) -> None:
     # The setting changes the model: without per-topic biases the blend is another one.
     with_bias = fit_pipeline(texts, labels, {**settings, "blend_bias": True})
     assert not np.allclose(with_bias.named_steps["clf"].intercept_, pipeline.named_steps["clf"].intercept_)
+
+
+def test_macro_f1_shifts_raise_held_out_macro_f1_and_leave_noise_alone() -> None:
+    from classify.stacking import _macro_f1, macro_f1_shifts
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], [200, 200, 40])
+    scores = np.eye(3)[y] * 2.0 + rng.normal(0, 0.7, (440, 3))
+    scores[:, 2] -= 2.0  # the rare class is under-predicted
+    shift = macro_f1_shifts(scores, y)
+    assert _macro_f1(y, (scores + shift).argmax(axis=1), 3) > _macro_f1(y, scores.argmax(axis=1), 3) + 0.02
+    assert shift[2] - shift[:2].mean() > 0.3
+    # Scores already right: nothing to gain, nothing moves.
+    np.testing.assert_array_equal(macro_f1_shifts(np.eye(3)[y], y), np.zeros(3))
