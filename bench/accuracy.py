@@ -632,6 +632,12 @@ def render_section(
     if not train_rows:
         references += [
             (
+                _compare_scores(compare, "classify_stack", only_folds),
+                "classify `stack`, `blend_bias` false (bench.compare)",
+                "the classify_stack system: stack without per-topic biases, through fit_pipeline "
+                "(compare.json)",
+            ),
+            (
                 _compare_scores(stacked, "classify", only_folds),
                 "classify `stack` (bench.compare)",
                 "StackedLinear() through fit_pipeline (compare-stack.json)",
