@@ -789,25 +789,43 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def merge(paths: Sequence[Path], out: Path) -> int:
-    """One report from runs that split the sets between them (started together, on the same code).
+    """One report from runs that split the (set, system) pairs between them (on the same code).
 
-    On a loaded machine one run over every set can take hours; runs over disjoint sets, started at
-    the same time, measure the same code under the same conditions. The settings of the runs must
-    agree (systems, folds, counts), and every run's start and end commit is kept.
+    On a loaded machine one run over every set can take hours; runs over disjoint sets (or systems),
+    running at the same time, measure the same code under the same conditions. The settings of the
+    runs must agree (folds, counts), and every run's start and end commit is kept. A pair that failed
+    in one run (for instance, stopped there because another run measures it) is taken from the run
+    that measured it; a pair measured twice is refused.
     """
     from classify.atomic import write_text_atomic
 
     reports = [json.loads(Path(p).read_text(encoding="utf-8")) for p in paths]
     first = reports[0]
-    for key in ("systems", "folds", "counts", "minilm_count"):
+    for key in ("folds", "counts", "minilm_count"):
         values = {json.dumps(r[key]) for r in reports}
         if len(values) > 1:
             print(f"Error: the runs differ in {key}: {', '.join(sorted(values))}", file=sys.stderr)
             return 2
+    measured = [res for r in reports for res in r["results"] if "error" not in res]
+    pairs = [(res["set"], res["system"]) for res in measured]
+    twice = sorted({pair for pair in pairs if pairs.count(pair) > 1})
+    if twice:
+        print(f"Error: measured in more than one run: {twice}", file=sys.stderr)
+        return 2
+    failed = [
+        res
+        for r in reports
+        for res in r["results"]
+        if "error" in res and (res["set"], res["system"]) not in pairs
+    ]
     order = {name: i for i, name in enumerate(SETS)}
+    systems = [s for s in SYSTEMS if any(s in r["systems"] for r in reports)]
     results = sorted(
-        (res for r in reports for res in r["results"]),
-        key=lambda res: (order.get(res["set"], len(order)), 0 if res["system"] == "fasttext" else 1),
+        measured + failed,
+        key=lambda res: (
+            order.get(res["set"], len(order)),
+            systems.index(res["system"]) if res["system"] in systems else len(systems),
+        ),
     )
     report = {
         **first,
@@ -823,12 +841,14 @@ def merge(paths: Sequence[Path], out: Path) -> int:
             for k in first["reference_start_s"]
         },
         "merged_from": len(reports),
+        "systems": systems,
         "results": results,
     }
     markdown = render(report).replace(
         "\nHow each figure is measured:",
-        f"\nMerged from {len(reports)} runs started together on disjoint sets (`--merge`), each pair still "
-        "in its own one-thread worker.\n\nHow each figure is measured:",
+        f"\nMerged from {len(reports)} runs over disjoint (set, system) pairs (`--merge`), some of them "
+        "running at the same time, each pair still in its own one-thread worker.\n\nHow each figure is "
+        "measured:",
     )
     write_text_atomic(out / "compare.md", markdown)
     write_text_atomic(out / "compare.json", json.dumps(report, indent=2) + "\n")
