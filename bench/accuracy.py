@@ -377,6 +377,19 @@ VARIANTS.update(
         "SL-unbalanced": _stacked(class_weight=None),
         "SL-svm+nbsvm": _stacked(views="svm+nbsvm"),
         "SL-nb1-C0.25": _stacked(C=0.25, nb_alpha=0.5),
+        # The product's own no-bias blend (classify.stacking, blend_bias=False) and what it combines with.
+        "SLnb": _stacked(blend_bias=False),
+        "SLnb-Cgrid": _stacked(blend_bias=False, C_grid=(0.125, 0.25, 0.5, 1.0, 2.0)),
+        "SL-Cgrid": _stacked(C_grid=(0.125, 0.25, 0.5, 1.0, 2.0)),
+        "SLnb-logistic": _stacked(blend_bias=False, view_loss="logistic"),
+        "SLnb-unbalanced": _stacked(blend_bias=False, class_weight=None),
+        "SLnb-meta0.1": _stacked(blend_bias=False, meta_C=0.1),
+        "SLnb-meta10": _stacked(blend_bias=False, meta_C=10.0),
+        "SLnb-C1": _stacked(blend_bias=False, C=1.0),
+        "SLnb-mnb0.03": _stacked(blend_bias=False, mnb_alpha=0.03),
+        "SLnb-nb0.5": _stacked(blend_bias=False, nb_alpha=0.5),
+        "SLnb-f1": _stacked(blend_bias=False, f1_bias=True),
+        "SL-f1": _stacked(f1_bias=True),
     }
 )
 
@@ -412,12 +425,15 @@ _DIGITS = re.compile(r"\d")
 _POSSESSIVE = re.compile(r"(\w)['\u2019]s\b")
 _ACRONYM = re.compile(r"\b([A-Z]{2,5})\b")
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+_CURRENCY = re.compile(r"[$\u00a3\u20ac\u00a5]")
 
 
 def normalise(text: str, how: str) -> str:
     """Headline normalisations: digits -> 0, possessive 's dropped, quotes unified, acronyms marked."""
     if "quotes" in how or "all" in how:
         text = text.translate(_QUOTES)
+    if "curr" in how or "all" in how:
+        text = _CURRENCY.sub(" $ ", text)  # one currency word, whichever the symbol
     if "digits" in how or "all" in how:
         text = _DIGITS.sub("0", text)
     if "poss" in how or "all" in how:
@@ -427,15 +443,19 @@ def normalise(text: str, how: str) -> str:
     return text
 
 
-def _normalised(how: str) -> Callable[..., np.ndarray]:
+def _normalised(how: str, **kw: Any) -> Callable[..., np.ndarray]:
     def variant(texts, y, test_texts):
         from classify.stacking import StackedLinear
 
         X, Xt, _ = features([normalise(t, how) for t in texts], [normalise(t, how) for t in test_texts])
-        return StackedLinear().fit(X, y).predict(Xt)
+        return StackedLinear(**kw).fit(X, y).predict(Xt)
 
-    variant.__doc__ = f"StackedLinear() on text normalised: {how}"
-    variant._key = how + inspect.getsource(normalise) + (ROOT / "classify" / "stacking.py").read_text()
+    variant.__doc__ = (
+        f"StackedLinear({', '.join(f'{k}={v!r}' for k, v in kw.items())}) on text normalised: {how}"
+    )
+    variant._key = (
+        how + repr(kw) + inspect.getsource(normalise) + (ROOT / "classify" / "stacking.py").read_text()
+    )
     return variant
 
 
@@ -468,6 +488,8 @@ TEXT_VARIANTS.update(
 
 for _how in ("digits", "poss", "quotes", "acro", "all"):
     TEXT_VARIANTS[f"norm-{_how}"] = _normalised(_how)
+for _how in ("digits", "curr", "poss", "acro", "curr+digits+poss", "all"):
+    TEXT_VARIANTS[f"SLnb-norm-{_how}"] = _normalised(_how, blend_bias=False)
 
 
 # ------------------------------------------------------------------------------ the runner
@@ -609,6 +631,12 @@ def render_section(
     references = [(minilm, "MiniLM + LogReg", "sentence embeddings (compare.json)")]
     if not train_rows:
         references += [
+            (
+                _compare_scores(compare, "classify_stack", only_folds),
+                "classify `stack`, `blend_bias` false (bench.compare)",
+                "the classify_stack system: stack without per-topic biases, through fit_pipeline "
+                "(compare.json)",
+            ),
             (
                 _compare_scores(stacked, "classify", only_folds),
                 "classify `stack` (bench.compare)",

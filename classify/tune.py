@@ -84,6 +84,7 @@ class PipelineEstimator(ClassifierMixin, BaseEstimator):
         classifier: str = DEFAULT_SETTINGS.classifier,
         C: float = DEFAULT_SETTINGS.C,
         views: str = DEFAULT_SETTINGS.views,
+        blend_bias: bool = DEFAULT_SETTINGS.blend_bias,
     ) -> None:
         self.word_ngrams = word_ngrams
         self.char_ngrams = char_ngrams
@@ -93,6 +94,7 @@ class PipelineEstimator(ClassifierMixin, BaseEstimator):
         self.classifier = classifier
         self.C = C
         self.views = views
+        self.blend_bias = blend_bias
 
     def fit(self, X: Sequence[str], y: Sequence[str]) -> PipelineEstimator:
         """Fit the pipeline on headlines ``X`` and topics ``y``."""
@@ -152,6 +154,8 @@ def search_space() -> dict[str, Any]:
         "C": loguniform(0.05, 5.0),
         # Views blended by the "stack" classifier (ignored by the others).
         "views": ["svm+nbsvm+mnb", "svm+nbsvm", "svm+mnb", "nbsvm+mnb", "nbsvm"],
+        # Whether the stack's blend learns per-topic biases (ignored by the other classifiers).
+        "blend_bias": [True, False],
     }
 
 

@@ -41,6 +41,7 @@ def test_json_round_trip() -> None:
         ({"classifier": "forest"}, "classifier='forest'"),
         ({"min_df": 1.5}, "min_df=1.5"),
         ({"sublinear_tf": "yes"}, "sublinear_tf='yes'"),
+        ({"blend_bias": 0}, "blend_bias=0: expected true or false"),
     ],
 )
 def test_bad_values_name_the_setting(changes: dict[str, object], message: str) -> None:
@@ -57,6 +58,18 @@ def test_describe_and_tidy() -> None:
     assert DEFAULT_SETTINGS.describe() == "svm C=0.5 word 1-2 char 2-5 char_weight=1 min_df=1 sublinear"
     tidy = Settings(C=0.123456, char_ngrams=None, char_weight=2.0).tidy()
     assert tidy.C == 0.123 and tidy.char_weight == DEFAULT_SETTINGS.char_weight
+
+
+def test_blend_bias_only_speaks_for_the_stack() -> None:
+    stack = Settings(classifier="stack", blend_bias=False)
+    assert stack.describe().startswith("stack C=0.5 svm+nbsvm+mnb no-bias word 1-2")
+    assert stack.tidy().blend_bias is False
+    # Meaningless for the SVM: tidied back to the default, so that tune does not try it twice.
+    assert (
+        Settings(classifier="svm", blend_bias=not DEFAULT_SETTINGS.blend_bias).tidy()
+        == Settings(classifier="svm").tidy()
+    )
+    assert Settings.from_mapping(json.loads(json.dumps(stack.to_dict()))) == stack
 
 
 def test_transform_leaves_the_vectorizer_unchanged() -> None:

@@ -47,11 +47,11 @@ def reference_proba(est: StackedLinear, X: sp.csr_matrix, y: np.ndarray) -> np.n
     return softmax(np.einsum("nvk,v->nk", scores.reshape(len(yi), len(names), k), weights) + bias, axis=1)
 
 
-@pytest.mark.parametrize("blend", ["views", "classes"])
+@pytest.mark.parametrize(("blend", "bias"), [("views", True), ("views", False), ("classes", True)])
 @pytest.mark.parametrize("topics", [3, 2])
-def test_collapsed_model_is_exactly_the_blend(topics: int, blend: str) -> None:
+def test_collapsed_model_is_exactly_the_blend(topics: int, blend: str, bias: bool) -> None:
     X, y = tiny_matrix(topics)
-    est = StackedLinear(folds=3, blend=blend).fit(X, y)
+    est = StackedLinear(folds=3, blend=blend, blend_bias=bias).fit(X, y)
     np.testing.assert_allclose(est.predict_proba(X), reference_proba(est, X, y), rtol=1e-6, atol=1e-9)
     assert est.coef_.shape == (topics, X.shape[1])
     assert est.blend_.shape == (topics, topics * len(VIEWS))
@@ -79,6 +79,50 @@ def test_view_weights_follow_the_informative_view() -> None:
     assert flipped[0] == 0.0
 
 
+def test_blend_without_bias_learns_view_weights_only() -> None:
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], [120, 40, 20])
+    informative = np.eye(3)[y] * 2 + rng.normal(0, 1, (180, 3))
+    with_bias = fit_view_weights(informative[:, None, :], y, StackedLinear())
+    weights, bias = fit_view_weights(informative[:, None, :], y, StackedLinear(blend_bias=False))
+    assert np.any(with_bias[1] != 0)  # unbalanced classes: a free bias moves
+    np.testing.assert_array_equal(bias, np.zeros(3))
+    assert weights[0] > 0.5
+
+
+def test_C_grid_picks_a_C_per_view_from_held_out_scores() -> None:
+    X, y = tiny_matrix()
+    one = StackedLinear(folds=3, C_grid=(0.5,)).fit(X, y)
+    plain = StackedLinear(folds=3).fit(X, y)
+    # A grid of the one default value is the plain stack.
+    np.testing.assert_allclose(one.coef_, plain.coef_)
+    grid = (0.05, 0.5, 5.0)
+    est = StackedLinear(folds=3, C_grid=grid).fit(X, y)
+    assert est.view_C_["svm"] in grid and est.view_C_["nbsvm"] in grid and est.view_C_["mnb"] == 0.5
+
+
+def test_best_C_is_the_one_with_the_best_held_out_macro_f1() -> None:
+    from classify.stacking import _best_C
+
+    y = np.array([0, 1, 2, 0, 1, 2])
+    right, wrong = np.eye(3)[y], np.eye(3)[(y + 1) % 3]
+    held = {("svm", 0.1): wrong, ("svm", 1.0): right, ("svm", 10.0): right}
+    assert _best_C(held, "svm", (0.1, 1.0, 10.0), y, 3) == 1.0  # ties: the first
+
+
+def test_logistic_views_are_a_different_model() -> None:
+    X, y = tiny_matrix()
+    est = StackedLinear(folds=3, view_loss="logistic").fit(X, y)
+    assert list(est.predict(X)) == list(y)
+    yi = np.unique(y, return_inverse=True)[1]
+    for view in ("svm", "nbsvm"):
+        logistic = _VIEW_FITS[view](X, yi, 3, StackedLinear(view_loss="logistic"))[0]
+        hinge = _VIEW_FITS[view](X, yi, 3, StackedLinear())[0]
+        assert not np.allclose(logistic, hinge)
+    with pytest.raises(ValueError, match="unknown view_loss 'hinge'"):
+        StackedLinear(view_loss="hinge").fit(X, y)
+
+
 def test_unknown_blend_is_named() -> None:
     X, y = tiny_matrix()
     with pytest.raises(ValueError, match="unknown blend 'mean'"):
@@ -89,8 +133,9 @@ def test_fitted_state_is_arrays_and_prediction_changes_nothing() -> None:
     X, y = tiny_matrix()
     est = StackedLinear(folds=3).fit(X, y)
     fitted = {k: v for k, v in vars(est).items() if k.endswith("_")}
-    assert set(fitted) == {"classes_", "coef_", "intercept_", "blend_", "n_features_in_"}
-    assert all(isinstance(v, np.ndarray | int) for v in fitted.values())
+    assert set(fitted) == {"classes_", "coef_", "intercept_", "blend_", "n_features_in_", "view_C_"}
+    assert all(isinstance(v, np.ndarray | int) for k, v in fitted.items() if k != "view_C_")
+    assert est.view_C_ == {"svm": 0.5, "nbsvm": 0.5, "mnb": 0.5}
     before = copy.deepcopy(vars(est))
     est.predict(X)
     est.predict_proba(X)
@@ -162,8 +207,27 @@ def test_stack_model_file_round_trip(tmp_path: Path) -> None:
 
     texts = [t for t, _ in tiny_rows()]
     labels = [y for _, y in tiny_rows()]
-    pipeline = fit_pipeline(texts, labels, {"classifier": "stack", "views": "svm+mnb"})
+    settings = {"classifier": "stack", "views": "svm+mnb", "blend_bias": False}
+    pipeline = fit_pipeline(texts, labels, settings)
     path = save_model(Model(pipeline=pipeline, meta={"topics": sorted(set(labels))}), tmp_path / "s.model")
     again = load_model(path)
     assert np.array_equal(again.predict_proba(texts), pipeline.predict_proba(texts))
     assert again.meta["topics"] == sorted(set(labels))
+    assert again.pipeline.named_steps["clf"].blend_bias is False
+    # The setting changes the model: without per-topic biases the blend is another one.
+    with_bias = fit_pipeline(texts, labels, {**settings, "blend_bias": True})
+    assert not np.allclose(with_bias.named_steps["clf"].intercept_, pipeline.named_steps["clf"].intercept_)
+
+
+def test_macro_f1_shifts_raise_held_out_macro_f1_and_leave_noise_alone() -> None:
+    from classify.stacking import _macro_f1, macro_f1_shifts
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], [200, 200, 40])
+    scores = np.eye(3)[y] * 2.0 + rng.normal(0, 0.7, (440, 3))
+    scores[:, 2] -= 2.0  # the rare class is under-predicted
+    shift = macro_f1_shifts(scores, y)
+    assert _macro_f1(y, (scores + shift).argmax(axis=1), 3) > _macro_f1(y, scores.argmax(axis=1), 3) + 0.02
+    assert shift[2] - shift[:2].mean() > 0.3
+    # Scores already right: nothing to gain, nothing moves.
+    np.testing.assert_array_equal(macro_f1_shifts(np.eye(3)[y], y), np.zeros(3))

@@ -45,6 +45,17 @@ def test_estimator_parameters_are_the_pipeline_settings() -> None:
     assert est.get_params()["classifier"] == "logreg"
 
 
+def test_search_space_covers_every_setting_and_the_blend_bias() -> None:
+    from classify.settings import Settings
+    from classify.tune import search_space
+
+    space = search_space()
+    assert set(space) == set(Settings.names())
+    assert set(space["blend_bias"]) == {True, False}
+    # Every value searched is a valid setting (Settings checks it on construction).
+    Settings(classifier="stack", blend_bias=False, views=space["views"][0])
+
+
 def test_estimator_fits_and_predicts() -> None:
     data = tiny()
     est = PipelineEstimator(char_ngrams=None).fit(data.texts, data.labels)
