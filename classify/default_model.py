@@ -27,8 +27,10 @@ MODEL_NAME = "default.joblib"
 
 #: Pipeline settings of the default model, overriding those of :class:`classify.settings.Settings`
 #: (which stay the generic defaults for users' own data). Chosen for headlines from outside the corpus, with
-#: the BBC and AG News titles as development sets, after the corpus work (see data/README.md).
-DEFAULT_MODEL_PARAMS: dict[str, Any] = {}
+#: the BBC and AG News titles as development sets, after the corpus work (see data/README.md): a
+#: weaker regularisation (C 1.0 against the generic 0.5) gained 0.3 points on both sets, without
+#: loss of calibration, where other settings gained nothing or lost calibration.
+DEFAULT_MODEL_PARAMS: dict[str, Any] = {"C": 1.0}
 #: How many times each lexicon line is repeated as a training row (a sample weight).
 LEXICON_WEIGHT = 1
 
