@@ -153,21 +153,27 @@ class HashedHeadlineVectorizer(TransformerMixin, BaseEstimator):
         hashes = np.concatenate([w for _, w in analysed]) if analysed else np.zeros(0, np.uint32)
         owner = np.repeat(np.arange(len(tokens)), [len(w) for _, w in analysed])
         extra: list[list[int]] = [[] for _ in tokens]
-        word_mask = np.uint32(self.n_word_features_ - 1)
         for n in range(self.word_ngrams[0], self.word_ngrams[1] + 1):
-            m = len(hashes) - n + 1
-            if m <= 0:
-                continue
-            mixed = hashes[:m].copy()
-            for k in range(1, n):
-                mixed = (mixed * np.uint32(0x9E3779B1)) ^ hashes[k : m + k]
-            for start, column in enumerate((mixed & word_mask).tolist()):
+            for start, column in enumerate(self._word_ngrams(hashes, n).tolist()):
                 for t in set(owner[start : start + n].tolist()):
                     extra[t].append(column)
         return [
             (token, np.unique(np.concatenate([grams.astype(np.int64), np.asarray(cols, dtype=np.int64)])))
             for token, (grams, _), cols in zip(tokens, analysed, extra, strict=True)
         ]
+
+    def _word_ngrams(self, hashes: np.ndarray, n: int) -> np.ndarray:
+        """Column of every run of ``n`` consecutive words (their hashes mixed by multiply-xor).
+
+        One per start position ``0 .. len(hashes) - n``; the caller drops runs that cross headlines.
+        """
+        m = len(hashes) - n + 1
+        if m <= 0:
+            return np.zeros(0, dtype=np.uint32)
+        mixed = hashes[:m].copy()
+        for k in range(1, n):
+            mixed = (mixed * np.uint32(0x9E3779B1)) ^ hashes[k : m + k]
+        return mixed & np.uint32(self.n_word_features_ - 1)
 
     def _token(self, token: str) -> tuple[np.ndarray, np.ndarray]:
         """Hashed char n-gram columns and word hashes of one whitespace-delimited token."""
@@ -240,18 +246,13 @@ class HashedHeadlineVectorizer(TransformerMixin, BaseEstimator):
         token_doc = np.repeat(np.arange(n_docs), tokens_per_doc)
         word_doc = np.repeat(token_doc, word_len)
         char_doc = np.repeat(token_doc, char_len)
-        # n-grams of n words: mix the words' hashes (multiply-xor), within one headline only.
-        word_mask = np.uint32(self.n_word_features_ - 1)
+        # n-grams of n words, within one headline only.
         blocks: list[tuple[np.ndarray, np.ndarray]] = []
         for n in range(self.word_ngrams[0], self.word_ngrams[1] + 1):
-            m = len(hashes) - n + 1
-            if m <= 0:
-                continue
-            mixed = hashes[:m].copy()
-            for k in range(1, n):
-                mixed = (mixed * np.uint32(0x9E3779B1)) ^ hashes[k : m + k]
+            columns = self._word_ngrams(hashes, n)
+            m = len(columns)
             same = word_doc[:m] == word_doc[n - 1 :]
-            blocks.append(((mixed[same] & word_mask).astype(np.int32), word_doc[:m][same]))
+            blocks.append((columns[same].astype(np.int32), word_doc[:m][same]))
         blocks.append((char_ids.astype(np.int32), char_doc))
         # Scatter into CSR order without sorting: every block is already in document order.
         per_doc = [np.bincount(d, minlength=n_docs) for _, d in blocks]
