@@ -47,7 +47,7 @@ from classify.runtime import softmax
 #: Above this many bytes on disk (x4 for ``.gz``) ``classify train`` streams unless told not to:
 #: about 450,000 headlines. On the synthetic archive of ``bench/scale.py`` at 1M rows (71 MB), on a
 #: quiet machine, the in-memory pipeline took 148 s and 4.7 GB for a held-out macro-F1 of 0.416;
-#: streaming took 60 s and 0.84 GB for 0.461 (33 s and 0.469 with ``passes=1``; fastText: 33 s,
+#: streaming took 49 s and 0.83 GB for 0.461 (33 s and 0.469 with ``passes=1``; fastText: 33 s,
 #: 1.1 GB, 0.391). Below it, the in-memory pipeline is the better model (its exact vocabulary).
 AUTO_STREAM_BYTES = 32 * 2**20
 #: The idf is counted on this many rows from the start of the file.
