@@ -487,6 +487,15 @@ def evaluate_cli(
     ] = None,
     allow_pickle: AllowPickle = False,
     dask: DaskOpt = None,
+    stream: Annotated[
+        bool | None,
+        typer.Option(
+            "--stream/--no-stream",
+            help="Cross-validate the streaming model, fitting each fold by streaming training. By "
+            "default as train decides: streaming for files above 32 MB or Parquet.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Measure accuracy: cross-validation on DATA, a trained model on DATA, or DATA -> --test.
 
@@ -497,6 +506,14 @@ def evaluate_cli(
 
     if model_path is not None and test is not None:
         _error("give --model or --test, not both", code=2)
+    if stream and (model_path is not None or test is not None):
+        _error("--stream is for cross-validation; drop --model/--test", code=2)
+    if stream and report_dir is not None:
+        _error("--report fits the in-memory pipeline; drop --report or --stream", code=2)
+    if stream is None:
+        from classify.stream import should_stream
+
+        stream = model_path is None and test is None and report_dir is None and should_stream(data)
     if (model_path is not None or test is not None) and (split_by_date or report_dir is not None):
         _error("--split-by-date and --report work with cross-validation; drop --model/--test", code=2)
     if date_col is not None and not split_by_date:
@@ -531,9 +548,9 @@ def evaluate_cli(
         if dask is not None:
             from classify.distributed import run_cross_validation
 
-            run = run_cross_validation(labelled, dask, **how)
+            run = run_cross_validation(labelled, dask, stream=stream, **how)
         else:
-            run = ev.cross_validate(labelled, **how)
+            run = ev.cross_validate(labelled, stream=stream, **how)
         result = run.evaluation
         if report_dir is not None:
             from classify.report import build_report, write_report

@@ -285,6 +285,7 @@ def run_cross_validation(
     *,
     workers: int | None = None,
     params: Any = None,
+    stream: bool = False,
     **split_options: Any,
 ) -> CrossValidation:
     """:func:`classify.evaluate.cross_validate` with the fold fits on a Dask cluster.
@@ -296,7 +297,7 @@ def run_cross_validation(
 
     require_dask()
     with dask_client(address, workers=workers) as client:
-        return cross_validate(data, params=params, run=_on_cluster(client), **split_options)
+        return cross_validate(data, params=params, run=_on_cluster(client), stream=stream, **split_options)
 
 
 def _on_cluster(client: Any) -> Callable[[Callable[..., Any], Any], list[Any]]:

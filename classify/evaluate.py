@@ -280,6 +280,7 @@ def cross_validate(
     params: Settings | Mapping[str, Any] | None = None,
     splits: Splits | None = None,
     run: FoldRunner | None = None,
+    stream: bool = False,
     **how: Unpack[SplitOptions],
 ) -> CrossValidation:
     """Cross-validate the pipeline on ``data``: grouped k-fold by default, or a date split.
@@ -292,6 +293,9 @@ def cross_validate(
         Splits made before (e.g. shared with a tuning run); by default made here from ``how``.
     run
         Runs the fold fits (see :data:`FoldRunner`); by default one after the other, in this process.
+    stream
+        Fit each fold by streaming training (:func:`classify.stream.fit_stream`, its default
+        settings), the model ``classify train`` builds for an archive; ``params`` must then be unset.
     **how
         How to split (``folds``, ``group``, ``threshold``, ``split_by_date``, ``date_col``): see
         :func:`classify.splits.make_splits`.
@@ -302,15 +306,29 @@ def cross_validate(
         The splits, the out-of-fold predictions, and their :class:`Evaluation` (with ``split``,
         ``near_duplicates`` and ``settings`` saying how the score was obtained).
     """
+    if stream and params is not None:
+        raise ValueError("params are settings of the in-memory pipeline; give them or stream, not both")
     settings = as_settings(params)
     if splits is None:
         splits = make_splits(data, **how)
     elif how:
         raise ValueError(f"give splits or split options ({', '.join(how)}), not both")
-    # A partial, not a lambda: a Dask runner pickles it to the workers.
-    oof = predict_splits(data, splits, functools.partial(fit_pipeline, params=settings), run=run)
+    # Partials, not lambdas: a Dask runner pickles them to the workers.
+    if stream:
+        from classify.stream import StreamSettings, fit_stream
+
+        fit: Callable[[Sequence[str], Sequence[str]], Any] = functools.partial(
+            fit_stream, settings=StreamSettings()
+        )
+    else:
+        fit = functools.partial(fit_pipeline, params=settings)
+    oof = predict_splits(data, splits, fit, run=run)
     mode = "date split" if splits.split == SPLIT_DATE else "cross-validation"
-    return CrossValidation(splits, oof, score_splits(data, splits, oof, mode=mode, settings=settings))
+    evaluation = score_splits(data, splits, oof, mode=mode, settings=None if stream else settings)
+    if stream:
+        streamed = {"method": "stream", **dataclasses.asdict(StreamSettings())}
+        evaluation = dataclasses.replace(evaluation, settings={**evaluation.settings, "params": streamed})
+    return CrossValidation(splits, oof, evaluation)
 
 
 def evaluate_model(model: Model, data: LabelledData) -> Evaluation:

@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 def evaluation_text(result: Evaluation, *, source: str) -> str:
     """A readable report: headline figures, per-topic table, and the most common confusions."""
     lines = [f"{source}: {result.mode}" + (f", {result.folds} folds" if result.folds else "")]
+    params = result.settings.get("params") or {}
+    if params.get("method") == "stream":
+        lines.append(
+            f"model: streaming training, {params.get('passes')} passes, hashed features (as train builds it)"
+        )
     lines.extend(split_lines(result))
     lines.append(
         f"rows {result.n}   accuracy {result.accuracy:.3f}   macro-F1 {result.macro_f1:.3f}   "

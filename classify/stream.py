@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from classify.chunks import ReadStats, file_size, iter_chunks, stream_format
+from classify.chunks import Chunk, ReadStats, file_size, iter_chunks, stream_format
 from classify.errors import DataError
 from classify.hashing import HashedHeadlineVectorizer
 from classify.linear import fit_temperature
@@ -270,17 +270,55 @@ def train_stream(
     DataError
         Unreadable file or columns, fewer than two topics, or a topic with a single row.
     """
+    s = settings or StreamSettings()
+    path = Path(path)
+
+    def chunks(stats: ReadStats | None = None) -> Any:
+        return iter_chunks(path, chunk_rows=s.chunk_rows, text_col=text_col, label_col=label_col, stats=stats)
+
+    return _train(chunks, str(path), s, on_progress, clock)
+
+
+def train_stream_rows(
+    texts: Sequence[str], labels: Sequence[str], *, settings: StreamSettings | None = None
+) -> StreamResult:
+    """Streaming training on rows already in memory, chunk by chunk as from a file.
+
+    For the folds of ``classify evaluate`` on an archive that ``classify train`` would stream, so
+    that the score is that of the model ``train`` builds (the rows are in memory there anyway).
+    """
+    s = settings or StreamSettings()
+
+    def chunks(stats: ReadStats | None = None) -> Any:
+        for start in range(0, len(texts), s.chunk_rows):
+            part = [str(t) for t in texts[start : start + s.chunk_rows]]
+            if stats is not None:
+                stats.rows += len(part)
+            lines = list(range(start + 2, start + 2 + len(part)))  # as in a file with a header
+            yield Chunk(part, [str(y) for y in labels[start : start + s.chunk_rows]], lines)
+
+    return _train(chunks, "<rows>", s, None, time.perf_counter)
+
+
+def fit_stream(texts: Sequence[str], labels: Sequence[str], settings: StreamSettings | None = None) -> Any:
+    """The fitted pipeline of :func:`train_stream_rows` (a ``fit(texts, labels)`` for evaluation)."""
+    return train_stream_rows(texts, labels, settings=settings).model.pipeline
+
+
+def _train(
+    chunks: Callable[..., Any],
+    source: str,
+    s: StreamSettings,
+    on_progress: Callable[[StreamProgress], None] | None,
+    clock: Callable[[], float],
+) -> StreamResult:
+    """The streaming run over ``chunks(stats)`` (a fresh iterator of :class:`Chunk` per call)."""
     from sklearn.pipeline import Pipeline
 
     from classify.model import make_meta
 
-    s = settings or StreamSettings()
-    path = Path(path)
     started = clock()
     report = on_progress or (lambda _p: None)
-
-    def chunks(stats: ReadStats | None = None) -> Any:
-        return iter_chunks(path, chunk_rows=s.chunk_rows, text_col=text_col, label_col=label_col, stats=stats)
 
     # 1. scan -----------------------------------------------------------------------------------
     features = HashedHeadlineVectorizer(
@@ -305,13 +343,13 @@ def train_stream(
     features.finish_counting()
     n_rows = stats.rows
     if not counts:
-        raise DataError(f"{path}: no rows with both a headline and a label")
+        raise DataError(f"{source}: no rows with both a headline and a label")
     if len(counts) < 2:
-        raise DataError(f"{path}: only one topic ('{next(iter(counts))}'); a classifier needs at least 2")
+        raise DataError(f"{source}: only one topic ('{next(iter(counts))}'); a classifier needs at least 2")
     lonely = sorted(t for t, n in counts.items() if n < 2)
     if lonely:
         raise DataError(
-            f"{path}: topic(s) {', '.join(repr(t) for t in lonely[:3])} have fewer than 2 rows; "
+            f"{source}: topic(s) {', '.join(repr(t) for t in lonely[:3])} have fewer than 2 rows; "
             "add rows or remove the topic"
         )
     classes = np.asarray(sorted(counts))
@@ -367,7 +405,7 @@ def train_stream(
             predicted = clf.predict(calib_x)
             holdout_accuracy.append(float(np.mean(predicted == np.asarray(calib_labels))))
     if not trained_labels:
-        raise DataError(f"{path}: too few rows to train on after holding out the calibration slice")
+        raise DataError(f"{source}: too few rows to train on after holding out the calibration slice")
 
     # 3. calibration ----------------------------------------------------------------------------
     report(StreamProgress("calibrate", s.passes, s.passes, n_rows, n_rows, clock() - started, 0.0))
@@ -385,7 +423,7 @@ def train_stream(
         topics=head.classes_.tolist(),
         counts=ordered_counts,
         data_hash=digest.hexdigest(),
-        source=str(path),
+        source=source,
         settings=params,
         extra={
             "stream": {

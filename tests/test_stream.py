@@ -306,3 +306,43 @@ def test_the_batch_grows_with_the_data_within_bounds(tmp_path: Path) -> None:
     assert train_stream(path, settings=fixed).model.meta["params"]["batch_rows"] == 2
     with pytest.raises(ValueError, match="batch_rows"):
         StreamSettings(batch_rows=0)
+
+
+def test_evaluate_can_fit_each_fold_by_streaming(tmp_path: Path) -> None:
+    from classify.data import load_labelled
+    from classify.evaluate import cross_validate
+
+    data = load_labelled(write_csv(tmp_path / "tiny.csv", ["headline", "topic"], interleaved_rows()))
+    streamed = cross_validate(data, folds=2, stream=True)
+    plain = cross_validate(data, folds=2)
+    assert streamed.splits.pairs and len(streamed.oof.rows) == len(data)
+    assert [list(te) for _, te in streamed.splits.pairs] == [list(te) for _, te in plain.splits.pairs]
+    assert streamed.evaluation.settings["params"]["method"] == "stream"
+    assert "method" not in plain.evaluation.settings["params"]
+    with pytest.raises(ValueError, match="stream"):
+        cross_validate(data, folds=2, stream=True, params={"C": 1.0})
+
+
+def test_cli_evaluate_streams_when_asked_and_refuses_it_with_a_model(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "tiny.csv", ["headline", "topic"], interleaved_rows())
+    runner = CliRunner()
+    done = runner.invoke(app, ["evaluate", str(path), "--folds", "2", "--stream", "-f", "json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["settings"]["params"]["method"] == "stream"
+    text = runner.invoke(app, ["evaluate", str(path), "--folds", "2", "--stream"])
+    assert text.exit_code == 0 and "model: streaming training, 2 passes" in text.stdout
+    refused = runner.invoke(app, ["evaluate", str(path), "--stream", "--test", str(path)])
+    assert refused.exit_code == 2 and "--stream is for cross-validation" in refused.stderr
+
+
+def test_cli_evaluate_streams_big_files_by_itself_as_train_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stream_module, "AUTO_STREAM_BYTES", 100)
+    path = write_csv(tmp_path / "tiny.csv", ["headline", "topic"], interleaved_rows())
+    auto = CliRunner().invoke(app, ["evaluate", str(path), "--folds", "2", "-f", "json"])
+    assert auto.exit_code == 0, auto.output
+    assert json.loads(auto.stdout)["settings"]["params"]["method"] == "stream"
+    plain = CliRunner().invoke(app, ["evaluate", str(path), "--folds", "2", "--no-stream", "-f", "json"])
+    assert plain.exit_code == 0, plain.output
+    assert "method" not in json.loads(plain.stdout)["settings"]["params"]
