@@ -289,8 +289,11 @@ def _evaluate_child(path: Path, out: Path) -> None:
     from classify.evaluate import predict_splits, score_splits
     from classify.model import fit_pipeline
     from classify.splits import make_splits
+    from classify.stream import fit_stream, should_stream
 
-    timings: dict[str, Any] = {"fold_fit_seconds": []}
+    # The folds are fitted as the command fits them: by streaming above the auto-stream size.
+    fold_fit = fit_stream if should_stream(path) else fit_pipeline
+    timings: dict[str, Any] = {"fold_fit_seconds": [], "fold_fit": fold_fit.__name__}
     progress = out.with_suffix(".progress")
     began = time.perf_counter()
     data = load_labelled(path)
@@ -302,7 +305,7 @@ def _evaluate_child(path: Path, out: Path) -> None:
 
     def fit(texts: Any, labels: Any) -> Any:
         started = time.perf_counter()
-        model = fit_pipeline(texts, labels)
+        model = fold_fit(texts, labels)
         timings["fold_fit_seconds"].append(time.perf_counter() - started)
         progress.write_text(json.dumps(timings), encoding="utf-8")
         return model
