@@ -346,3 +346,13 @@ def test_cli_evaluate_streams_big_files_by_itself_as_train_does(
     plain = CliRunner().invoke(app, ["evaluate", str(path), "--folds", "2", "--no-stream", "-f", "json"])
     assert plain.exit_code == 0, plain.output
     assert "method" not in json.loads(plain.stdout)["settings"]["params"]
+
+
+def test_streaming_fold_fits_accept_a_topic_with_one_row() -> None:
+    from classify.stream import train_stream_rows
+
+    rows = [*interleaved_rows(), ("Parliament passes the budget law", "politics")]
+    texts, labels = zip(*rows, strict=True)
+    model = train_stream_rows(list(texts), list(labels), settings=SMALL).model
+    assert "politics" in model.topics
+    assert model.predict_proba(["Oil prices climb"]).shape == (1, 4)
