@@ -77,20 +77,6 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
         the SVM is fitted by SGD on the other rows) or ``none`` (logistic regression).
     """
 
-    def __init__(
-        self,
-        loss: str = "svm",
-        C: float = 0.5,
-        random_state: int = 0,
-        views: str = "svm+nbsvm+mnb",
-        blend_bias: bool = True,
-    ) -> None:
-        self.loss = loss
-        self.C = C
-        self.random_state = random_state
-        self.views = views
-        self.blend_bias = blend_bias
-
     def fit(self, X: Any, y: Any) -> TopicClassifier:
         """Fit on features ``X`` (sparse) and topics ``y``."""
         labels = np.asarray([str(t) for t in y])
@@ -207,23 +193,6 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
             "calibration": self.calibration_,
         }
         return state, {"coef": self.coef_, "intercept": self.intercept_}
-
-    @classmethod
-    def from_arrays(
-        cls, params: dict[str, Any], state: dict[str, Any], arrays: dict[str, np.ndarray]
-    ) -> TopicClassifier:
-        """Rebuild a fitted classifier from :meth:`to_arrays` output, checking that the parts agree.
-
-        Raises
-        ------
-        ValueError
-            The weights, topics and temperature do not fit together.
-        """
-        if not isinstance(params.get("blend_bias", True), bool):
-            raise ValueError("the setting blend_bias is not true or false")
-        clf = cls(**params)
-        clf._restore(state, arrays)
-        return clf
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

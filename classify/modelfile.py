@@ -81,11 +81,16 @@ KINDS = {
 }
 
 
-def _kinds() -> dict[str, Any]:
-    """The pipeline step classes a model file may hold, by the name the manifest gives them."""
+def _step_class(kind: str) -> Any:
+    """The scikit-learn estimator class of a step kind (imported on first use)."""
     import importlib
 
-    return {kind: getattr(importlib.import_module(module), kind) for kind, module in KINDS.items()}
+    return getattr(importlib.import_module(KINDS[kind]), kind)
+
+
+def _kinds() -> dict[str, Any]:
+    """The pipeline step classes a model file may hold, by the name the manifest gives them."""
+    return {kind: _step_class(kind) for kind in KINDS}
 
 
 def write(pipeline: Pipeline, meta: dict[str, Any], out: IO[bytes]) -> None:
@@ -172,8 +177,8 @@ def read(source: Path, *, runtime: bool = False) -> tuple[Any, dict[str, Any]]:
     if runtime:
         from classify.runtime import FittedPipeline
 
-        fitted = FittedPipeline([(p.name, _restore(source, p, runtime=True)) for p in parts])
-        fitted.parts = parts
+        steps = [(p.name, _restore(source, p, runtime=True)) for p in parts]
+        fitted = FittedPipeline(steps, parts=parts, source=str(source))
         _check_agree(source, fitted, meta)
         return fitted, meta
     return _pipeline(source, parts, meta), meta
@@ -182,24 +187,20 @@ def read(source: Path, *, runtime: bool = False) -> tuple[Any, dict[str, Any]]:
 def to_pipeline(fitted: Any) -> Pipeline:
     """The scikit-learn ``Pipeline`` of a :class:`~classify.runtime.FittedPipeline` read by :func:`read`
     (for what needs the estimators: saving, refitting, reports), from the arrays already in memory."""
-    return _pipeline(Path("<model>"), fitted.parts, None)
+    return _pipeline(Path(fitted.source), fitted.parts, None)
 
 
 def _restore(source: Path, part: StepParts, *, runtime: bool) -> Any:
     """One fitted step from its parts, as a scikit-learn estimator or (``runtime``) its numpy form."""
-    import importlib
-
     from classify import runtime as rt
 
+    # The runtime form of a step, where it has one; the estimators subclass these, so both forms
+    # check a file's settings and arrays with the same from_arrays.
+    light: dict[str, Any] = {"HeadlineVectorizer": rt.HeadlineFeatures, "TopicClassifier": rt.LinearScores}
+    cls = light.get(part.kind) if runtime else None
     try:
         params = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(part.params).items()}
-        state = dict(part.state)
-        if runtime and part.kind == "HeadlineVectorizer":
-            return rt.HeadlineFeatures.from_arrays(params, state, part.arrays)
-        if runtime and part.kind == "TopicClassifier":
-            return rt.LinearScores.restored(state, part.arrays)
-        cls = getattr(importlib.import_module(KINDS[part.kind]), part.kind)
-        return cls.from_arrays(params, state, part.arrays)
+        return (cls or _step_class(part.kind)).from_arrays(params, dict(part.state), part.arrays)
     except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
         what = f"missing array {exc}" if isinstance(exc, KeyError) else str(exc)
         raise ModelError(f"{source}: damaged model file: step '{part.name}': {what}") from None

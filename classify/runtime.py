@@ -280,6 +280,10 @@ class HeadlineFeatures:
 class LinearScores:
     """Fitted linear topic scores: ``softmax((X @ coef_.T + intercept_) / temperature_)``.
 
+    The parameters are those of :class:`classify.linear.TopicClassifier`, which documents them and
+    fits the attributes; this class holds them (so a model file's settings are checked the same way
+    in both forms) and scores features.
+
     Attributes
     ----------
     classes_ : ndarray of str
@@ -296,6 +300,20 @@ class LinearScores:
     intercept_: np.ndarray
     temperature_: float
     calibration_: str
+
+    def __init__(
+        self,
+        loss: str = "svm",
+        C: float = 0.5,
+        random_state: int = 0,
+        views: str = "svm+nbsvm+mnb",
+        blend_bias: bool = True,
+    ) -> None:
+        self.loss = loss
+        self.C = C
+        self.random_state = random_state
+        self.views = views
+        self.blend_bias = blend_bias
 
     def _check_fitted(self) -> None:
         """Nothing to check here (the scikit-learn subclass checks that ``fit`` ran)."""
@@ -314,15 +332,21 @@ class LinearScores:
         return self.classes_[self.decision_function(X).argmax(axis=1)]
 
     @classmethod
-    def restored(cls, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> LinearScores:
-        """Rebuild the fitted scores from a model file's numbers and arrays.
+    def from_arrays(
+        cls, params: dict[str, Any], state: dict[str, Any], arrays: dict[str, np.ndarray]
+    ) -> Self:
+        """Rebuild the fitted scores from a model file's settings, numbers and arrays.
 
         Raises
         ------
         ValueError
-            The weights, topics and temperature do not fit together.
+            The weights, topics and temperature do not fit together, or a setting is malformed.
+        TypeError
+            A setting this classifier does not take.
         """
-        clf = cls()
+        if not isinstance(params.get("blend_bias", True), bool):
+            raise ValueError("the setting blend_bias is not true or false")
+        clf = cls(**params)
         clf._restore(state, arrays)
         return clf
 
@@ -377,14 +401,18 @@ class FittedPipeline:
     ----------
     steps
         ``("features", HeadlineFeatures)`` and ``("clf", LinearScores)``, as the pipeline names them.
+    parts, source
+        What the model file held, per step (:class:`classify.modelfile.StepParts`), and the file:
+        kept so that :func:`classify.modelfile.to_pipeline` can rebuild the scikit-learn estimators.
     """
 
-    def __init__(self, steps: Sequence[tuple[str, Any]]) -> None:
+    def __init__(
+        self, steps: Sequence[tuple[str, Any]], *, parts: Sequence[Any] = (), source: str = ""
+    ) -> None:
         self.steps = list(steps)
         self.named_steps = dict(self.steps)
-        #: What the model file held, per step (:class:`classify.modelfile.StepParts`), kept so that
-        #: :func:`classify.modelfile.to_pipeline` can rebuild the scikit-learn estimators.
-        self.parts: list[Any] = []
+        self.parts = list(parts)
+        self.source = source
         self._features = self.named_steps["features"]
         self._clf = self.named_steps["clf"]
 

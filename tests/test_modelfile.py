@@ -132,6 +132,27 @@ def test_swapped_topics_are_detected(tiny_model_path: Path, tmp_path: Path) -> N
         load_model(forged)
 
 
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [({"blend_bias": "yes"}, "blend_bias is not true or false"), ({"margin": 2}, "margin")],
+)
+def test_malformed_classifier_settings_are_refused_on_load(
+    tiny_model_path: Path,
+    tmp_path: Path,
+    params: dict,
+    message: str,  # type: ignore[type-arg]
+) -> None:
+    # Loading builds the numpy-only runtime form; it checks the settings as the estimator does.
+    def edit(members: dict[str, bytes]) -> None:
+        manifest = manifest_of(members)
+        manifest["steps"][1]["params"].update(params)
+        manifest["digest"] = _digest(manifest)
+        members[MANIFEST] = json.dumps(manifest).encode()
+
+    with pytest.raises(ModelError, match=f"damaged model file: step 'clf': .*{message}"):
+        load_model(rewrite(tiny_model_path, tmp_path / "p.joblib", edit))
+
+
 def test_a_newer_format_asks_for_an_upgrade(tiny_model_path: Path, tmp_path: Path) -> None:
     def newer(members: dict[str, bytes]) -> None:
         manifest = manifest_of(members)
