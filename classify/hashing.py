@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from classify._ngrams import split_tokens
+from classify._ngrams import FirstSight, split_tokens
 from classify.text import char_wb_ngrams, preprocess
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
@@ -297,15 +297,14 @@ class HashedHeadlineVectorizer(TransformerMixin, BaseEstimator):
         return state
 
 
-class _TokenIds(dict):  # type: ignore[type-arg]
-    """Token -> id in the token cache; a token it lacks gets the next id and waits in ``pending``
-    to be analysed with the others of its batch."""
+class _TokenIds(FirstSight):
+    """Token -> id in the token cache (ids in order of first sight); a token it lacks also waits in
+    ``pending`` to be analysed with the others of its batch."""
 
     def __init__(self) -> None:
         super().__init__()
         self.pending: list[str] = []
 
     def __missing__(self, token: str) -> int:
-        value = self[token] = len(self)
         self.pending.append(token)
-        return value
+        return super().__missing__(token)

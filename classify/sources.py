@@ -120,8 +120,9 @@ def _line_records(
                 yield Record(text, {"headline": text})
 
 
-#: Lines taken at a time by :func:`_plain_records` (as many as the first batch of
-#: :func:`classify.predict.predict_record_batches`, so piped input is answered as soon as before).
+#: Lines taken at a time by :func:`_plain_records`: the size of the first batch of
+#: :func:`classify.predict.predict_record_batches`, so piped input does not wait for more lines than
+#: that batch needs (unless some of them are blank).
 _BLOCK_LINES = 1024
 
 
@@ -133,7 +134,7 @@ def _plain_records(lines: Iterator[tuple[int, str]], name: str, report: InputRep
     of reading on inputs of millions of short lines.
     """
     while block := list(islice(lines, _BLOCK_LINES)):
-        _numbers, texts = zip(*block, strict=True)
+        texts = [text for _, text in block]
         if max(map(len, texts)) <= MAX_TEXT_CHARS:  # the common case: nothing to cut
             clean = [" ".join(t.split()) for t in texts]  # classify.text.collapse, inlined
         else:
