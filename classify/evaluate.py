@@ -193,6 +193,10 @@ class OutOfFoldRow:
 FoldRunner = Callable[[Callable[..., Any], Iterable[tuple[Any, ...]]], Iterable[Any]]
 
 
+#: Test rows predicted at a time by :func:`fold_predictions`.
+PREDICT_BATCH = 16_384
+
+
 def fold_predictions(
     train_texts: Sequence[str],
     train_labels: Sequence[str],
@@ -211,10 +215,6 @@ def fold_predictions(
     test = list(test_texts)
     parts = [estimator.predict_proba(test[i : i + PREDICT_BATCH]) for i in range(0, len(test), PREDICT_BATCH)]
     return classes, np.vstack(parts) if parts else np.zeros((0, len(classes)))
-
-
-#: Test rows predicted at a time by :func:`fold_predictions`.
-PREDICT_BATCH = 16_384
 
 
 def _one_by_one(task: Callable[..., Any], arguments: Iterable[tuple[Any, ...]]) -> Iterator[Any]:
