@@ -90,7 +90,12 @@ def _handle_errors(fn: F) -> F:
 
 
 #: Library arguments whose command-line flag is not simply ``--`` + the name with dashes.
-_FLAGS = {"group=False": "--no-group", "report": "--report", "budget": "--budget"}
+_FLAGS = {
+    "group=False": "--no-group",
+    "threshold": "--group-threshold",
+    "report": "--report",
+    "budget": "--budget",
+}
 
 
 def _flag(argument: str) -> str:
@@ -234,7 +239,10 @@ def train_cli(
         ),
     ] = None,
     passes: Annotated[
-        int | None, typer.Option("--passes", min=1, help="Passes over DATA when streaming [default: 2].")
+        int | None,
+        typer.Option(
+            "--passes", min=1, help="Passes over DATA when streaming [default: 2; 1 from 500,000 rows]."
+        ),
     ] = None,
 ) -> None:
     """Train a model on a labelled file and save it (--unlabelled POOL: self-training)."""
@@ -755,6 +763,7 @@ def _train_streaming(
     data: Path, text_col: str | None, label_col: str | None, output: Path | None, passes: int | None
 ) -> None:
     from classify.model import save_model
+    from classify.render import passes_text
     from classify.stream import StreamSettings, train_stream
 
     settings = StreamSettings() if passes is None else StreamSettings(passes=passes)
@@ -797,7 +806,8 @@ def _train_streaming(
     save_model(result.model, path)
     topics = ", ".join(f"{t} {n}" for t, n in result.counts.items())
     typer.echo(
-        f"trained (streaming, {settings.passes} passes) on {result.n_rows} rows in {result.seconds:.1f}s"
+        f"trained (streaming, {passes_text(result.passes)}) on {result.n_rows} rows "
+        f"in {result.seconds:.1f}s"
     )
     typer.echo(f"topics ({len(result.counts)}): {topics}")
     typer.echo(f"saved {path}")

@@ -308,7 +308,8 @@ def cross_validate(
         Runs the fold fits (see :data:`FoldRunner`); by default one after the other, in this process.
     stream
         Fit each fold by streaming training (:func:`classify.stream.fit_stream`, its default
-        settings), the model ``classify train`` builds for an archive; ``params`` must then be unset.
+        settings, passes as for all the rows), the model ``classify train`` builds for an archive;
+        ``params`` must then be unset.
     **how
         How to split (``folds``, ``group``, ``threshold``, ``split_by_date``, ``date_col``): see
         :func:`classify.splits.make_splits`.
@@ -328,18 +329,18 @@ def cross_validate(
         raise ValueError(f"give splits or split options ({', '.join(how)}), not both")
     # Partials, not lambdas: a Dask runner pickles them to the workers.
     if stream:
-        from classify.stream import StreamSettings, fit_stream
+        from classify.stream import StreamSettings, fit_stream, passes_for
 
-        fit: Callable[[Sequence[str], Sequence[str]], Any] = functools.partial(
-            fit_stream, settings=StreamSettings()
-        )
+        # The passes `train` would choose for all the rows, not for a fold's share of them.
+        streaming = StreamSettings(passes=passes_for(len(data)))
+        fit: Callable[[Sequence[str], Sequence[str]], Any] = functools.partial(fit_stream, settings=streaming)
     else:
         fit = functools.partial(fit_pipeline, params=settings)
     oof = predict_splits(data, splits, fit, run=run)
     mode = "date split" if splits.split == SPLIT_DATE else "cross-validation"
     evaluation = score_splits(data, splits, oof, mode=mode, settings=None if stream else settings)
     if stream:
-        streamed = {"method": "stream", **dataclasses.asdict(StreamSettings())}
+        streamed = {"method": "stream", **dataclasses.asdict(streaming)}
         evaluation = dataclasses.replace(evaluation, settings={**evaluation.settings, "params": streamed})
     return CrossValidation(splits, oof, evaluation)
 

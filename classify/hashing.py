@@ -125,20 +125,24 @@ class HashedHeadlineVectorizer(TransformerMixin, BaseEstimator):
         """
         import scipy.sparse as sp
 
-        counts = self._counts(X)
+        counts, words_per_doc = self._count_blocks(X)
         data = self.idf_[counts.indices]
-        rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
-        is_word = counts.indices < self.n_word_features_
-        squares = data * data
+        # Each row is its word entries then its character entries (see _count_blocks), so the two
+        # blocks of every row are consecutive runs: their squared norms are differences of one
+        # running sum, and the scale factors are repeated run by run. (Per-entry row numbers, two
+        # weighted bincounts and a 2-D gather did the same at over twice the cost.)
         n = counts.shape[0]
-        total = np.bincount(rows, weights=squares, minlength=n)
-        word_sq = np.bincount(rows, weights=np.where(is_word, squares, 0), minlength=n)
-        word_norm = np.sqrt(word_sq).astype(np.float32)
-        char_norm = np.sqrt(np.maximum(total - word_sq, 0)).astype(np.float32)
-        word_norm[word_norm == 0] = 1
-        char_norm[char_norm == 0] = 1
-        factor = np.stack([np.float32(self.char_weight) / char_norm, 1 / word_norm], axis=1)
-        data *= factor[rows, is_word.astype(np.intp)]
+        starts = counts.indptr[:-1]
+        bounds = np.empty(2 * n + 1, dtype=np.int64)
+        bounds[0:-1:2] = starts
+        bounds[1::2] = starts + words_per_doc
+        bounds[-1] = counts.indptr[-1]
+        running = np.zeros(len(data) + 1, dtype=np.float64)
+        np.cumsum(np.square(data, dtype=np.float64), out=running[1:])
+        norms = np.sqrt(np.diff(running[bounds])).astype(np.float32).reshape(n, 2)
+        norms[norms == 0] = 1
+        factor = np.array([1.0, self.char_weight], dtype=np.float32) / norms
+        data *= np.repeat(factor.ravel(), np.diff(bounds))
         return sp.csr_matrix((data, counts.indices, counts.indptr), shape=counts.shape)
 
     def token_features(self, text: str) -> list[tuple[str, np.ndarray]]:
@@ -222,7 +226,11 @@ class HashedHeadlineVectorizer(TransformerMixin, BaseEstimator):
         return flat[index], lengths
 
     def _counts(self, X: Sequence[str]) -> Any:
-        """Hashed n-gram occurrences: a CSR matrix of ones, repeated n-grams as repeated entries.
+        """Hashed n-gram occurrences: a CSR matrix of ones, repeated n-grams as repeated entries."""
+        return self._count_blocks(X)[0]
+
+    def _count_blocks(self, X: Sequence[str]) -> tuple[Any, np.ndarray]:
+        """:meth:`_counts`, and the number of word entries of each row.
 
         Each row holds its word n-grams, then its character n-grams; the columns are not sorted.
         """
@@ -268,7 +276,8 @@ class HashedHeadlineVectorizer(TransformerMixin, BaseEstimator):
                 indices[offset[d] + rank] = block_ids
             offset += counts
         data = np.ones(len(indices), dtype=np.float32)
-        return sp.csr_matrix((data, indices, indptr), shape=(n_docs, self.n_features_))
+        words_per_doc = np.sum(per_doc[:-1], axis=0) if len(per_doc) > 1 else np.zeros(n_docs, np.int64)
+        return sp.csr_matrix((data, indices, indptr), shape=(n_docs, self.n_features_)), words_per_doc
 
     def to_arrays(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """The fitted state (the idf weights) as plain arrays, for :mod:`classify.modelfile`."""

@@ -20,13 +20,19 @@ if TYPE_CHECKING:
     from classify.tune import TuneResult
 
 
+def passes_text(n: Any) -> str:
+    """``1 pass`` or ``N passes``."""
+    return "1 pass" if n == 1 else f"{n} passes"
+
+
 def evaluation_text(result: Evaluation, *, source: str) -> str:
     """A readable report: headline figures, per-topic table, and the most common confusions."""
     lines = [f"{source}: {result.mode}" + (f", {result.folds} folds" if result.folds else "")]
     params = result.settings.get("params") or {}
     if params.get("method") == "stream":
         lines.append(
-            f"model: streaming training, {params.get('passes')} passes, hashed features (as train builds it)"
+            f"model: streaming training, {passes_text(params.get('passes'))}, hashed features "
+            "(as train builds it)"
         )
     lines.extend(split_lines(result))
     lines.append(

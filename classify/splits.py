@@ -157,6 +157,16 @@ def make_splits(
                 f"{folds} folds; pass a smaller {{folds}}, or {{group=False}}",
                 arguments=("folds", "group=False"),
             )
+        if groups.largest > len(labels) / folds:
+            # One chained group bigger than a fold: it fills one test fold (whose model then trains
+            # on the few rows left) and the score means nothing. Seen on a synthetic archive whose
+            # rows all share halves with others (99.9% in one group, macro-F1 0.08).
+            raise DataError(
+                f"{data.source}: near-duplicate grouping joined {groups.largest:,} of {len(labels):,} "
+                f"rows into one group, more than a fold holds, so the folds cannot be balanced; pass a "
+                f"higher {{threshold}} (now {threshold}) or {{group=False}}",
+                arguments=("threshold", "group=False"),
+            )
         pairs = grouped_kfold(labels, groups.ids, folds)
     else:
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=RANDOM_STATE)

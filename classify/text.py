@@ -20,8 +20,26 @@ def preprocess(text: str) -> str:
     text = text.lower()
     if text.isascii():
         return text
-    normalized = unicodedata.normalize("NFKD", text)
-    return "".join([c for c in normalized if not unicodedata.combining(c)])
+    return text.translate(_STRIPPED)
+
+
+class _Stripped(dict[int, str]):
+    """Code point -> that character decomposed (NFKD) without its combining marks, filled on demand.
+
+    A ``str.translate`` table, so a headline is stripped in one C-level pass. Done per character it
+    gives the same text as normalising the whole string first: NFKD decomposes each character on its
+    own, and canonical reordering only moves combining marks, which are all dropped. (The whole-string
+    version cost 12 µs a headline, a tenth of the featurizer's time on an archive with curly quotes.)
+    """
+
+    def __missing__(self, code: int) -> str:
+        decomposed = unicodedata.normalize("NFKD", chr(code))
+        stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+        self[code] = stripped
+        return stripped
+
+
+_STRIPPED = _Stripped()
 
 
 def char_wb_ngrams(token: str, ngram_range: tuple[int, int]) -> list[str]:

@@ -130,6 +130,28 @@ def test_too_few_stories_for_the_folds(tmp_path: Path) -> None:
     assert cross_validate(data, folds=3, group=False).evaluation.n == 8
 
 
+def test_a_group_bigger_than_a_fold_is_refused(tmp_path: Path) -> None:
+    # Half the rows are one story retold: the fold that tests it would train on the few rows left.
+    rows = [(f"Oil prices climb on supply worries {'!' * i}", "economy") for i in range(6)]
+    rows += [
+        ("Measles outbreak reported in villages", "health"),
+        ("New clinic opens for heart patients", "health"),
+        ("Striker scores twice in cup final", "sport"),
+        ("Coach quits after third straight defeat", "sport"),
+        ("Sprinter breaks the national record", "sport"),
+        ("Vaccine trial enrols thousands of children", "health"),
+    ]
+    data = load_labelled(write_csv(tmp_path / "chained.csv", ["headline", "topic"], rows))
+    with pytest.raises(DataError) as info:
+        cross_validate(data, folds=3)
+    assert re.search(
+        r"joined 6 of 12 rows into one group, more than a fold holds.*higher --group-threshold \(now 0.5\) "
+        r"or --no-group",
+        cli_message(info.value),
+    )
+    assert cross_validate(data, folds=3, group=False).evaluation.n == 12
+
+
 def test_cross_validate_keeps_the_out_of_fold_predictions(tiny_csv: Path) -> None:
     oof = cross_validate(load_labelled(tiny_csv), folds=4).oof
     predicted, proba, topics = oof.predicted, oof.proba, oof.topics

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import pickle
@@ -356,3 +357,23 @@ def test_streaming_fold_fits_accept_a_topic_with_one_row() -> None:
     model = train_stream_rows(list(texts), list(labels), settings=SMALL).model
     assert "politics" in model.topics
     assert model.predict_proba(["Oil prices climb"]).shape == (1, 4)
+
+
+def test_passes_default_to_two_for_small_data_and_one_for_an_archive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream = stream_module
+    assert stream.passes_for(stream.SINGLE_PASS_ROWS - 1) == 2
+    assert stream.passes_for(stream.SINGLE_PASS_ROWS) == 1
+    path = write_csv(tmp_path / "tiny.csv", ["headline", "topic"], interleaved_rows())
+    auto = StreamSettings(chunk_rows=4, word_bits=12, char_bits=12, learning_rate=0.5)
+    for limit, expected in ((10_000, 2), (24, 1)):
+        monkeypatch.setattr(stream, "SINGLE_PASS_ROWS", limit)
+        seen: list[StreamProgress] = []
+        result = train_stream(path, settings=auto, on_progress=seen.append)
+        assert result.passes == expected
+        assert result.model.meta["params"]["passes"] == expected
+        assert {p.pass_number for p in seen if p.phase == "train"} == set(range(1, expected + 1))
+        assert {p.passes for p in seen if p.phase == "scan"} == {0}  # not known before the count
+    # Told, it does as told whatever the size.
+    assert train_stream(path, settings=dataclasses.replace(auto, passes=3)).passes == 3
