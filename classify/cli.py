@@ -806,8 +806,7 @@ def _train_streaming(
     save_model(result.model, path)
     topics = ", ".join(f"{t} {n}" for t, n in result.counts.items())
     typer.echo(
-        f"trained (streaming, {passes_text(result.passes)}) on {result.n_rows} rows "
-        f"in {result.seconds:.1f}s"
+        f"trained (streaming, {passes_text(result.passes)}) on {result.n_rows} rows in {result.seconds:.1f}s"
     )
     typer.echo(f"topics ({len(result.counts)}): {topics}")
     typer.echo(f"saved {path}")

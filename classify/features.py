@@ -1,4 +1,5 @@
-"""Word + character n-gram TF-IDF features for headlines: :class:`HeadlineVectorizer`.
+"""Word + character n-gram TF-IDF features for headlines: :class:`HeadlineVectorizer`, and the
+fixed-width hashed variant of streaming training, :class:`HashedHeadlineVectorizer`.
 
 :class:`HeadlineVectorizer` computes the same matrix as the scikit-learn ``FeatureUnion`` of a word
 1-2-gram ``TfidfVectorizer`` and a ``char_wb`` 2-5-gram ``TfidfVectorizer`` (:func:`reference_union`:
@@ -24,10 +25,17 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from classify import _ngrams as ngr
+from classify.hashing import HashedFeatures
 from classify.runtime import DERIVED, HeadlineFeatures
 from classify.text import char_wb_ngrams, preprocess
 
-__all__ = ["HeadlineVectorizer", "char_wb_ngrams", "preprocess", "reference_union"]
+__all__ = [
+    "HashedHeadlineVectorizer",
+    "HeadlineVectorizer",
+    "char_wb_ngrams",
+    "preprocess",
+    "reference_union",
+]
 
 
 class HeadlineVectorizer(TransformerMixin, BaseEstimator, HeadlineFeatures):
@@ -318,6 +326,21 @@ def reference_union(
         parts.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(char_ngrams), **common)))
         weights["char"] = float(char_weight)
     return FeatureUnion(parts, transformer_weights=weights)
+
+
+class HashedHeadlineVectorizer(TransformerMixin, BaseEstimator, HashedFeatures):
+    """The scikit-learn estimator of :class:`classify.hashing.HashedFeatures` (parameters there).
+
+    What streaming training puts in its pipeline and a model file names; loading for prediction
+    rebuilds the plain :class:`~classify.hashing.HashedFeatures` instead, without scikit-learn.
+    """
+
+    def __sklearn_tags__(self) -> Any:
+        """Declare text input, as scikit-learn's own vectorizers do."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        return tags
 
 
 def _terms_to_arrays(vocabulary: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:

@@ -25,7 +25,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from classify._ngrams import FirstSight, split_tokens
 from classify.text import char_wb_ngrams, preprocess
@@ -33,8 +32,12 @@ from classify.text import char_wb_ngrams, preprocess
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 
-class HashedHeadlineVectorizer(TransformerMixin, BaseEstimator):
+class HashedFeatures:
     """Word n-gram plus ``char_wb`` n-gram hashed TF-IDF, in float32, with a fixed width.
+
+    Plain numpy (no scikit-learn import), so that a model trained by streaming predicts with
+    :mod:`classify.runtime` alone; :class:`classify.features.HashedHeadlineVectorizer` is the
+    scikit-learn estimator over it, which pipelines, training and model files use.
 
     Parameters
     ----------
@@ -84,14 +87,14 @@ class HashedHeadlineVectorizer(TransformerMixin, BaseEstimator):
     def n_features_(self) -> int:
         return self.n_word_features_ + (1 << self.char_bits if self.char_ngrams else 0)
 
-    def start_counting(self) -> HashedHeadlineVectorizer:
+    def start_counting(self) -> HashedFeatures:
         """Reset the document frequencies (the start of a first pass)."""
         self.df_ = np.zeros(self.n_features_, dtype=np.int64)
         self.n_documents_ = 0
         self.idf_ = np.ones(self.n_features_, dtype=np.float32)
         return self
 
-    def partial_count(self, texts: Sequence[str]) -> HashedHeadlineVectorizer:
+    def partial_count(self, texts: Sequence[str]) -> HashedFeatures:
         """Add the document frequencies of ``texts`` and update ``idf_`` from all counted so far."""
         if not hasattr(self, "df_"):
             self.start_counting()
@@ -102,13 +105,13 @@ class HashedHeadlineVectorizer(TransformerMixin, BaseEstimator):
         self.idf_ = (np.log((1 + n) / (1 + self.df_)) + 1).astype(np.float32)
         return self
 
-    def finish_counting(self) -> HashedHeadlineVectorizer:
+    def finish_counting(self) -> HashedFeatures:
         """Drop the raw counts: the fitted state is ``idf_`` (and ``n_documents_``) only."""
         if hasattr(self, "df_"):
             del self.df_
         return self
 
-    def fit(self, X: Sequence[str], y: Any = None) -> HashedHeadlineVectorizer:
+    def fit(self, X: Sequence[str], y: Any = None) -> HashedFeatures:
         """Count document frequencies on ``X`` (all of it: for data that fits in memory)."""
         return self.start_counting().partial_count(list(X)).finish_counting()
 
@@ -286,7 +289,7 @@ class HashedHeadlineVectorizer(TransformerMixin, BaseEstimator):
     @classmethod
     def from_arrays(
         cls, params: dict[str, Any], state: dict[str, Any], arrays: dict[str, np.ndarray]
-    ) -> HashedHeadlineVectorizer:
+    ) -> HashedFeatures:
         """Rebuild a fitted vectorizer from :meth:`to_arrays` output, checking that the parts agree."""
         vec = cls(**params)
         idf = np.asarray(arrays["idf"], dtype=np.float32)
@@ -317,3 +320,13 @@ class _TokenIds(FirstSight):
     def __missing__(self, token: str) -> int:
         self.pending.append(token)
         return super().__missing__(token)
+
+
+def __getattr__(name: str) -> Any:
+    # Model files pickled before the estimator moved to classify.features name it here; importing
+    # it lazily keeps this module free of scikit-learn for the runtime.
+    if name == "HashedHeadlineVectorizer":
+        from classify.features import HashedHeadlineVectorizer
+
+        return HashedHeadlineVectorizer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

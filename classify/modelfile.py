@@ -76,7 +76,7 @@ class StepParts:
 #: Step kinds a model file may hold, and the module of the class that rebuilds each.
 KINDS = {
     "HeadlineVectorizer": "classify.features",
-    "HashedHeadlineVectorizer": "classify.hashing",
+    "HashedHeadlineVectorizer": "classify.features",
     "TopicClassifier": "classify.linear",
 }
 
@@ -196,7 +196,13 @@ def _restore(source: Path, part: StepParts, *, runtime: bool) -> Any:
 
     # The runtime form of a step, where it has one; the estimators subclass these, so both forms
     # check a file's settings and arrays with the same from_arrays.
-    light: dict[str, Any] = {"HeadlineVectorizer": rt.HeadlineFeatures, "TopicClassifier": rt.LinearScores}
+    from classify.hashing import HashedFeatures
+
+    light: dict[str, Any] = {
+        "HeadlineVectorizer": rt.HeadlineFeatures,
+        "HashedHeadlineVectorizer": HashedFeatures,
+        "TopicClassifier": rt.LinearScores,
+    }
     cls = light.get(part.kind) if runtime else None
     try:
         params = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(part.params).items()}

@@ -6,7 +6,7 @@ for Parquet) never holds the rows in memory. It reads the file ``passes + 1`` ti
 1. **scan**: count rows and topics (so that every topic is known before training: a topic first seen
    in the last chunk still works), fingerprint the data, and count the document frequencies of hashed
    n-grams on the first :data:`IDF_SAMPLE_ROWS` rows for the idf;
-2. **training passes**: hash each chunk (:class:`~classify.hashing.HashedHeadlineVectorizer`, fixed
+2. **training passes**: hash each chunk (:class:`~classify.features.HashedHeadlineVectorizer`, fixed
    width, no vocabulary), shuffle it, and update a multinomial logistic regression with
    ``partial_fit`` (:class:`SoftmaxSGD`: mini-batch AdaGrad that touches only the columns a batch
    uses; topics weighted as ``class_weight="balanced"`` would weight them). scikit-learn's
@@ -40,7 +40,6 @@ import numpy as np
 
 from classify.chunks import Chunk, ReadStats, file_size, iter_chunks, stream_format
 from classify.errors import DataError
-from classify.hashing import HashedHeadlineVectorizer
 from classify.linear import fit_temperature
 from classify.runtime import softmax
 
@@ -351,6 +350,7 @@ def _train(
     """
     from sklearn.pipeline import Pipeline
 
+    from classify.features import HashedHeadlineVectorizer
     from classify.model import make_meta
 
     started = clock()

@@ -7,9 +7,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from classify.features import HashedHeadlineVectorizer
+from classify.hashing import HashedFeatures
 from classify.model import load_model, save_model
 from classify.runtime import FittedPipeline, HeadlineFeatures, LinearScores
+from tests.conftest import tiny_rows, write_csv
 
 HEADLINES = [
     "Central bank raises rates",
@@ -46,12 +50,42 @@ def test_a_rebuilt_pipeline_saves_the_same_model(tiny_model_path: Path, tmp_path
     assert again.meta == model.meta
 
 
-def test_loading_and_predicting_imports_no_scikit_learn(tiny_model_path: Path) -> None:
+@pytest.fixture(scope="module")
+def stream_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model trained by streaming (hashed features), as ``classify train`` builds for an archive."""
+    from classify.stream import StreamSettings, train_stream
+
+    folder = tmp_path_factory.mktemp("stream")
+    data = write_csv(folder / "tiny.csv", ["headline", "topic"], tiny_rows())
+    settings = StreamSettings(chunk_rows=8, passes=3, word_bits=12, char_bits=12, learning_rate=0.5)
+    return save_model(train_stream(data, settings=settings).model, folder / "stream.model")
+
+
+def test_a_streamed_model_predicts_with_the_plain_hashed_features(stream_model_path: Path) -> None:
+    model = load_model(stream_model_path)
+    assert type(model.fitted.named_steps["features"]) is HashedFeatures
+    assert type(model.fitted.named_steps["clf"]) is LinearScores
+    assert type(model.pipeline.named_steps["features"]) is HashedHeadlineVectorizer
+    assert np.array_equal(model.predict_proba(HEADLINES), model.pipeline.predict_proba(HEADLINES))
+
+
+def test_an_old_import_of_the_hashed_estimator_still_works() -> None:
+    # Pickled models made before the estimator moved name it in classify.hashing.
+    from classify.hashing import HashedHeadlineVectorizer as old_name
+
+    assert old_name is HashedHeadlineVectorizer
+    with pytest.raises(ImportError):
+        from classify.hashing import NoSuchThing  # noqa: F401
+
+
+@pytest.mark.parametrize("which", ["tiny_model_path", "stream_model_path"])
+def test_loading_and_predicting_imports_no_scikit_learn(which: str, request: pytest.FixtureRequest) -> None:
     # In a fresh interpreter: the whole predict command's path, from the CLI module to the output.
+    model_path = request.getfixturevalue(which)
     code = (
         "import sys\n"
         "from classify.cli import main\n"
-        f"sys.argv = ['classify', 'predict', '--model', {str(tiny_model_path)!r}, '-f', 'jsonl', '-k', '2']\n"
+        f"sys.argv = ['classify', 'predict', '--model', {str(model_path)!r}, '-f', 'jsonl', '-k', '2']\n"
         "try:\n"
         "    main()\n"
         "except SystemExit as exc:\n"

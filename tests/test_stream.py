@@ -17,7 +17,7 @@ from classify import stream as stream_module
 from classify.chunks import ReadStats, iter_chunks
 from classify.cli import app
 from classify.errors import DataError
-from classify.hashing import HashedHeadlineVectorizer
+from classify.features import HashedHeadlineVectorizer
 from classify.model import load_model, save_model
 from classify.stream import StreamProgress, StreamSettings, train_stream
 from tests.conftest import TINY, tiny_rows, write_csv
