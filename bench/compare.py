@@ -53,7 +53,7 @@ RESULTS = ROOT / "bench" / "results"
 SYSTEMS = ("classify", "classify_stack", "fasttext", "fasttext_auto", "minilm", "cnb")
 DEFAULT_SYSTEMS = ("classify", "fasttext", "cnb")
 #: The settings of the ``classify_stack`` system: the opt-in stack of views (issue 16), over the defaults.
-STACK_PARAMS: dict[str, Any] = {"classifier": "stack", "blend_bias": False}
+STACK_PARAMS: dict[str, Any] = {"classifier": "stack", "blend_bias": False, "views": "svm+nbsvm+mnb+emb"}
 FOLDS = 5
 SEED = 0
 BATCH = 10_000

@@ -77,8 +77,12 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
         the SVM is fitted by SGD on the other rows) or ``none`` (logistic regression).
     """
 
-    def fit(self, X: Any, y: Any) -> TopicClassifier:
-        """Fit on features ``X`` (sparse) and topics ``y``."""
+    def fit(self, X: Any, y: Any, word_projection: Any = None) -> TopicClassifier:
+        """Fit on features ``X`` (sparse) and topics ``y``.
+
+        ``word_projection`` is what the stack's ``emb`` view needs (see
+        :meth:`classify.stacking.StackedLinear.fit`); the other classifiers ignore it.
+        """
         labels = np.asarray([str(t) for t in y])
         classes, codes = np.unique(labels, return_inverse=True)
         if len(classes) < 2:
@@ -101,7 +105,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
             stacked = StackedLinear(
                 views=self.views, C=self.C, random_state=self.random_state, blend_bias=self.blend_bias
             )
-            stacked.fit(X, codes.tolist())
+            stacked.fit(X, codes.tolist(), word_projection=word_projection)
             coef, intercept = stacked.coef_, stacked.intercept_
             temperature, how = 1.0, "stack blend"
         elif loss == "svm":

@@ -24,7 +24,7 @@ CLASSIFIERS = ("svm", "logreg", "stack")
 
 #: The linear views :class:`classify.stacking.StackedLinear` can blend (defined here, where settings
 #: are checked, so that checking them needs no scikit-learn).
-VIEWS = ("svm", "nbsvm", "mnb")
+VIEWS = ("svm", "nbsvm", "mnb", "emb")
 
 
 def parse_views(views: str | Sequence[str]) -> tuple[str, ...]:
@@ -93,8 +93,9 @@ class Settings:
         Inverse regularisation strength (``logreg`` uses 20x this, which puts its optimum near the
         SVM's on headline data).
     views
-        The views ``stack`` blends, joined by ``+`` (from ``svm``, ``nbsvm``, ``mnb``); ignored by the
-        other classifiers.
+        The views ``stack`` blends, joined by ``+`` (from ``svm``, ``nbsvm``, ``mnb``, ``emb``); ignored
+        by the other classifiers. ``emb`` (static word vectors distilled from MiniLM, see
+        :mod:`classify.embeddings`) needs the ``embed`` extra to train, nothing to predict.
     blend_bias
         Whether ``stack``'s blend learns one bias per topic besides the view weights. Without them
         the blend keeps the topic priors the balanced views set: on an unbalanced set with many
