@@ -114,6 +114,34 @@ def test_pipeline_with_emb_trains_saves_and_explains(fake_vectors: None, tmp_pat
     assert total == pytest.approx(score[column] - clf.intercept_[column], rel=1e-5)
 
 
+def test_vector_columns_fold_exactly_into_the_weights_of_x() -> None:
+    from classify.linear import VectorColumns
+
+    rng = np.random.default_rng(1)
+    X = sp.csr_matrix(rng.random((30, 10)) * (rng.random((30, 10)) < 0.4))
+    P = sp.csr_matrix(rng.normal(size=(10, 4)))
+    columns = VectorColumns.fit(X, P, 0.35)
+    A = columns.append(X)
+    assert A.shape == (30, 14)
+    coef, intercept = rng.normal(size=(3, 14)), rng.normal(size=3)
+    folded, b = columns.fold(coef, intercept)
+    assert folded.shape == (3, 10)
+    np.testing.assert_allclose(X @ folded.T + b, A @ coef.T + intercept, atol=1e-9)
+
+
+@pytest.mark.parametrize("classifier", ["svm", "logreg"])
+def test_word_vectors_setting_changes_the_model_not_its_shape(fake_vectors: None, classifier: str) -> None:
+    texts = [t for t, _ in tiny_rows()]
+    labels = [y for _, y in tiny_rows()]
+    plain = fit_pipeline(texts, labels, {"classifier": classifier})
+    vectors = fit_pipeline(texts, labels, {"classifier": classifier, "word_vectors": 0.35})
+    a, b = plain.named_steps["clf"], vectors.named_steps["clf"]
+    assert a.coef_.shape == b.coef_.shape and b.coef_.dtype == np.float32
+    assert not np.allclose(a.coef_, b.coef_)
+    # Folded back, the weights still fit the training rows as a model of X alone.
+    assert (vectors.predict(texts) == np.asarray(labels)).mean() > 0.8
+
+
 def test_missing_extra_names_the_install_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(embeddings, "_NEEDS", ("no_such_module_for_classify",))
     embeddings.wordpiece_vectors.cache_clear()
@@ -122,6 +150,8 @@ def test_missing_extra_names_the_install_line(monkeypatch: pytest.MonkeyPatch) -
     labels = [y for _, y in tiny_rows()]
     with pytest.raises(MissingExtraError, match=r"pip install 'classify\[embed\]'"):
         fit_pipeline(texts, labels, {"classifier": "stack", "views": "svm+emb"})
+    with pytest.raises(MissingExtraError, match=r"pip install 'classify\[embed\]'"):
+        fit_pipeline(texts, labels, {"word_vectors": 0.35})
 
 
 def test_tune_searches_the_view_only_with_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,8 +159,21 @@ def test_tune_searches_the_view_only_with_the_extra(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(embeddings, "available", lambda: False)
     assert not any("emb" in v for v in search_space()["views"])
+    assert search_space()["word_vectors"] == [0.0]
     monkeypatch.setattr(embeddings, "available", lambda: True)
     assert "svm+nbsvm+mnb+emb" in search_space()["views"]
+    assert 0.35 in search_space()["word_vectors"]
+
+
+def test_word_vectors_setting_is_checked_and_tidied() -> None:
+    from classify.settings import Settings
+
+    assert Settings(word_vectors=1).word_vectors == 1.0
+    with pytest.raises(ValueError, match="word_vectors"):
+        Settings(word_vectors=-0.1)
+    assert "word_vectors=0.35" in Settings(word_vectors=0.35).describe()
+    # The stack has its own emb view: the setting means nothing there, and tidying drops it.
+    assert Settings(classifier="stack", word_vectors=0.35).tidy().word_vectors == 0.0
 
 
 @pytest.mark.skipif(not embeddings.available(), reason="needs the embed extra (torch, MiniLM)")
