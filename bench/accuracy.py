@@ -690,7 +690,8 @@ def render_section(
     only_folds: int = 0,
 ) -> list[str]:
     compare, stacked = RESULTS / "compare.json", RESULTS / "compare-stack.json"
-    nobias = RESULTS / "compare-stack-nobias.json"  # the run before the emb view (13:24 UTC, 2026-11-29)
+    # The run before the emb view (13:24 UTC, 2026-11-29), on the corpus of 20,579 rows of that day.
+    nobias = RESULTS / "compare-stack-nobias.json"
     minilm = _compare_scores(compare, "minilm", only_folds)
     if train_rows:
         title = f"## Small data: {train_rows:,} training rows per fold"
@@ -717,6 +718,12 @@ def render_section(
     if not train_rows:
         references += [
             (
+                _compare_scores(compare, "classify_vectors", only_folds),
+                "classify `word_vectors` 0.35 (bench.compare)",
+                "the classify_vectors system: the default SVM with static word-vector columns folded "
+                "back into the word weights, through fit_pipeline (compare.json)",
+            ),
+            (
                 _compare_scores(compare, "classify_stack", only_folds),
                 "classify `stack` + `emb`, `blend_bias` false (bench.compare)",
                 "the classify_stack system: views svm+nbsvm+mnb+emb, no per-topic biases, through "
@@ -726,7 +733,7 @@ def render_section(
                 _compare_scores(nobias, "classify_stack", only_folds),
                 "classify `stack`, `blend_bias` false (bench.compare)",
                 "the classify_stack system before the emb view: stack without per-topic biases "
-                "(compare-stack-nobias.json)",
+                "(compare-stack-nobias.json; its corpus had 20,579 rows)",
             ),
             (
                 _compare_scores(stacked, "classify", only_folds),
