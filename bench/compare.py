@@ -50,10 +50,13 @@ from typing import Any
 from bench.datasets import ROOT, SETS
 
 RESULTS = ROOT / "bench" / "results"
-SYSTEMS = ("classify", "classify_stack", "fasttext", "fasttext_auto", "minilm", "cnb")
+SYSTEMS = ("classify", "classify_vectors", "classify_stack", "fasttext", "fasttext_auto", "minilm", "cnb")
 DEFAULT_SYSTEMS = ("classify", "fasttext", "cnb")
 #: The settings of the ``classify_stack`` system: the opt-in stack of views (issue 16), over the defaults.
-STACK_PARAMS: dict[str, Any] = {"classifier": "stack", "blend_bias": False}
+STACK_PARAMS: dict[str, Any] = {"classifier": "stack", "blend_bias": False, "views": "svm+nbsvm+mnb+emb"}
+#: The settings of the ``classify_vectors`` system: the default SVM with static word-vector columns
+#: (``word_vectors``, classify.embeddings), over the defaults.
+VECTOR_PARAMS: dict[str, Any] = {"word_vectors": 0.35}
 FOLDS = 5
 SEED = 0
 BATCH = 10_000
@@ -368,6 +371,10 @@ def make_system(name: str, autotune_seconds: int) -> System:
         # The opt-in blend of views (classify.stacking), through the same fit_pipeline.
         system = ClassifySystem(STACK_PARAMS)
         system.name = "classify_stack"
+        return system
+    if name == "classify_vectors":
+        system = ClassifySystem(VECTOR_PARAMS)
+        system.name = "classify_vectors"
         return system
     if name == "cnb":
         return CNBSystem()
@@ -740,6 +747,16 @@ def render(report: dict[str, Any]) -> str:
             if "classify_stack" in report["systems"]
             else []
         ),
+        *(
+            [
+                "- classify_vectors: the settings "
+                f"`{json.dumps(report.get('vector_params', VECTOR_PARAMS))}` over the defaults (static "
+                "word vectors distilled from MiniLM as extra columns, folded back into the word "
+                "weights: classify.embeddings), the same `fit_pipeline`."
+            ]
+            if "classify_vectors" in report["systems"]
+            else []
+        ),
         "",
         f"Code: {report['git']['start']} at the start, {report['git']['end']} at the end.",
         "",
@@ -925,6 +942,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "minilm_count": minilm_count,
         "autotune_seconds": args.autotune_seconds,
         "stack_params": STACK_PARAMS,
+        "vector_params": VECTOR_PARAMS,
         "fasttext_params": FASTTEXT_PARAMS,
         "versions": versions(),
         "git": {"start": git_before, "end": git_state()},

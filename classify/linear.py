@@ -77,8 +77,32 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
         the SVM is fitted by SGD on the other rows) or ``none`` (logistic regression).
     """
 
-    def fit(self, X: Any, y: Any) -> TopicClassifier:
-        """Fit on features ``X`` (sparse) and topics ``y``."""
+    def fit(self, X: Any, y: Any, word_projection: Any = None, word_vectors: float = 0.0) -> TopicClassifier:
+        """Fit on features ``X`` (sparse) and topics ``y``.
+
+        Parameters
+        ----------
+        X, y
+            Features and topics.
+        word_projection
+            The (n_features, dims) map of :func:`classify.embeddings.word_projection`: what the
+            stack's ``emb`` view needs (see :meth:`classify.stacking.StackedLinear.fit`), and what
+            ``word_vectors`` reads.
+        word_vectors
+            If positive (``svm`` and ``logreg``), the static word vectors ``X @ P``, standardised and
+            scaled to a norm of about ``word_vectors``, are fitted as extra columns beside ``X``; since
+            they are linear in ``X``, their weights are then folded back onto ``X``'s columns
+            (:func:`fold_vector_columns`), so the fitted model has ``X``'s width and nothing else.
+        """
+        if word_vectors > 0 and self.loss != "stack":
+            if word_projection is None:
+                raise ValueError("word_vectors needs word_projection")
+            columns = VectorColumns.fit(X, word_projection, word_vectors)
+            self.fit(columns.append(X), y)
+            coef, intercept = columns.fold(np.asarray(self.coef_, dtype=np.float64), self.intercept_)
+            self.coef_ = weights_layout(coef)
+            self.intercept_ = np.asarray(intercept, dtype=np.float32)
+            return self
         labels = np.asarray([str(t) for t in y])
         classes, codes = np.unique(labels, return_inverse=True)
         if len(classes) < 2:
@@ -101,7 +125,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
             stacked = StackedLinear(
                 views=self.views, C=self.C, random_state=self.random_state, blend_bias=self.blend_bias
             )
-            stacked.fit(X, codes.tolist())
+            stacked.fit(X, codes.tolist(), word_projection=word_projection)
             coef, intercept = stacked.coef_, stacked.intercept_
             temperature, how = 1.0, "stack blend"
         elif loss == "svm":
@@ -198,6 +222,42 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+class VectorColumns:
+    """Static word vectors as extra, standardised columns: ``(X @ P - mu) / sd * scale``.
+
+    A weight ``w_z`` on these columns scores ``w_z . ((X @ P - mu) / sd * scale)``, which is
+    ``((w_z * scale / sd) @ P.T) . x - (w_z * scale / sd) . mu``: :meth:`fold` adds the first part to
+    ``X``'s weights and the second to the intercept, exactly.
+    """
+
+    def __init__(self, projection: Any, mu: np.ndarray, sd: np.ndarray, scale: float) -> None:
+        self.projection, self.mu, self.sd, self.scale = projection, mu, sd, scale
+
+    @classmethod
+    def fit(cls, X: Any, projection: Any, norm: float) -> VectorColumns:
+        """Standardise on the training rows; ``scale`` brings a row's vector norm to about ``norm``."""
+        import scipy.sparse as sp
+
+        P = sp.csr_matrix(projection, dtype=np.float64)
+        Z = np.asarray((X @ P).todense(), dtype=np.float64)
+        return cls(P, Z.mean(axis=0), Z.std(axis=0) + 1e-9, norm / np.sqrt(P.shape[1]))
+
+    def append(self, X: Any) -> Any:
+        """``X`` with the vector columns after its own (sparse, float64)."""
+        import scipy.sparse as sp
+
+        Z = np.asarray((X @ self.projection).todense(), dtype=np.float64)
+        dense = (Z - self.mu) / self.sd * self.scale
+        return sp.hstack([sp.csr_matrix(X, dtype=np.float64), sp.csr_matrix(dense)]).tocsr()
+
+    def fold(self, coef: np.ndarray, intercept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Weights on ``[X, vectors]`` as weights on ``X`` alone, and the intercept that goes with them."""
+        n = self.projection.shape[0]
+        Wz = coef[:, n:] * (self.scale / self.sd)
+        folded = coef[:, :n] + np.asarray((self.projection @ Wz.T).T)
+        return folded, np.asarray(intercept, dtype=np.float64) - Wz @ self.mu
 
 
 def fit_temperature(scores: np.ndarray, codes: np.ndarray) -> float:

@@ -60,9 +60,32 @@ def as_settings(params: Settings | Mapping[str, Any] | None) -> Settings:
 def fit_pipeline(
     texts: Sequence[str], labels: Sequence[str], params: Settings | Mapping[str, Any] | None = None
 ) -> Pipeline:
-    """Build the pipeline from ``params`` and fit it on headlines and their topics."""
-    pipeline = build_pipeline(params)
-    pipeline.fit(list(texts), [str(t) for t in labels])
+    """Build the pipeline from ``params`` and fit it on headlines and their topics.
+
+    With the stack's ``emb`` view or ``word_vectors``, the classifier also gets the fitted
+    vocabulary's static word vectors (:func:`classify.embeddings.word_projection`), so the steps
+    are fitted one by one, as ``Pipeline.fit`` would fit them.
+
+    Raises
+    ------
+    MissingExtraError
+        The ``emb`` view or ``word_vectors`` without the ``embed`` extra.
+    """
+    from classify.settings import parse_views
+
+    settings = as_settings(params)
+    pipeline = build_pipeline(settings)
+    texts, topics = list(texts), [str(t) for t in labels]
+    stack = settings.classifier == "stack"
+    if (stack and "emb" in parse_views(settings.views)) or (not stack and settings.word_vectors > 0):
+        from classify.embeddings import word_projection
+
+        features, clf = pipeline.named_steps["features"], pipeline.named_steps["clf"]
+        X = features.fit_transform(texts)
+        projection = word_projection(features.word_vocabulary_, X.shape[1])
+        clf.fit(X, topics, word_projection=projection, word_vectors=0.0 if stack else settings.word_vectors)
+        return pipeline
+    pipeline.fit(texts, topics)
     return pipeline
 
 

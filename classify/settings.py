@@ -24,7 +24,7 @@ CLASSIFIERS = ("svm", "logreg", "stack")
 
 #: The linear views :class:`classify.stacking.StackedLinear` can blend (defined here, where settings
 #: are checked, so that checking them needs no scikit-learn).
-VIEWS = ("svm", "nbsvm", "mnb")
+VIEWS = ("svm", "nbsvm", "mnb", "emb")
 
 
 def parse_views(views: str | Sequence[str]) -> tuple[str, ...]:
@@ -93,13 +93,20 @@ class Settings:
         Inverse regularisation strength (``logreg`` uses 20x this, which puts its optimum near the
         SVM's on headline data).
     views
-        The views ``stack`` blends, joined by ``+`` (from ``svm``, ``nbsvm``, ``mnb``); ignored by the
-        other classifiers.
+        The views ``stack`` blends, joined by ``+`` (from ``svm``, ``nbsvm``, ``mnb``, ``emb``); ignored
+        by the other classifiers. ``emb`` (static word vectors distilled from MiniLM, see
+        :mod:`classify.embeddings`) needs the ``embed`` extra to train, nothing to predict.
     blend_bias
         Whether ``stack``'s blend learns one bias per topic besides the view weights. Without them
         the blend keeps the topic priors the balanced views set: on an unbalanced set with many
         topics (HuffPost, 19) learnt biases cost 2.6 macro-F1, on balanced sets they change nothing
         measurable. Ignored by the other classifiers.
+    word_vectors
+        ``svm`` and ``logreg`` only (the stack has its ``emb`` view instead): if positive, static word
+        vectors distilled from MiniLM (:mod:`classify.embeddings`), each headline's TF-IDF-weighted
+        sum of its words' vectors, are fitted as extra columns scaled to a norm of about this value,
+        then folded back into the word weights, so the model stays one linear model over the same
+        features and predicts at the same cost. ``0``: none. Needs the ``embed`` extra to train.
     """
 
     word_ngrams: tuple[int, int] = (1, 2)
@@ -111,6 +118,7 @@ class Settings:
     C: float = 0.5
     views: str = "svm+nbsvm+mnb"
     blend_bias: bool = True
+    word_vectors: float = 0.0
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -173,8 +181,14 @@ class Settings:
         stack = self.classifier == "stack"  # only the stack blends
         views = self.views if stack else Settings.views
         blend_bias = self.blend_bias if stack else Settings.blend_bias
+        word_vectors = Settings.word_vectors if stack else self.word_vectors
         return dataclasses.replace(
-            self, C=float(f"{self.C:.3g}"), char_weight=char_weight, views=views, blend_bias=blend_bias
+            self,
+            C=float(f"{self.C:.3g}"),
+            char_weight=char_weight,
+            views=views,
+            blend_bias=blend_bias,
+            word_vectors=word_vectors,
         )
 
     def key(self) -> str:
@@ -191,6 +205,8 @@ class Settings:
         if self.char_ngrams:
             parts.append(f"char_weight={self.char_weight:g}")
         parts += [f"min_df={self.min_df:g}", "sublinear" if self.sublinear_tf else "raw tf"]
+        if self.word_vectors and self.classifier != "stack":
+            parts.append(f"word_vectors={self.word_vectors:g}")
         return " ".join(parts)
 
 
@@ -239,6 +255,10 @@ def check_setting(name: str, value: Any) -> Any:
             return "+".join(parse_views(value)) if isinstance(value, str) else parse_views("")
         except ValueError as exc:
             raise ValueError(f"views joined by '+', such as \"svm+nbsvm+mnb\" ({exc})") from None
+    if name == "word_vectors":
+        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+            return float(value)
+        raise ValueError("a number >= 0 (0: no word vectors)")
     if name in ("C", "char_weight"):
         if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
             return float(value)

@@ -12,6 +12,11 @@
 ``mnb``
     Multinomial naive Bayes on the same (TF-IDF) values: a strong model for small data, a weak one
     for large or unbalanced data.
+``emb``
+    LinearSVC on static word vectors distilled from MiniLM (:mod:`classify.embeddings`): each
+    headline's TF-IDF-weighted sum of its words' vectors, ``X @ P``, which is linear in the
+    features, so this view too is a linear model over them. It brings what the encoder knows about
+    words that the training rows never put under a topic. Needs ``fit(..., word_projection=P)``.
 
 It then learns how to blend them on *cross-validated* scores: each view is fitted on ``folds - 1``
 folds of the training rows and scores the held-out fold, and a multinomial logistic regression
@@ -125,10 +130,31 @@ def _mnb_view(X: sp.csr_matrix, y: np.ndarray, k: int, est: StackedLinear) -> tu
     return W - W.mean(axis=0), b - b.mean()
 
 
+def _emb_view(X: sp.csr_matrix, y: np.ndarray, k: int, est: StackedLinear) -> tuple[np.ndarray, np.ndarray]:
+    """LinearSVC on static word vectors ``Z = X @ P`` (standardised), mapped back onto ``X``'s columns.
+
+    ``P`` is the projection :meth:`StackedLinear.fit` was given (see :mod:`classify.embeddings`).
+    Standardising ``Z`` (``(Z - mu) / sd``) is affine, so the score ``W_d . (Z - mu) / sd + b_d`` is
+    ``(W_d / sd) @ P.T . x + (b_d - (W_d / sd) . mu)``: linear in ``x`` with weights ``(W_d / sd) @ P.T``.
+    """
+    P = getattr(est, "_projection", None)
+    if P is None:
+        raise ValueError("the emb view needs the word projection: StackedLinear.fit(X, y, word_projection=P)")
+    Z = np.asarray((X @ P).todense(), dtype=np.float64)
+    mu, sd = Z.mean(axis=0), Z.std(axis=0) + 1e-9
+    clf = _quiet_fit(_linear_svc(est), (Z - mu) / sd, y)
+    Wd = np.asarray(clf.coef_, dtype=np.float64) / sd
+    bd = np.asarray(clf.intercept_, dtype=np.float64) - Wd @ mu
+    if k == 2:  # one row, positive for the second class: one score per class, as for k > 2
+        Wd, bd = np.vstack([-Wd[0], Wd[0]]), np.array([-bd[0], bd[0]])
+    return np.asarray((P @ Wd.T).T), bd
+
+
 _VIEW_FITS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
     "svm": _svm_view,
     "nbsvm": _nbsvm_view,
     "mnb": _mnb_view,
+    "emb": _emb_view,
 }
 
 
@@ -248,7 +274,8 @@ class StackedLinear(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     views
-        Views to blend, joined by ``+`` (from ``svm``, ``nbsvm``, ``mnb``; see the module docstring).
+        Views to blend, joined by ``+`` (from ``svm``, ``nbsvm``, ``mnb``, ``emb``; see the module
+        docstring).
     C
         Regularisation of the SVM views (LinearSVC's ``C``).
     nb_alpha
@@ -347,7 +374,7 @@ class StackedLinear(ClassifierMixin, BaseEstimator):
             return tuple(float(c) for c in self.C_grid)
         return (float(self.C),)
 
-    def fit(self, X: Any, y: Sequence[Any]) -> StackedLinear:
+    def fit(self, X: Any, y: Sequence[Any], word_projection: sp.spmatrix | None = None) -> StackedLinear:
         """Fit the views on cross-validation folds, the blend on their held-out scores, then the
         views on all rows; collapse everything into ``coef_`` and ``intercept_``.
 
@@ -357,14 +384,28 @@ class StackedLinear(ClassifierMixin, BaseEstimator):
             Feature matrix (sparse or dense), non-negative (naive Bayes needs it).
         y
             Class labels; at least two classes.
+        word_projection
+            The (n_features, dims) map of :func:`classify.embeddings.word_projection`, which the
+            ``emb`` view needs (and the others ignore). A fit-time input, not a setting: it depends
+            on the fitted vocabulary, and the fitted model does not keep it.
         """
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.model_selection import StratifiedKFold
-
         names = parse_views(self.views)
         if self.view_loss not in ("squared_hinge", "logistic"):
             raise ValueError(f"unknown view_loss {self.view_loss!r}: choose 'squared_hinge' or 'logistic'")
         X = sp.csr_matrix(X, dtype=np.float64)
+        if "emb" in names:
+            if word_projection is None or word_projection.shape[0] != X.shape[1]:
+                raise ValueError("the emb view needs word_projection with one row per feature column")
+            self._projection = sp.csr_matrix(word_projection, dtype=np.float64)
+        try:
+            return self._fit(X, y, names)
+        finally:
+            self.__dict__.pop("_projection", None)  # needed while fitting only: not part of the model
+
+    def _fit(self, X: sp.csr_matrix, y: Sequence[Any], names: tuple[str, ...]) -> StackedLinear:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedKFold
+
         classes, yi = np.unique(np.asarray(y), return_inverse=True)
         k = len(classes)
         if k < 2:

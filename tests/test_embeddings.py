@@ -1,0 +1,187 @@
+"""The ``emb`` view: static word vectors as a linear map of the word features, collapsed exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from classify import embeddings
+from classify.errors import MissingExtraError
+from classify.model import Model, fit_pipeline, load_model, save_model
+from classify.stacking import StackedLinear
+from tests.conftest import tiny_rows
+
+#: Word pieces and their (made-up) 3-d vectors, standing in for MiniLM's in the fast tests.
+PIECES = {"bank": 0, "rates": 1, "goal": 2, "##ie": 3, "match": 4}
+VECTORS = np.array(
+    [[1.0, 0.0, 0.0], [0.8, 0.2, 0.0], [0.0, 1.0, 0.0], [0.0, 0.6, 0.4], [0.1, 0.9, 0.0]], dtype=np.float32
+)
+
+
+class _Encoding:
+    def __init__(self, ids: list[int]) -> None:
+        self.ids = ids
+
+
+class FakeTokenizer:
+    """Greedy longest-match word pieces over :data:`PIECES`, as WordPiece splits a word; 99 = unknown."""
+
+    def token_to_id(self, token: str) -> int:
+        return 99 if token == "[UNK]" else PIECES[token]
+
+    def encode_batch(self, words: list[str], add_special_tokens: bool = False) -> list[_Encoding]:
+        out = []
+        for word in words:
+            ids, rest, prefix = [], word, ""
+            while rest:
+                for end in range(len(rest), 0, -1):
+                    if prefix + rest[:end] in PIECES:
+                        ids.append(PIECES[prefix + rest[:end]])
+                        rest, prefix = rest[end:], "##"
+                        break
+                else:
+                    ids.append(99)
+                    break
+            out.append(_Encoding(ids))
+        return out
+
+
+@pytest.fixture
+def fake_vectors(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fake(dims: int = embeddings.DIMS) -> tuple[Any, np.ndarray]:
+        return FakeTokenizer(), VECTORS
+
+    monkeypatch.setattr(embeddings, "wordpiece_vectors", fake)
+
+
+def test_projection_gives_word_unigrams_the_mean_of_their_pieces(fake_vectors: None) -> None:
+    vocabulary = {"bank": 0, "bank rates": 1, "goalie": 2, "zzz": 3, "rates": 4}
+    P = embeddings.word_projection(vocabulary, 7, dims=3).toarray()
+    assert P.shape == (7, 3)
+    np.testing.assert_allclose(P[0], VECTORS[0])
+    np.testing.assert_allclose(P[2], (VECTORS[2] + VECTORS[3]) / 2)  # goal + ##ie
+    np.testing.assert_allclose(P[4], VECTORS[1])
+    # Bigrams, unknown words and the columns past the word block (character n-grams) get nothing.
+    assert not P[[1, 3, 5, 6]].any()
+
+
+def test_emb_view_collapses_exactly_into_the_linear_model() -> None:
+    from sklearn.svm import LinearSVC
+
+    rng = np.random.default_rng(0)
+    X = sp.csr_matrix(rng.random((60, 12)) * (rng.random((60, 12)) < 0.3))
+    y = np.repeat(["a", "b", "c"], 20)
+    P = sp.csr_matrix(rng.normal(size=(12, 4)) * (np.arange(12) < 8)[:, None])  # 8 "word" columns
+    est = StackedLinear(views="emb", blend_bias=False).fit(X, y, word_projection=P)
+    # The long way: an SVM on the standardised projected rows, as the view fits it.
+    Z = (X @ P).toarray()
+    mu, sd = Z.mean(axis=0), Z.std(axis=0) + 1e-9
+    svm = LinearSVC(C=0.5, class_weight="balanced", random_state=0).fit((Z - mu) / sd, y)
+    np.testing.assert_allclose(est.decision_function(X), svm.decision_function((Z - mu) / sd), atol=1e-8)
+    # The fitted model keeps no projection: only its arrays.
+    assert not hasattr(est, "_projection")
+
+
+def test_emb_view_without_projection_is_named() -> None:
+    X = sp.csr_matrix(np.eye(4))
+    with pytest.raises(ValueError, match="word_projection"):
+        StackedLinear(views="svm+emb").fit(X, ["a", "a", "b", "b"])
+
+
+def test_pipeline_with_emb_trains_saves_and_explains(fake_vectors: None, tmp_path: Path) -> None:
+    from classify.explain import Explainer
+
+    texts = [t for t, _ in tiny_rows()]
+    labels = [y for _, y in tiny_rows()]
+    settings = {"classifier": "stack", "views": "svm+nbsvm+mnb+emb", "blend_bias": False}
+    pipeline = fit_pipeline(texts, labels, settings)
+    without = fit_pipeline(texts, labels, {**settings, "views": "svm+nbsvm+mnb"})
+    # The view changes the model (the fake vectors reach the tiny set's "bank" and "rates")...
+    assert not np.allclose(pipeline.named_steps["clf"].coef_, without.named_steps["clf"].coef_)
+    # ...which is still one linear model: the file round-trips it, and explanations add up.
+    path = save_model(Model(pipeline=pipeline, meta={"topics": sorted(set(labels))}), tmp_path / "e.model")
+    np.testing.assert_array_equal(load_model(path).predict_proba(texts), pipeline.predict_proba(texts))
+    headline = "Central bank raises interest rates by two points"
+    topic = str(pipeline.predict([headline])[0])
+    clf = pipeline.named_steps["clf"]
+    score = clf.decision_function(pipeline.named_steps["features"].transform([headline]))[0]
+    column = list(clf.classes_).index(topic)
+    total = sum(s for _, s in Explainer(Model(pipeline=pipeline, meta={})).contributions(headline, topic))
+    assert total == pytest.approx(score[column] - clf.intercept_[column], rel=1e-5)
+
+
+def test_vector_columns_fold_exactly_into_the_weights_of_x() -> None:
+    from classify.linear import VectorColumns
+
+    rng = np.random.default_rng(1)
+    X = sp.csr_matrix(rng.random((30, 10)) * (rng.random((30, 10)) < 0.4))
+    P = sp.csr_matrix(rng.normal(size=(10, 4)))
+    columns = VectorColumns.fit(X, P, 0.35)
+    A = columns.append(X)
+    assert A.shape == (30, 14)
+    coef, intercept = rng.normal(size=(3, 14)), rng.normal(size=3)
+    folded, b = columns.fold(coef, intercept)
+    assert folded.shape == (3, 10)
+    np.testing.assert_allclose(X @ folded.T + b, A @ coef.T + intercept, atol=1e-9)
+
+
+@pytest.mark.parametrize("classifier", ["svm", "logreg"])
+def test_word_vectors_setting_changes_the_model_not_its_shape(fake_vectors: None, classifier: str) -> None:
+    texts = [t for t, _ in tiny_rows()]
+    labels = [y for _, y in tiny_rows()]
+    plain = fit_pipeline(texts, labels, {"classifier": classifier})
+    vectors = fit_pipeline(texts, labels, {"classifier": classifier, "word_vectors": 0.35})
+    a, b = plain.named_steps["clf"], vectors.named_steps["clf"]
+    assert a.coef_.shape == b.coef_.shape and b.coef_.dtype == np.float32
+    assert not np.allclose(a.coef_, b.coef_)
+    # Folded back, the weights still fit the training rows as a model of X alone.
+    assert (vectors.predict(texts) == np.asarray(labels)).mean() > 0.8
+
+
+def test_missing_extra_names_the_install_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(embeddings, "_NEEDS", ("no_such_module_for_classify",))
+    embeddings.wordpiece_vectors.cache_clear()
+    assert not embeddings.available()
+    texts = [t for t, _ in tiny_rows()]
+    labels = [y for _, y in tiny_rows()]
+    with pytest.raises(MissingExtraError, match=r"pip install 'classify\[embed\]'"):
+        fit_pipeline(texts, labels, {"classifier": "stack", "views": "svm+emb"})
+    with pytest.raises(MissingExtraError, match=r"pip install 'classify\[embed\]'"):
+        fit_pipeline(texts, labels, {"word_vectors": 0.35})
+
+
+def test_tune_searches_the_view_only_with_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from classify.tune import search_space
+
+    monkeypatch.setattr(embeddings, "available", lambda: False)
+    assert not any("emb" in v for v in search_space()["views"])
+    assert search_space()["word_vectors"] == [0.0]
+    monkeypatch.setattr(embeddings, "available", lambda: True)
+    assert "svm+nbsvm+mnb+emb" in search_space()["views"]
+    assert 0.35 in search_space()["word_vectors"]
+
+
+def test_word_vectors_setting_is_checked_and_tidied() -> None:
+    from classify.settings import Settings
+
+    assert Settings(word_vectors=1).word_vectors == 1.0
+    with pytest.raises(ValueError, match="word_vectors"):
+        Settings(word_vectors=-0.1)
+    assert "word_vectors=0.35" in Settings(word_vectors=0.35).describe()
+    # The stack has its own emb view: the setting means nothing there, and tidying drops it.
+    assert Settings(classifier="stack", word_vectors=0.35).tidy().word_vectors == 0.0
+
+
+@pytest.mark.skipif(not embeddings.available(), reason="needs the embed extra (torch, MiniLM)")
+def test_real_vectors_put_related_words_nearer() -> None:
+    """The distilled vectors mean something: a sport word is nearer another than a finance word.
+
+    The first call distils the encoder (~35 s on one core) into the test's cache folder.
+    """
+    P = embeddings.word_projection({"football": 0, "soccer": 1, "inflation": 2}, 3).toarray()
+    cos = (P @ P.T) / np.outer(np.linalg.norm(P, axis=1), np.linalg.norm(P, axis=1))
+    assert cos[0, 1] > cos[0, 2]
