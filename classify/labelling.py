@@ -22,7 +22,8 @@ or skipped) are never shown again.
 
 Order of questions (:mod:`classify.sampling`): with a model (``--model``, or the default model),
 :func:`classify.sampling.labelling_order`: a diverse mini-batch of the headlines with the smallest
-margin between the two most likely topics, then smallest margin first, near-duplicates kept apart;
+margin between the two most likely topics, half of it shared among the predicted topics by how few
+labels each has so far, then smallest margin first, near-duplicates kept apart;
 with ``--topics`` and no model, diverse headlines first until :func:`classify.sampling.cold_start_over`,
 then the same uncertainty order. Every ``refit_every`` labels a model is refitted on the answers in a
 background thread and the remaining pool is re-ranked; requests never wait for it. The margins that

@@ -6,7 +6,8 @@ simulation in ``bench/active.py``, so that the benchmark measures the order the 
 - :func:`uncertainty_order`: smallest *margin* first (the gap between the model's two most likely
   topics; a small gap means the model cannot decide, so the answer teaches it most), while never
   placing two near-duplicates (the same story reworded) within ``window`` places of each other: labelling
-  one of them teaches the model what the other would.
+  one of them teaches the model what the other would. Given the labels per topic so far, half of each
+  batch is shared among the predicted topics by how few labels each has (:func:`_quota_picks`).
 - :func:`diverse_order`: before any model exists (``--topics`` with no model), typical headlines from
   different regions of the pool: one representative per k-means cluster, largest cluster first, then
   k-means++-style sampling (probability proportional to the squared distance from everything chosen).
@@ -203,10 +204,17 @@ def _quota_picks(
     Why: macro-F1 weighs every topic alike, and plain uncertainty keeps asking about the topics the
     model already confuses most, which on an unbalanced pool are the big ones; a rare topic's few
     labels then decide its F1. Giving each predicted topic ``batch / (1 + labels)``-proportional
-    places asks more about the rare ones without giving up uncertainty inside each topic. Measured
-    in simulated labelling (``bench/active_variants.py``, exploration seeds 3-8, 600 labels; see
-    bench/results/active_variants.md) this raised HuffPost's (19 unbalanced topics) macro-F1 by
-    about 0.02-0.03 over the plain batch; on AG News (4 balanced topics) see the same table.
+    places asks more about the rare ones without giving up uncertainty inside each topic; the other
+    half of the batch (:data:`QUOTA_SHARE`) stays with plain uncertainty, which is what a balanced
+    pool needs. Measured in simulated labelling (``python -m bench.active --previous``, seeds 0-2,
+    bench/results/active.md), macro-F1 at 600 labels went from 0.316 to 0.326 on HuffPost (19
+    unbalanced topics) and from 0.657 to 0.661 on AG News (4 balanced topics), and random order's
+    1,000-label score was reached with 700 labels instead of 800 (HuffPost) and 800 instead of 900
+    (AG News). On the exploration seeds 3-8 (bench/results/active_variants.md): 0.306 -> 0.332 and
+    0.655 -> 0.662. The whole batch by quota did as well on HuffPost but worse on AG News (0.653);
+    a share of 0.25 or 0.75 did about as well as 0.5; stochastic batch acquisition (sampling the
+    batch by uncertainty instead of clustering the most uncertain) and longer random warm-ups did
+    worse on both sets.
 
     Parameters
     ----------
@@ -322,9 +330,23 @@ def labelling_order(
     """The order ``classify label`` asks in once a model exists (the benchmark calls this too).
 
     The ``refit_every`` questions until the next refit are a diverse mini-batch of the most
-    uncertain headlines (see ``batch`` in :func:`uncertainty_order`); after them, smallest margin
-    first. No question near-duplicates any of the last ``min(refit_every, 10)``, checked over the next
-    ``max(50, 3 * refit_every)`` places (a refit re-ranks sooner).
+    uncertain headlines (see ``batch`` in :func:`uncertainty_order`); with ``counts``, half of them
+    (:data:`QUOTA_SHARE`) are shared among the predicted topics by how few labels each has
+    (:func:`_quota_picks`). After them, smallest margin first. No question near-duplicates any of the
+    last ``min(refit_every, 10)``, checked over the next ``max(50, 3 * refit_every)`` places (a refit
+    re-ranks sooner).
+
+    Parameters
+    ----------
+    proba, vecs, candidates
+        As in :func:`uncertainty_order`.
+    refit_every
+        Answers until the next refit: the size of the batch.
+    counts
+        Labels so far per column of ``proba`` (``classify label`` passes them; ``None``: no quotas,
+        the order before they were measured to help).
+    seed
+        Seed of the batch's k-means: the same inputs and seed give the same order.
     """
     return uncertainty_order(
         proba,
