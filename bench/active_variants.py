@@ -343,7 +343,8 @@ def pick_cquota(ctx, proba, rem, counts, batch, rng, alpha=1.0, inner="clu", mod
     keys = _stoch_keys(u, rng, mode, beta, 0.1) if inner == "stoch" else u
     picks: list[int] = []
     if plain:
-        order = np.argsort(-u, kind="stable")[: 30 * plain]
+        skip = kw.get("skip", 0) * plain  # leave out the very top (the most ambiguous headlines)
+        order = np.argsort(-u, kind="stable")[skip : skip + 30 * plain]
         picks += _cluster_picks(rem[order], u[order], ctx["vecs"], plain, 0)
     for j in np.flatnonzero(slots):
         members = np.flatnonzero(pred == j)
@@ -540,7 +541,8 @@ def summary(rows: list[dict[str, Any]]) -> str:
         "topic by the clustering of its 30*places smallest margins (`clu`) or by `inv` sampling; `sX`:",
         "only a share X of the batch by quota, the rest by `current`'s clustering (s0.5: the winner, now",
         "`classify.sampling.labelling_order` with `counts`; `-b10`: refit every 10; `-stochinv1`: the",
-        "quota places by `inv` sampling). The bench's selection SVM has no fixed",
+        "quota places by `inv` sampling; `-skip5`: the plain half clustered from below the top 5*places;",
+        "`svm0.3-cquota...`: with C=0.3). The bench's selection SVM has no fixed",
         "random_state, so a rerun of one seed moves by up to ~0.015.",
         "",
         "| set | variant | seeds | 200 | 400 | 600 | random 600 | random 1000 | 600 - random 1000 | spec |",
