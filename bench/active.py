@@ -1,6 +1,6 @@
 """Does `classify label`'s order teach the model faster than labelling at random?
 
-    python -m bench.active [--sets ag_news,huffpost] [--seeds 0,1,2] [--batch 20]
+    python -m bench.active [--sets ag_news,huffpost] [--seeds 0,1,2] [--batch 20] [--previous]
                                               # writes bench/results/active.{md,json,png}
 
 Simulated labelling: an "editor" answers with the data set's own label (revealed only when the
@@ -10,9 +10,12 @@ the held-out test. Two orders:
 - *uncertainty*: what ``classify label --topics ... --refit-every BATCH`` does
   (``classify.sampling.labelling_order``): diverse headlines until the cold start is over, then after
   every ``--batch`` answers the selection model (``classify.sampling.selection_proba``: a linear SVM
-  on the pool's own TF-IDF vectors) refitted on the answers so far picks the next batch: the
-  ``30 * batch`` smallest-margin headlines clustered into ``batch`` groups, the most typical of each;
-- *random*: the pool in random order.
+  on the pool's own TF-IDF vectors) refitted on the answers so far picks the next batch: half of it
+  the ``30 * places`` smallest-margin headlines clustered into that many groups, the most typical of
+  each; the other half shared among the predicted topics by how few labels each has (``counts``),
+  each topic's places clustered the same way from its own most uncertain headlines;
+- *random*: the pool in random order;
+- with ``--previous``, *uncertainty, no quotas*: the order before the topic quotas (no ``counts``).
 
 After 50, 100, 200, ..., 1000 labels the project pipeline (``classify.model.fit_pipeline``) is
 trained on the labels and scored by macro-F1 on the test split; curves are the mean over the seeds.
@@ -55,7 +58,7 @@ def run_random(pool, pool_labels, test, test_labels, topics, seed):  # type: ign
     ]
 
 
-def run_uncertainty(pool, pool_labels, test, test_labels, topics, seed, batch):  # type: ignore[no-untyped-def]
+def run_uncertainty(pool, pool_labels, test, test_labels, topics, seed, batch, quotas=True):  # type: ignore[no-untyped-def]
     import numpy as np
 
     vecs = sampling.vectors(pool)
@@ -74,7 +77,10 @@ def run_uncertainty(pool, pool_labels, test, test_labels, topics, seed, batch): 
             proba = sampling.selection_proba(
                 vecs, [answered[j] for j in keep], [labelled[j] for j in keep], topics
             )
-            nxt = sampling.labelling_order(proba, vecs, np.flatnonzero(remaining), batch)[:batch]
+            per_topic = [counts[t] for t in topics] if quotas else None
+            nxt = sampling.labelling_order(proba, vecs, np.flatnonzero(remaining), batch, counts=per_topic)[
+                :batch
+            ]
         for i in nxt:
             answered.append(i)
             remaining[i] = False
@@ -93,6 +99,9 @@ def main() -> int:
     parser.add_argument("--sets", default="ag_news,huffpost")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--batch", type=int, default=20, help="answers between refits (uncertainty)")
+    parser.add_argument(
+        "--previous", action="store_true", help="also the order before topic quotas (no label counts)"
+    )
     args = parser.parse_args()
     import numpy as np
     from sklearn.model_selection import train_test_split
@@ -105,6 +114,8 @@ def main() -> int:
         texts, labels = loaders[name]()
         topics = sorted(set(labels))
         curves: dict[str, list[list[float]]] = {"uncertainty": [], "random": []}
+        if args.previous:
+            curves["uncertainty, no quotas"] = []
         for seed in seeds:
             pool, test, pool_labels, test_labels = train_test_split(
                 texts, labels, test_size=0.2, stratify=labels, random_state=seed
@@ -113,6 +124,10 @@ def main() -> int:
             curves["uncertainty"].append(
                 run_uncertainty(pool, pool_labels, test, test_labels, topics, seed, args.batch)
             )
+            if args.previous:
+                curves["uncertainty, no quotas"].append(
+                    run_uncertainty(pool, pool_labels, test, test_labels, topics, seed, args.batch, False)
+                )
             for order, curve in curves.items():
                 cells = " ".join(f"{n}:{s:.3f}" for n, s in zip(CHECKPOINTS, curve[-1], strict=True))
                 print(f"{name} seed {seed} {order}: {cells}", flush=True)
@@ -152,7 +167,8 @@ def main() -> int:
     md = [
         "# Active learning: uncertainty sampling vs random order",
         "",
-        f"`python -m bench.active --sets {args.sets} --seeds {args.seeds} --batch {args.batch}`: simulated "
+        f"`python -m bench.active --sets {args.sets} --seeds {args.seeds} --batch {args.batch}"
+        f"{' --previous' if args.previous else ''}`: simulated "
         f"labelling, macro-F1 on a held-out 20% after N labels, mean of {len(seeds)} seeds; uncertainty "
         f"re-ranks after every {args.batch} answers. Took {seconds:.0f}s.",
         "",
@@ -160,7 +176,7 @@ def main() -> int:
         "|---|---|" + "---|" * len(CHECKPOINTS),
     ]
     for name, r in results.items():
-        for order in ("random", "uncertainty"):
+        for order in r["mean"]:  # type: ignore[attr-defined]
             cells = " | ".join(f"{s:.3f}" for s in r["mean"][order])  # type: ignore[index]
             md.append(f"| {name} | {order} | {cells} |")
     md.append("")
@@ -186,7 +202,10 @@ def _plot(results, path) -> None:  # type: ignore[no-untyped-def]
 
     fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4), squeeze=False)
     for ax, (name, r) in zip(axes[0], results.items(), strict=True):
-        for order, style in (("uncertainty", "-o"), ("random", "--s")):
+        styles = {"uncertainty": "-o", "random": "--s", "uncertainty, no quotas": ":^"}
+        for order, style in styles.items():
+            if order not in r["mean"]:
+                continue
             ax.plot(CHECKPOINTS, r["mean"][order], style, label=order, markersize=4)
         ax.axhline(r["random_at_1000"], color="grey", linewidth=0.8)
         ax.set_title(f"{name} ({r['topics']} topics)")

@@ -22,7 +22,8 @@ or skipped) are never shown again.
 
 Order of questions (:mod:`classify.sampling`): with a model (``--model``, or the default model),
 :func:`classify.sampling.labelling_order`: a diverse mini-batch of the headlines with the smallest
-margin between the two most likely topics, then smallest margin first, near-duplicates kept apart;
+margin between the two most likely topics, half of it shared among the predicted topics by how few
+labels each has so far, then smallest margin first, near-duplicates kept apart;
 with ``--topics`` and no model, diverse headlines first until :func:`classify.sampling.cold_start_over`,
 then the same uncertainty order. Every ``refit_every`` labels a model is refitted on the answers in a
 background thread and the remaining pool is re-ranked; requests never wait for it. The margins that
@@ -432,9 +433,10 @@ class LabelSession:
                     self._select_proba = select
                     self._model_labels = len(texts)
                     blended, cold, done = self._selection(), self._cold(), self._done.copy()
+                    counts = self._topic_counts()
                 # Ranking (clustering the batch) also runs outside the lock; answers given
                 # meanwhile are filtered out when the new order is put in place.
-                order = self._order_for(blended, cold, done)
+                order = self._order_for(blended, cold, done, counts)
             with self._lock:
                 if order is not None:
                     self._order = [i for i in order if not self._done[i]]
@@ -476,16 +478,25 @@ class LabelSession:
 
     def _rank(self) -> None:
         """Recompute the order of the headlines still to ask (called with the lock held)."""
-        self._order = self._order_for(self._selection(), self._cold(), self._done)
+        self._order = self._order_for(self._selection(), self._cold(), self._done, self._topic_counts())
         self._cursor = 0
 
-    def _order_for(self, proba: np.ndarray | None, cold: bool, done: np.ndarray) -> list[int]:
+    def _topic_counts(self) -> list[int]:
+        """Labels so far per topic, in the column order of the probabilities."""
+        counts = self._labelled_counts()
+        return [counts.get(t, 0) for t in self.topics]
+
+    def _order_for(
+        self, proba: np.ndarray | None, cold: bool, done: np.ndarray, counts: list[int]
+    ) -> list[int]:
         """The order of the headlines not ``done``, from a snapshot of the state (no lock needed)."""
         import numpy as np
 
         if cold or proba is None:
             return [i for i in self._cold_order if not done[i]]
-        return sampling.labelling_order(proba, self._vectors, np.flatnonzero(~done), self.refit_every)
+        return sampling.labelling_order(
+            proba, self._vectors, np.flatnonzero(~done), self.refit_every, counts=counts
+        )
 
     def _selection(self) -> np.ndarray | None:
         """The probabilities that rank the questions: as :meth:`_proba`, with the selection model.

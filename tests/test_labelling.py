@@ -237,7 +237,8 @@ def test_the_selection_model_ranks_the_questions(tmp_path: Path, monkeypatch: py
         left = [i for i in range(len(s.pool)) if i not in done]
         item = s.current()
         assert item is not None
-        assert item.id == sampling.labelling_order(proba, vecs, left, 1)[0]
+        per_topic = [counts.get(t, 0) for t in s.topics]  # as the session passes them
+        assert item.id == sampling.labelling_order(proba, vecs, left, 1, counts=per_topic)[0]
 
         # A selection model in doubt about one headline only: the next refit must ask it next,
         # whatever the suggestion model thinks.

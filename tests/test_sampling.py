@@ -205,3 +205,60 @@ def test_labelling_order_is_deterministic_and_asks_every_candidate_once() -> Non
     copies = {len(SPORT + ECONOMY + HEALTH + MIXED) + k for k in range(len(STORY))}
     for a, b in itertools.pairwise(first):
         assert not (a in copies and b in copies)  # no two copies of the story in a row
+
+
+def _skewed_doubt() -> tuple[list[str], np.ndarray]:
+    """Twelve headlines: the eight most uncertain all look like topic 0, four clearly like topic 1."""
+    texts = [
+        "Football club wins derby",
+        "Football coach sacked",
+        "Football striker scores",
+        "Football cup draw made",
+        "Tennis star reaches final",
+        "Cricket side loses series",
+        "Rugby captain injured",
+        "Golf open delayed by rain",
+        "Bank raises rates",
+        "Bank profits rise",
+        "Bank shares fall",
+        "Bank cuts jobs",
+    ]
+    margin = np.array([0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.3, 0.35, 0.4, 0.45])
+    first = (1 + margin) / 2
+    proba = np.column_stack([first, 1 - first])
+    proba[8:] = proba[8:, ::-1]  # the bank headlines: topic 1 ahead by the same margin
+    return texts, proba
+
+
+def test_a_batch_shares_places_with_the_topic_that_has_few_labels() -> None:
+    texts, proba = _skewed_doubt()
+    vecs = sampling.vectors(texts)
+    plain = sampling.labelling_order(proba, vecs, range(12), refit_every=4)
+    assert all(i < 8 for i in plain[:4])  # by doubt alone: topic 0's headlines only
+    # Topic 0 has 10 labels, topic 1 none: half the batch (2 places) goes by predicted-topic quota,
+    # in proportion to 1 / (1 + labels), which gives both to topic 1.
+    shared = sampling.labelling_order(proba, vecs, range(12), refit_every=4, counts=[10, 0])
+    assert sum(i >= 8 for i in shared[:4]) == 2
+    assert sum(i < 8 for i in shared[:4]) == 2  # the other half still by doubt
+    # Balanced counts share the quota places alike, so topic 1 gets one.
+    even = sampling.labelling_order(proba, vecs, range(12), refit_every=4, counts=[5, 5])
+    assert sum(i >= 8 for i in even[:4]) == 1
+    for order in (shared, even):
+        assert sorted(order) == list(range(12))
+
+
+def test_quota_order_is_repeatable_and_keeps_near_duplicates_apart() -> None:
+    texts = [*STORY, *SPORT, *ECONOMY]
+    vecs = sampling.vectors(texts)
+    # The story's three copies are the most uncertain and predicted as topic 1, which has no labels.
+    margin = np.array([0.01, 0.02, 0.03, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75])
+    first = (1 + margin) / 2
+    proba = np.column_stack([1 - first, first])
+    proba[3:] = proba[3:, ::-1]
+    order = sampling.labelling_order(proba, vecs, range(9), refit_every=4, counts=[6, 0], seed=3)
+    assert order == sampling.labelling_order(proba, vecs, range(9), refit_every=4, counts=[6, 0], seed=3)
+    assert sorted(order) == list(range(9))
+    for a, b in itertools.pairwise(order):
+        assert not (a < 3 and b < 3)  # no two copies of the story in a row
+    with pytest.raises(ValueError, match="counts has 3 entries for 2 topics"):
+        sampling.labelling_order(proba, vecs, range(9), refit_every=4, counts=[1, 2, 3])
