@@ -228,16 +228,21 @@ def pick_clu(
     return _cluster_picks(top, score[order[: len(top)]], ctx["vecs"], batch, 0)
 
 
+def _tempered(p: np.ndarray, temp: float) -> np.ndarray:
+    """Probabilities with their log scaled by 1/temp and renormalised (as they are at temp 1)."""
+    if temp == 1.0:
+        return p
+    lp = np.log(np.clip(p, 1e-300, None)) / temp
+    lp -= lp.max(axis=1, keepdims=True)
+    out = np.exp(lp)
+    return out / out.sum(axis=1, keepdims=True)
+
+
 def pick_badge(ctx, proba, rem, counts, batch, rng, temp=1.0, **kw):  # type: ignore[no-untyped-def]
     """BADGE (Ash et al. 2020) for a linear model: k-means++ seeding on gradient embeddings
     g_i = (p_i - onehot(argmax p_i)) (x) x_i, distances through the kernel <p-e, p'-e'> <x, x'>."""
     X = ctx["vecs"][rem]
-    p = proba[rem]
-    if temp != 1.0:
-        lp = np.log(np.clip(p, 1e-300, None)) / temp
-        lp -= lp.max(axis=1, keepdims=True)
-        p = np.exp(lp)
-        p /= p.sum(axis=1, keepdims=True)
+    p = _tempered(proba[rem], temp)
     e = p.copy()
     e[np.arange(len(p)), p.argmax(axis=1)] -= 1.0
     xn = np.asarray(X.multiply(X).sum(axis=1)).ravel()
@@ -285,12 +290,7 @@ def pick_stoch(  # type: ignore[no-untyped-def]
     ``quota``: the batch split across predicted topics in proportion to 1/(1 + labels of the topic),
     each topic's share drawn by the same sampling. ``ptemp``: temperature on the scores before the margin.
     """
-    p = proba[rem]
-    if ptemp != 1.0:
-        lp = np.log(np.clip(p, 1e-300, None)) / ptemp
-        lp -= lp.max(axis=1, keepdims=True)
-        p = np.exp(lp)
-        p /= p.sum(axis=1, keepdims=True)
+    p = _tempered(proba[rem], ptemp)
     u = 1.0 - sampling.margins(p)
     keys = _stoch_keys(u, rng, mode, beta, temp)
     if kw.get("clu"):  # the clustering of `current` over a stochastic draw of clu * batch candidates
@@ -305,17 +305,27 @@ def pick_stoch(  # type: ignore[no-untyped-def]
     need = np.array([1.0 / (1.0 + counts.get(t, 0)) for t in topics])
     present = np.bincount(pred, minlength=len(topics)) > 0
     need = need * present
-    share = need / need.sum() * batch
-    slots = np.floor(share).astype(int)
-    for j in np.argsort(-(share - slots))[: batch - slots.sum()]:
-        slots[j] += 1
+    slots = _quota_slots(need, batch)
     picks: list[int] = []
     for j in np.flatnonzero(slots):
         members = np.flatnonzero(pred == j)
         best = members[np.argsort(-keys[members], kind="stable")]
         picks += [int(rem[m]) for m in best[: slots[j]]]
+    return _picks_first(ctx, picks, keys, rem, batch)
+
+
+def _quota_slots(need: np.ndarray, n: int) -> np.ndarray:
+    """``n`` places shared in proportion to ``need`` (largest remainders get the leftover places)."""
+    share = need / need.sum() * n
+    slots = np.floor(share).astype(int)
+    for j in np.argsort(-(share - slots))[: n - slots.sum()]:
+        slots[j] += 1
+    return slots
+
+
+def _picks_first(ctx, picks, keys, rem, batch):  # type: ignore[no-untyped-def]
+    """The picks by key, then the rest by key, with near-duplicates kept apart."""
     chosen = set(picks)
-    # Order the picks by key, then the rest by key, and keep near-duplicates apart.
     pos = {int(i): k for k, i in enumerate(rem)}
     head = sorted(picks, key=lambda i: -keys[pos[i]])
     rest = [int(rem[m]) for m in np.argsort(-keys, kind="stable") if int(rem[m]) not in chosen]
@@ -335,11 +345,7 @@ def pick_cquota(ctx, proba, rem, counts, batch, rng, alpha=1.0, inner="clu", mod
     need = np.array([(1.0 / (1.0 + counts.get(t, 0))) ** alpha for t in topics])
     need = need * (np.bincount(pred, minlength=len(topics)) > 0)
     plain = batch - round(kw.get("share", 1.0) * batch)  # the rest: the plain clustering of the top
-    nq = batch - plain
-    share = need / need.sum() * nq
-    slots = np.floor(share).astype(int)
-    for j in np.argsort(-(share - slots))[: nq - slots.sum()]:
-        slots[j] += 1
+    slots = _quota_slots(need, batch - plain)
     keys = _stoch_keys(u, rng, mode, beta, 0.1) if inner == "stoch" else u
     picks: list[int] = []
     if plain:
@@ -355,11 +361,7 @@ def pick_cquota(ctx, proba, rem, counts, batch, rng, alpha=1.0, inner="clu", mod
             picks += _cluster_picks(rem[top], u[top], ctx["vecs"], int(slots[j]), 0)
         else:
             picks += [int(rem[m]) for m in best[: slots[j]]]
-    chosen = set(picks)
-    pos = {int(i): k for k, i in enumerate(rem)}
-    head = sorted(picks, key=lambda i: -keys[pos[i]])
-    rest = [int(rem[m]) for m in np.argsort(-keys, kind="stable") if int(rem[m]) not in chosen]
-    return _spread_ranked(ctx, np.array(head + rest), rem, batch)
+    return _picks_first(ctx, picks, keys, rem, batch)
 
 
 PICKERS: dict[str, Callable[..., list[int]]] = {
