@@ -97,8 +97,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
         if word_vectors > 0 and self.loss != "stack":
             if word_projection is None:
                 raise ValueError("word_vectors needs word_projection")
-            columns = VectorColumns.fit(X, word_projection, word_vectors)
-            self.fit(columns.append(X), y)
+            columns, widened = VectorColumns.fit_append(X, word_projection, word_vectors)
+            self.fit(widened, y)
             coef, intercept = columns.fold(np.asarray(self.coef_, dtype=np.float64), self.intercept_)
             self.coef_ = weights_layout(coef)
             self.intercept_ = np.asarray(intercept, dtype=np.float32)
@@ -238,17 +238,34 @@ class VectorColumns:
     @classmethod
     def fit(cls, X: Any, projection: Any, norm: float) -> VectorColumns:
         """Standardise on the training rows; ``scale`` brings a row's vector norm to about ``norm``."""
+        return cls._fit(X, projection, norm)[0]
+
+    @classmethod
+    def fit_append(cls, X: Any, projection: Any, norm: float) -> tuple[VectorColumns, Any]:
+        """:meth:`fit`, and :meth:`append` of the same rows, their vectors computed once."""
+        columns, Z = cls._fit(X, projection, norm)
+        return columns, columns._stack(X, Z)
+
+    @classmethod
+    def _fit(cls, X: Any, projection: Any, norm: float) -> tuple[VectorColumns, np.ndarray]:
         import scipy.sparse as sp
 
         P = sp.csr_matrix(projection, dtype=np.float64)
-        Z = np.asarray((X @ P).todense(), dtype=np.float64)
-        return cls(P, Z.mean(axis=0), Z.std(axis=0) + 1e-9, norm / np.sqrt(P.shape[1]))
+        columns = cls(P, np.zeros(0), np.ones(0), norm / np.sqrt(P.shape[1]))
+        Z = columns._vectors(X)
+        columns.mu, columns.sd = Z.mean(axis=0), Z.std(axis=0) + 1e-9
+        return columns, Z
 
     def append(self, X: Any) -> Any:
         """``X`` with the vector columns after its own (sparse, float64)."""
+        return self._stack(X, self._vectors(X))
+
+    def _vectors(self, X: Any) -> np.ndarray:
+        return np.asarray((X @ self.projection).todense(), dtype=np.float64)
+
+    def _stack(self, X: Any, Z: np.ndarray) -> Any:
         import scipy.sparse as sp
 
-        Z = np.asarray((X @ self.projection).todense(), dtype=np.float64)
         dense = (Z - self.mu) / self.sd * self.scale
         return sp.hstack([sp.csr_matrix(X, dtype=np.float64), sp.csr_matrix(dense)]).tocsr()
 

@@ -452,8 +452,13 @@ def _train(
         truth = np.asarray([index[t] for t in calib_labels])
         head.temperature_ = fit_temperature(head.decision_function(calib_x), truth)
     pipeline = Pipeline([("features", features), ("clf", head)])
-    params = {**asdict(s), "method": "stream", "passes": passes, "calibration_every": every}
-    params["batch_rows"] = batch_rows
+    params = {
+        **asdict(s),
+        "method": "stream",
+        "passes": passes,
+        "calibration_every": every,
+        "batch_rows": batch_rows,
+    }
     ordered_counts = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     meta = make_meta(
         topics=head.classes_.tolist(),

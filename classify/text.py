@@ -28,8 +28,9 @@ class _Stripped(dict[int, str]):
 
     A ``str.translate`` table, so a headline is stripped in one C-level pass. Done per character it
     gives the same text as normalising the whole string first: NFKD decomposes each character on its
-    own, and canonical reordering only moves combining marks, which are all dropped. (The whole-string
-    version cost 12 µs a headline, a tenth of the featurizer's time on an archive with curly quotes.)
+    own, and canonical reordering only moves combining marks, which are all dropped. (Measured on the
+    non-ASCII headlines of AG News and HuffPost: 2.2 µs a headline against 2.9 µs for the
+    whole-string version.)
     """
 
     def __missing__(self, code: int) -> str:
