@@ -32,13 +32,27 @@ from classify.text import char_wb_ngrams, preprocess
 __all__ = [
     "HashedHeadlineVectorizer",
     "HeadlineVectorizer",
+    "TextInput",
     "char_wb_ngrams",
     "preprocess",
     "reference_union",
 ]
 
 
-class HeadlineVectorizer(TransformerMixin, BaseEstimator, HeadlineFeatures):
+class TextInput:
+    """Declares text input (one string per sample), as scikit-learn's own vectorizers do.
+
+    A mixin for the estimators that take headlines: put it before ``BaseEstimator``.
+    """
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        return tags
+
+
+class HeadlineVectorizer(TextInput, TransformerMixin, BaseEstimator, HeadlineFeatures):
     """Word n-gram plus ``char_wb`` n-gram TF-IDF, each block l2-normalised, in float32.
 
     Equivalent to ``FeatureUnion([("word", TfidfVectorizer(ngram_range=word_ngrams, ...)), ("char",
@@ -236,13 +250,6 @@ class HeadlineVectorizer(TransformerMixin, BaseEstimator, HeadlineFeatures):
         docs = list(raw_documents) if not isinstance(raw_documents, str) else raw_documents
         return self.fit(docs).transform(docs)
 
-    def __sklearn_tags__(self) -> Any:
-        """Declare text input, as scikit-learn's own vectorizers do."""
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        return tags
-
     # ------------------------------------------------------------ model files
 
     def to_arrays(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -328,19 +335,12 @@ def reference_union(
     return FeatureUnion(parts, transformer_weights=weights)
 
 
-class HashedHeadlineVectorizer(TransformerMixin, BaseEstimator, HashedFeatures):
+class HashedHeadlineVectorizer(TextInput, TransformerMixin, BaseEstimator, HashedFeatures):
     """The scikit-learn estimator of :class:`classify.hashing.HashedFeatures` (parameters there).
 
     What streaming training puts in its pipeline and a model file names; loading for prediction
     rebuilds the plain :class:`~classify.hashing.HashedFeatures` instead, without scikit-learn.
     """
-
-    def __sklearn_tags__(self) -> Any:
-        """Declare text input, as scikit-learn's own vectorizers do."""
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        return tags
 
 
 def _terms_to_arrays(vocabulary: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:

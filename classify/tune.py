@@ -47,6 +47,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from classify.data import LabelledData
 from classify.errors import BudgetError
+from classify.features import TextInput
 from classify.model import fit_pipeline
 from classify.settings import CLASSIFIERS, CONFIG_FORMAT, DEFAULT_SETTINGS, Settings, save_settings_file
 from classify.splits import DEFAULT_FOLDS, RANDOM_STATE, make_splits
@@ -66,7 +67,7 @@ MAX_RUNGS = 3
 _UNITS = {"s": 1, "m": 60, "h": 3600}
 
 
-class PipelineEstimator(ClassifierMixin, BaseEstimator):
+class PipelineEstimator(TextInput, ClassifierMixin, BaseEstimator):
     """The classify pipeline as an estimator whose parameters are the fields of :class:`Settings`.
 
     ``fit`` calls :func:`classify.model.fit_pipeline`, so what is tuned is exactly what is trained.
@@ -111,13 +112,6 @@ class PipelineEstimator(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
         """Topic probabilities, columns in ``classes_`` order."""
         return self.pipeline_.predict_proba(list(X))
-
-    def __sklearn_tags__(self) -> Any:
-        """Declare text input, as the pipeline's vectorizer does."""
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        return tags
 
 
 def parse_budget(text: str) -> float:
