@@ -127,24 +127,20 @@ def _density(ctx: dict[str, Any]) -> np.ndarray:
 def pick_density(ctx, proba, rem, counts, batch, rng, beta=1.0, **kw):  # type: ignore[no-untyped-def]
     unc = 1.0 - sampling.margins(proba[rem])
     score = unc * _density(ctx)[rem] ** beta
-    ranked = rem[np.argsort(-score, kind="stable")]
-    fake = np.zeros((len(ctx["pool"]), 2))
-    # Reuse the spread by handing it a ranking: ranks as margins.
-    fake[ranked, 0] = np.linspace(0.5, 1.0, len(ranked))
-    fake[:, 1] = 1 - fake[:, 0]
-    fake[ranked, 1] = 1 - fake[ranked, 0]
-    return sampling.uncertainty_order(fake, ctx["vecs"], rem, limit=batch, window=min(batch, 10))[:batch]
+    return _spread_ranked(ctx, rem[np.argsort(-score, kind="stable")], rem, batch)
+
+
+def _balanced_score(ctx, p, counts, alpha):  # type: ignore[no-untyped-def]
+    """Margin uncertainty times 1/sqrt(1 + labels of the predicted top two topics), to the power alpha."""
+    n = np.array([counts.get(t, 0) for t in ctx["topics"]], dtype=float)
+    top2 = np.argsort(-p, axis=1)[:, :2]
+    rarity = 1.0 / np.sqrt(1.0 + n[top2].mean(axis=1))
+    return (1.0 - sampling.margins(p)) * rarity**alpha
 
 
 def pick_balanced(ctx, proba, rem, counts, batch, rng, alpha=1.0, pool_mult=0, **kw):  # type: ignore[no-untyped-def]
     """Margin uncertainty weighted by how few labels the predicted top-2 topics have so far."""
-    topics = ctx["topics"]
-    n = np.array([counts.get(t, 0) for t in topics], dtype=float)
-    p = proba[rem]
-    unc = 1.0 - sampling.margins(p)
-    top2 = np.argsort(-p, axis=1)[:, :2]
-    rarity = 1.0 / np.sqrt(1.0 + n[top2].mean(axis=1))
-    score = unc * rarity**alpha
+    score = _balanced_score(ctx, proba[rem], counts, alpha)
     ranked = rem[np.argsort(-score, kind="stable")]
     if pool_mult:
         top = ranked[: pool_mult * batch]
@@ -156,6 +152,7 @@ def pick_balanced(ctx, proba, rem, counts, batch, rng, alpha=1.0, pool_mult=0, *
 
 
 def _spread_ranked(ctx, ranked, rem, batch):  # type: ignore[no-untyped-def]
+    """The page's near-duplicate spread over a ranking, handed to it as margins (ranks)."""
     fake = np.zeros((len(ctx["pool"]), 2))
     fake[ranked, 0] = np.linspace(0.5, 1.0, len(ranked))
     fake[:, 1] = 1 - fake[:, 0]
@@ -163,13 +160,7 @@ def _spread_ranked(ctx, ranked, rem, batch):  # type: ignore[no-untyped-def]
 
 
 def pick_balanced_density(ctx, proba, rem, counts, batch, rng, alpha=1.0, beta=1.0, **kw):  # type: ignore[no-untyped-def]
-    topics = ctx["topics"]
-    n = np.array([counts.get(t, 0) for t in topics], dtype=float)
-    p = proba[rem]
-    unc = 1.0 - sampling.margins(p)
-    top2 = np.argsort(-p, axis=1)[:, :2]
-    rarity = 1.0 / np.sqrt(1.0 + n[top2].mean(axis=1))
-    score = unc * rarity**alpha * _density(ctx)[rem] ** beta
+    score = _balanced_score(ctx, proba[rem], counts, alpha) * _density(ctx)[rem] ** beta
     ranked = rem[np.argsort(-score, kind="stable")]
     return _spread_ranked(ctx, ranked, rem, batch)
 

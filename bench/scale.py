@@ -289,18 +289,29 @@ def groups_path(workdir: Path, grouping: str, rows: int) -> Path:
 
 def _evaluate_child(path: Path, out: Path) -> None:
     """``classify evaluate PATH --folds 5`` as the library runs it, each part timed (progress kept)."""
+    import functools
+
     from classify.data import load_labelled
     from classify.evaluate import predict_splits, score_splits
     from classify.model import fit_pipeline
     from classify.splits import make_splits
-    from classify.stream import fit_stream, should_stream
+    from classify.stream import StreamSettings, fit_stream, passes_for, should_stream
 
-    # The folds are fitted as the command fits them: by streaming above the auto-stream size.
-    fold_fit = fit_stream if should_stream(path) else fit_pipeline
-    timings: dict[str, Any] = {"fold_fit_seconds": [], "fold_fit": fold_fit.__name__}
     progress = out.with_suffix(".progress")
     began = time.perf_counter()
     data = load_labelled(path)
+    # The folds are fitted as the command fits them (classify.evaluate.cross_validate): by streaming
+    # above the auto-stream size, with the passes chosen for all the rows.
+    streaming = should_stream(path)
+    fold_fit = (
+        functools.partial(fit_stream, settings=StreamSettings(passes=passes_for(len(data))))
+        if streaming
+        else fit_pipeline
+    )
+    timings: dict[str, Any] = {
+        "fold_fit_seconds": [],
+        "fold_fit": "fit_stream" if streaming else "fit_pipeline",
+    }
     timings["load_seconds"] = time.perf_counter() - began
     started = time.perf_counter()
     splits = make_splits(data, folds=5, threshold=EVALUATE_THRESHOLD)
