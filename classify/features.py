@@ -342,6 +342,9 @@ class HashedHeadlineVectorizer(TextInput, TransformerMixin, BaseEstimator, Hashe
     rebuilds the plain :class:`~classify.hashing.HashedFeatures` instead, without scikit-learn.
     """
 
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "idf_")
+
 
 def _terms_to_arrays(vocabulary: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
     """Terms in column order as (UTF-8 bytes of all of them, each one's length in characters)."""

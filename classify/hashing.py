@@ -115,9 +115,6 @@ class HashedFeatures:
         """Count document frequencies on ``X`` (all of it: for data that fits in memory)."""
         return self.start_counting().partial_count(list(X)).finish_counting()
 
-    def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "idf_")
-
     # ------------------------------------------------------------------ transforming
 
     def transform(self, X: Sequence[str]) -> Any:
