@@ -161,6 +161,9 @@ class TokenTable:
 
     def __init__(self, vectorizer: HeadlineFeatures) -> None:
         self.vec = vectorizer
+        # Built on first use, so that a cold start answered from the cache never pays for it; kept
+        # by reset (it depends on the vocabulary only).
+        self.char_index: CharIndex | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -193,14 +196,15 @@ class TokenTable:
             rows.append(np.repeat(np.arange(count), word_lens))
             cols.append(get_all(vec.word_vocabulary_, flat_words))
         if vec.char_ngrams:
-            ngram_range: tuple[int, int] = tuple(vec.char_ngrams)  # type: ignore[assignment]
-            grams = [char_wb_ngrams(t, ngram_range) for t in tokens]
-            gram_lens = np.fromiter(map(len, grams), dtype=np.int64, count=count)
-            rows.append(np.repeat(np.arange(count), gram_lens))
-            cols.append(get_all(vec._char_columns, [g for gs in grams for g in gs]))
+            if self.char_index is None:
+                ngram_range: tuple[int, int] = tuple(vec.char_ngrams)  # type: ignore[assignment]
+                self.char_index = CharIndex(vec._char_columns, ngram_range)
+            char_rows, char_cols = self.char_index.find(tokens)
+            rows.append(char_rows)
+            cols.append(char_cols)
         row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
         col = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
-        if len(rows) > 1:
+        if len(row):  # the parts, and the character n-grams by length, come in several runs
             order = np.argsort(row, kind="stable")
             row, col = row[order], col[order]
         known = col >= 0
@@ -227,6 +231,106 @@ class TokenTable:
             shape=(self.rows, self.vec.n_features_),
             copy=False,
         )
+
+
+class CharIndex:
+    """The ``char_wb`` n-gram columns of many tokens at once, found with numpy instead of a dict.
+
+    Analysing the tokens a batch meets for the first time was a third of a cold prediction run: each
+    token's n-grams made as Python strings (about 30 per token) and looked up one by one. Here the
+    padded tokens become one array of code points, each n-gram an exact integer key (its characters'
+    ranks in the vocabulary's alphabet as the digits of a base ``len(alphabet) + 1`` number, 0 for a
+    character the vocabulary lacks, so such an n-gram matches nothing), and every key of a length is
+    looked up in one ``searchsorted``. It gives the same columns as :func:`char_wb_ngrams` with a
+    dict, including scikit-learn's rule for tokens shorter than ``n`` (tested against it).
+
+    When the vocabulary's alphabet is too large for ``hi``-digit keys to fit in 63 bits (thousands
+    of distinct characters), :meth:`find` falls back to the per-token strings.
+
+    Parameters
+    ----------
+    columns
+        Character n-gram -> column of the whole matrix.
+    ngram_range
+        The ``char_wb`` n-gram lengths.
+    """
+
+    def __init__(self, columns: dict[str, int], ngram_range: tuple[int, int]) -> None:
+        self.columns = columns
+        self.lo, self.hi = ngram_range
+        grams = list(columns)
+        points = code_points("".join(grams))
+        self.alphabet = np.unique(points)
+        self.base = len(self.alphabet) + 1
+        self.exact = self.base ** max(self.hi, 1) < 2**62
+        self.keys: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        if not self.exact or not grams:
+            return
+        lengths = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
+        digits = self._digits(points)
+        starts = np.cumsum(lengths) - lengths
+        values = np.fromiter(columns.values(), dtype=np.int64, count=len(grams))
+        for n in np.unique(lengths).tolist():
+            which = np.flatnonzero(lengths == n)
+            key = np.zeros(len(which), dtype=np.int64)
+            for j in range(n):
+                key += digits[starts[which] + j] * self.base**j
+            order = np.argsort(key)
+            self.keys[n] = (key[order], values[which][order])
+
+    def _digits(self, points: np.ndarray) -> np.ndarray:
+        """Each code point's rank in the alphabet plus one, or 0 where the alphabet lacks it."""
+        if not len(self.alphabet):
+            return np.zeros(len(points), dtype=np.int64)
+        pos = np.searchsorted(self.alphabet, points)
+        pos[pos == len(self.alphabet)] = 0
+        return np.where(self.alphabet[pos] == points, pos + 1, 0).astype(np.int64)
+
+    def find(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The known n-grams of each token: the token's index and the column, one pair per occurrence.
+
+        Parameters
+        ----------
+        tokens
+            Whitespace-free tokens, already lowercased and stripped as the vocabulary was.
+        """
+        if not self.exact:
+            grams = [char_wb_ngrams(t, (self.lo, self.hi)) for t in tokens]
+            lens = np.fromiter(map(len, grams), dtype=np.int64, count=len(tokens))
+            rows = np.repeat(np.arange(len(tokens)), lens)
+            cols = get_all(self.columns, [g for gs in grams for g in gs])
+            return rows[cols >= 0], cols[cols >= 0]
+        sizes = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens)) + 2
+        total = int(sizes.sum())
+        # Each token padded with a space on both sides (as char_wb pads words), then zeros past the
+        # end so that every window of up to ``hi`` characters can be read without a bounds check.
+        digits = np.zeros(total + self.hi, dtype=np.int64)
+        digits[:total] = self._digits(code_points("".join([f" {t} " for t in tokens])))
+        owner = np.repeat(np.arange(len(tokens), dtype=np.int64), sizes)
+        left = np.repeat(np.cumsum(sizes), sizes) - np.arange(total)  # characters from here to the end
+        starts = np.cumsum(sizes) - sizes
+        key = np.zeros(total, dtype=np.int64)
+        rows, cols = [], []
+        for n in range(1, self.hi + 1):
+            key += digits[n - 1 : total + n - 1] * self.base ** (n - 1)
+            # Every window of n characters inside a padded token; below the smallest n, only a padded
+            # token of exactly n characters, which counts once, whole (scikit-learn's rule).
+            at = np.flatnonzero(left >= n) if n >= self.lo else starts[sizes == n]
+            if not len(at) or n not in self.keys:
+                continue
+            keys, values = self.keys[n]
+            pos = lookup(key[at], keys)
+            found = pos >= 0
+            rows.append(owner[at[found]])
+            cols.append(values[pos[found]])
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.concatenate(rows), np.concatenate(cols)
+
+
+def code_points(text: str) -> np.ndarray:
+    """The code points of ``text`` as uint32 (lone surrogates included, as scikit-learn keeps them)."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
 class TokenCache(dict):

@@ -10,6 +10,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from classify import _ngrams as ngr
 from classify.features import HeadlineVectorizer, char_wb_ngrams, reference_union
 from classify.model import build_pipeline
 
@@ -74,6 +75,55 @@ def test_char_ngrams_of_a_token_match_sklearn(token: str) -> None:
     for ngram_range in [(2, 5), (1, 1), (3, 6), (4, 4)]:
         analyzer = TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range).build_analyzer()
         assert char_wb_ngrams(token, ngram_range) == analyzer(token)
+
+
+def _dict_columns(
+    tokens: list[str], columns: dict[str, int], ngram_range: tuple[int, int]
+) -> list[list[int]]:
+    """Each token's known n-gram columns the plain way: its n-grams as strings, looked up in a dict."""
+    return [sorted(columns[g] for g in char_wb_ngrams(t, ngram_range) if g in columns) for t in tokens]
+
+
+def _index_columns(index: ngr.CharIndex, count: int) -> Any:
+    def columns(tokens: list[str]) -> list[list[int]]:
+        rows, cols = index.find(tokens)
+        return [sorted(cols[rows == i].tolist()) for i in range(count)]
+
+    return columns
+
+
+# Vocabulary words cover short tokens, repeats, accents-free Greek and a lone surrogate; the tokens
+# add characters the vocabulary lacks, which must match nothing.
+VOCAB_WORDS = ["a", "ab", "abc", "aaaa", "bank", "banks", "οδος", "x\ud800y", "7%", "'s"]
+QUERY_TOKENS = [*VOCAB_WORDS, "", "b", "zzz", "bankz", "éa", "ab\ud800", "aaaaaaa", "οδοσ", "🙂a"]
+
+
+@pytest.mark.parametrize("ngram_range", [(1, 1), (1, 3), (2, 5), (3, 6), (4, 4), (5, 7)])
+@pytest.mark.parametrize("exact", [True, False], ids=["keys", "fallback"])
+def test_char_index_finds_what_a_dict_finds(ngram_range: tuple[int, int], exact: bool) -> None:
+    columns = {
+        g: 100 + i
+        for i, g in enumerate(sorted({g for w in VOCAB_WORDS for g in char_wb_ngrams(w, ngram_range)}))
+    }
+    index = ngr.CharIndex(columns, ngram_range)
+    assert index.exact
+    index.exact = exact
+    tokens = [t for t in QUERY_TOKENS if t]
+    got = _index_columns(index, len(tokens))(tokens)
+    assert got == _dict_columns(tokens, columns, ngram_range)
+    assert sum(map(len, got)) > len(tokens)  # the vocabulary is really hit
+    # Characters the vocabulary lacks match nothing: "zzz" gets at most the padding's " " n-gram.
+    assert set(got[tokens.index("zzz")]) <= {columns.get(" ", -1)}
+
+
+def test_char_index_with_a_huge_alphabet_falls_back_to_strings() -> None:
+    # 7,000 distinct characters: 5-digit keys in base 7,001 would overflow 63 bits.
+    words = ["".join(chr(0x4E00 + i + j) for j in range(3)) for i in range(0, 7000, 3)]
+    columns = {g: i for i, g in enumerate({g for w in words for g in char_wb_ngrams(w, (2, 5))})}
+    index = ngr.CharIndex(columns, (2, 5))
+    assert not index.exact
+    tokens = [*words[:50], "abc"]
+    assert _index_columns(index, len(tokens))(tokens) == _dict_columns(tokens, columns, (2, 5))
 
 
 def test_cache_does_not_change_results() -> None:
