@@ -310,7 +310,8 @@ class CharIndex:
         left = np.repeat(np.cumsum(sizes), sizes) - np.arange(total)  # characters from here to the end
         starts = np.cumsum(sizes) - sizes
         key = np.zeros(total, dtype=np.int64)
-        rows, cols = [], []
+        found_rows: list[np.ndarray] = []
+        found_cols: list[np.ndarray] = []
         for n in range(1, self.hi + 1):
             key += digits[n - 1 : total + n - 1] * self.base ** (n - 1)
             # Every window of n characters inside a padded token; below the smallest n, only a padded
@@ -321,11 +322,11 @@ class CharIndex:
             keys, values = self.keys[n]
             pos = lookup(key[at], keys)
             found = pos >= 0
-            rows.append(owner[at[found]])
-            cols.append(values[pos[found]])
-        if not rows:
+            found_rows.append(owner[at[found]])
+            found_cols.append(values[pos[found]])
+        if not found_rows:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        return np.concatenate(rows), np.concatenate(cols)
+        return np.concatenate(found_rows), np.concatenate(found_cols)
 
 
 def code_points(text: str) -> np.ndarray:

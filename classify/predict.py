@@ -239,6 +239,14 @@ class ResultBatch:
         return len(self.records)
 
     @property
+    def plain(self) -> bool:
+        """Whether every record is a line of text (:attr:`classify.sources.Record.plain`), so that
+        the writers may put out the headline alone without asking each record for its fields."""
+        if "plain" not in self._cached:
+            self._cached["plain"] = all(r.cells is None for r in self.records)
+        return self._cached["plain"]
+
+    @property
     def unsure(self) -> np.ndarray:
         """Boolean per row: the best probability is below ``options.min_confidence``."""
         import numpy as np

@@ -158,20 +158,19 @@ def _jsonl_lines(batch: ResultBatch) -> list[str]:
     """The JSON lines of a batch, as ``json.dumps`` of each :func:`~classify.predict.result_row`."""
     options, preds = batch.options, batch.predictions
     names = [encode_basestring(t) for t in preds.topics]
-    rounded = batch.rounded.tolist()
     best = preds.ranked[:, 0].tolist()
+    confidence = [_DECIMALS[q] for q in batch.rounded[:, 0].tolist()]
     # The text after the input's fields, built column by column.
     if options.min_confidence is None:
-        topic_part = [", " + '"topic": ' + names[j] for j in best]
+        # One prefix per topic, so a row's tail is one concatenation.
+        prefix = [f', "topic": {name}, "confidence": ' for name in names]
+        tails = [prefix[j] + c for j, c in zip(best, confidence, strict=True)]
     else:
         unsure_name = encode_basestring(options.uncertain_label)
-        topic_part = [
-            ', "topic": ' + (unsure_name if u else names[j])
-            for j, u in zip(best, batch.unsure.tolist(), strict=True)
+        tails = [
+            f', "topic": {unsure_name if u else names[j]}, "confidence": {c}, "best_guess": {names[j]}'
+            for j, u, c in zip(best, batch.unsure.tolist(), confidence, strict=True)
         ]
-    tails = [f'{t}, "confidence": {_DECIMALS[r[0]]}' for t, r in zip(topic_part, rounded, strict=True)]
-    if options.min_confidence is not None:
-        tails = [f'{t}, "best_guess": {names[j]}' for t, j in zip(tails, best, strict=True)]
     if options.top_k > 1:
         # One column of "[topic, p]" pairs per rank, then joined row by row (twice as fast as
         # formatting each row's pairs in a nested loop).
@@ -185,6 +184,9 @@ def _jsonl_lines(batch: ResultBatch) -> list[str]:
         tails = [
             t + ', "why": ' + json.dumps(w, ensure_ascii=False) for t, w in zip(tails, batch.why, strict=True)
         ]
+    if batch.plain:  # lines of text: the headline is the only input field
+        heads = map(encode_basestring, preds.headlines)
+        return [f'{{"headline": {h}{t}}}\n' for h, t in zip(heads, tails, strict=True)]
     lines = []
     for record, tail in zip(batch.records, tails, strict=True):
         fields = record.fields
@@ -235,23 +237,29 @@ class CsvWriter(Writer):
         # named like a result column (rare) goes row by row, through the row dicts.
         added = _result_columns(batch)
         reserved = RESULT_KEYS.union(added)
-        fields = [r.fields for r in batch.records]
+        plain = batch.plain
+        fields = [] if plain else [r.fields for r in batch.records]
         if not all(reserved.isdisjoint(f) for f in fields):
             return super().write_batch(batch)
         if self.fieldnames is None:
-            self._header([*fields[0], *added])
+            self._header([*(["headline"] if plain else fields[0]), *added])
         assert self.fieldnames is not None
         n_fields = len(self.fieldnames) - len(added)
         if n_fields < 0 or self.fieldnames[n_fields:] != added:
             return super().write_batch(batch)
-        columns: list[Sequence[Any]] = [
-            [f.get(name, "") for f in fields] for name in self.fieldnames[:n_fields]
-        ]
-        columns += _result_cells(batch)
-        self._write_cells(list(zip(*columns, strict=True)))
+        guard = _column_guard if self.formula_guard else list
+        columns: list[Sequence[Any]]
+        if plain:  # lines of text: the headline column, and any other column the first batch had empty
+            names = self.fieldnames[:n_fields]
+            empty = [""] * len(batch)
+            columns = [guard(batch.predictions.headlines) if n == "headline" else empty for n in names]
+        else:
+            columns = [guard([f.get(name, "") for f in fields]) for name in self.fieldnames[:n_fields]]
+        columns += _result_cells(batch, guard)
+        self._write_cells(list(zip(*columns, strict=True)), guarded=True)
 
-    def _write_cells(self, rows: list[Sequence[Any]], *, count: bool = True) -> None:
-        if self.formula_guard:
+    def _write_cells(self, rows: list[Sequence[Any]], *, count: bool = True, guarded: bool = False) -> None:
+        if self.formula_guard and not guarded:
             rows = [[formula_safe(v) for v in row] for row in rows]
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\n").writerows(rows)
@@ -294,22 +302,39 @@ def _result_columns(batch: ResultBatch) -> list[str]:
     return names
 
 
-def _result_cells(batch: ResultBatch) -> list[list[Any]]:
-    """The result columns of a batch (numbers stay numbers: they are never formula-guarded)."""
+def _column_guard(values: list[Any]) -> list[Any]:
+    """:func:`formula_safe` of each value of a column, in one comprehension (no call per cell)."""
+    return [
+        "'" + v if isinstance(v, str) and v[:1] in FORMULA_START else v  # formula_safe, inlined
+        for v in values
+    ]
+
+
+def _result_cells(batch: ResultBatch, guard: Callable[[list[Any]], list[Any]] = list) -> list[list[Any]]:
+    """The result columns of a batch; ``guard`` is applied to the topic names once, not per cell.
+
+    Numbers stay numbers: they are never formula-guarded.
+    """
     options, preds = batch.options, batch.predictions
-    topics = preds.topics
+    topics = tuple(guard(list(preds.topics)))
     rounded = batch.rounded
     # q / 10**4 is the very float round(p, 4) gives (see classify.predict.round_half_even), and the
     # csv module prints it with repr, as it printed round(p, 4).
-    columns: list[list[Any]] = [batch.topic_names(), (rounded[:, 0] / 10_000).tolist()]
+    best = preds.ranked[:, 0].tolist()
+    if options.min_confidence is None:
+        shown = [topics[j] for j in best]
+    else:
+        (label,) = guard([options.uncertain_label])
+        shown = [label if u else topics[j] for j, u in zip(best, batch.unsure.tolist(), strict=True)]
+    columns: list[list[Any]] = [shown, (rounded[:, 0] / 10_000).tolist()]
     if options.min_confidence is not None:
-        columns.append([topics[j] for j in preds.ranked[:, 0].tolist()])
+        columns.append([topics[j] for j in best])
     if options.top_k > 1:
         for i in range(1, rounded.shape[1]):
             columns.append([topics[j] for j in preds.ranked[:, i].tolist()])
             columns.append((rounded[:, i] / 10_000).tolist())
     if batch.why is not None:
-        columns.append(["; ".join(w) for w in batch.why])
+        columns.append(guard(["; ".join(w) for w in batch.why]))
     return columns
 
 

@@ -245,3 +245,31 @@ def test_table_prints_each_batch_as_it_comes(tiny_model_path: Path) -> None:
     # Rows are numbered across the tables: the second starts at 4.
     numbers = [line.split("│")[1].strip() for line in rest.splitlines() if line.startswith("│")]
     assert numbers == ["4", "5"] and writer.rows == 5
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+@pytest.mark.parametrize("options", [{}, {"top_k": 3, "min_confidence": 0.99, "uncertain_label": "=?"}])
+def test_plain_lines_are_written_as_rows_with_one_headline_field(
+    tiny_model_path: Path, fmt: str, options: dict[str, Any]
+) -> None:
+    """Lines of text skip the per-record fields (a fast path); the output must not change."""
+    from classify import load_model
+    from classify.predict import PredictOptions, predict_record_batches
+    from classify.sources import Record
+    from classify.writers import get_writer
+
+    model = load_model(tiny_model_path)
+    texts = [*HEADLINES, "=HYPERLINK(1) bank", "-2 points for stocks", '"Quoted" striker, again']
+    outputs = []
+    for records in ([Record(h) for h in texts], [Record(h, {"headline": h}) for h in texts]):
+        out = io.StringIO()
+        writer = get_writer(fmt, out)
+        for batch in predict_record_batches(model, records, PredictOptions(**options), batch_size=4):
+            assert batch.plain == (records[0].cells is None)
+            writer.write_batch(batch)
+        outputs.append(out.getvalue())
+    assert outputs[0] == outputs[1]
+    assert outputs[0].count("\n") == len(texts) + (fmt == "csv")
+    if fmt == "csv":
+        assert "'=HYPERLINK(1) bank" in outputs[0] and "'-2 points" in outputs[0]
+        assert ("'=?" in outputs[0]) == bool(options)  # the uncertain label, guarded too

@@ -120,7 +120,7 @@ def result_rows(
     rows = []
     for p in predict(model, headlines, top_k=max(options.top_k, 2 if options.explain else 1)):
         why = explainer.why(p) if explainer is not None else None
-        rows.append(result_row(Record(p.headline, {"headline": p.headline}), p, options, why))
+        rows.append(result_row(Record(p.headline), p, options, why))
         if time.monotonic() > deadline:
             raise RequestTimeout("the request took longer than the time limit")
     return rows
