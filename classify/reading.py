@@ -152,6 +152,25 @@ def numbered_lines(
     bad byte is exact. A block that decodes (nearly always) is split into lines in C; only a block
     with a bad byte is decoded line by line.
     """
+    for number, text in text_blocks(stream, name, errors=errors, report=report, block_size=block_size):
+        yield from numbered(text, number)
+
+
+def text_blocks(
+    stream: IO[bytes],
+    name: str,
+    *,
+    errors: Errors = "strict",
+    report: InputReport | None = None,
+    block_size: int = _BLOCK,
+) -> Iterator[tuple[int, str]]:
+    """Yield ``(number of its first line, text)`` for each block of whole lines of a byte stream.
+
+    The same reading as :func:`numbered_lines` (same decoding, errors and line numbers: the number of
+    a block's first line is 1 plus the ``\n`` bytes before it), a block at a time, for a reader that
+    can handle a whole block of plain lines in a few C-level calls (:mod:`classify.sources`) and only
+    numbers the lines (:func:`numbered`) of a block that needs it.
+    """
     read = getattr(stream, "read1", stream.read)
     number = 1
     held: list[bytes] = []  # the start of a line whose end has not arrived yet
@@ -172,29 +191,27 @@ def numbered_lines(
         if first:
             first = False
             block = block.removeprefix(_BOM)
-        number = yield from _block_lines(block, number, name, errors, report)
+        try:
+            text = block.decode("utf-8")
+        except UnicodeDecodeError:
+            text = "".join(line for _, line in _lines_one_by_one(block, number, name, errors, report))
+        yield number, text
+        number += block.count(b"\n")
         if not chunk:
             return
 
 
-def _block_lines(
-    block: bytes, number: int, name: str, errors: Errors, report: InputReport | None
-) -> Generator[tuple[int, str], None, int]:
-    """Yield the lines of a block of whole lines, numbered from ``number``; return the next number."""
-    try:
-        text = block.decode("utf-8")
-    except UnicodeDecodeError:
-        return (yield from _lines_one_by_one(block, number, name, errors, report))
+def numbered(text: str, number: int) -> Iterator[tuple[int, str]]:
+    """The lines of a block of whole lines (endings kept), numbered from ``number`` by ``\n``."""
     lines = io.StringIO(text, newline="")  # universal newlines, endings kept
     crs = text.count("\r")
     if not crs or crs == text.count("\r\n"):  # every line ends in \n: number them in C
         yield from enumerate(lines, number)
-        return number + text.count("\n")
+        return
     for line in lines:  # lone CRs end lines that do not count
         yield number, line
         if line.endswith("\n"):
             number += 1
-    return number
 
 
 def _lines_one_by_one(

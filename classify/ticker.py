@@ -28,6 +28,10 @@ from classify.text import collapse
 #: really uses dashes can pass its own pattern.
 _SEPARATOR_SYMBOLS = "|\u00a6\u2022\u25c6\u25c7\u00b7\u2219\u2666\u25a0\u25cf\u25aa\u25e6\u2023\u25ba\u25b6"
 
+#: What a line must hold for :data:`DEFAULT_SEPARATOR` to split it, besides a tab or a run of white
+#: space: a separator symbol, or two plus signs. A line holding none of them (and no tab or run of
+#: white space) is one headline, which lets a reader skip the regular expression.
+SEPARATOR_MARKS = (*_SEPARATOR_SYMBOLS, "++")
 #: The default ticker separator (a regular expression for :func:`re.split`). It matches
 #: a tab with any white space around it; a separator symbol, or a run such as ``+++``, that touches no
 #: other character (so ``AT&T|Verizon`` or ``l·l`` stay whole); or a run of three or more white-space

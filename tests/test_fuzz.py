@@ -88,6 +88,63 @@ def test_lines_come_back_collapsed_in_order(scratch: Path, lines: list[str], end
     assert [h for h, _ in _records(path, split=False)] == [t for line in lines if (t := collapse(line))]
 
 
+#: Text that exercises the block fast path and every reason to leave it: doubled, odd and edge white
+#: space, ticker separators, long lines, line endings and non-ASCII letters.
+_BLOCK_PIECES = st.sampled_from(
+    [
+        "Bank",
+        " ",
+        "  ",
+        "shares",
+        "\n",
+        "\r\n",
+        "\r",
+        "\t",
+        "\xa0",
+        "\u2003",
+        " | ",
+        "++",
+        "•",
+        "é",
+        "\x1c",
+        "a" * 40,
+    ]
+)
+
+
+@given(
+    pieces=st.lists(_BLOCK_PIECES, max_size=40),
+    block_size=st.integers(1, 64),
+    split=st.booleans(),
+    pattern=st.sampled_from([None, r"\s*;\s*"]),
+)
+def test_block_reading_gives_the_records_of_line_by_line_reading(
+    pieces: list[str], block_size: int, split: bool, pattern: str | None
+) -> None:
+    from classify import reading, sources
+
+    data = "".join(pieces).encode("utf-8")
+    fast_report, slow_report = InputReport(), InputReport()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reading, "MAX_TEXT_CHARS", 100)  # so that long lines occur
+        patch.setattr(sources, "MAX_TEXT_CHARS", 100)
+        blocks = reading.text_blocks(
+            io.BytesIO(data), "x", errors="replace", report=fast_report, block_size=block_size
+        )
+        fast = list(sources._text_records(blocks, split, pattern, "x", fast_report))
+        lines = reading.numbered_lines(io.BytesIO(data), "x", errors="replace", report=slow_report)
+        slow = list(sources._line_records(lines, split, pattern, "x", slow_report))
+    assert fast == slow
+    assert all(r.plain for r in fast)
+    assert fast_report.warnings() == slow_report.warnings()
+
+
+def test_odd_space_is_every_white_space_but_space_and_line_feed() -> None:
+    from classify.sources import ODD_SPACE
+
+    assert sorted(ODD_SPACE) == [c for c in map(chr, range(0x110000)) if c.isspace() and c not in " \n"]
+
+
 @given(data=st.binary(max_size=300))
 def test_any_bytes_as_plain_lines_never_fail(scratch: Path, data: bytes) -> None:
     # Prediction never stops on undecodable input: bad bytes become U+FFFD and are counted.

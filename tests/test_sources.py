@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from classify.errors import DataError
+from classify.reading import MAX_TEXT_CHARS
 from classify.sources import iter_records
 from tests.conftest import cli_message
 
@@ -112,3 +113,30 @@ def test_json_array_is_refused_with_a_clear_message(tmp_path: Path) -> None:
     path.write_text('[{"title": "Oil prices climb"}]\n')
     with pytest.raises(DataError, match="holds one JSON array; classify reads JSON Lines"):
         list(iter_records([path]))
+
+
+@pytest.mark.parametrize(
+    ("text", "marks", "pattern", "plain"),
+    [
+        ("Bank up\nShares down\n\n", (), None, True),
+        ("Bank up | Shares down\n", (), None, True),  # tickers not split: the bar is text
+        ("Bank up | Shares down\n", ("|",), None, False),  # split: a separator may be there
+        ("Bank up; Shares down\n", ("|",), ";", False),  # the user's own separator: line by line
+        ("Bank  up\n", (), None, False),
+        (" Bank up\n", (), None, False),
+        ("Bank up \n", (), None, False),
+        ("Bank\tup\n", (), None, False),
+        ("Bank\u00a0up\n", (), None, False),
+        ("Bank up\r\n", (), None, False),
+        ("x" * (MAX_TEXT_CHARS + 1) + "\n", (), None, False),
+    ],
+)
+def test_a_block_of_plain_lines_is_recognised(
+    text: str, marks: tuple[str, ...], pattern: str | None, plain: bool
+) -> None:
+    from classify.sources import _plain_lines
+
+    got = _plain_lines(text, marks, pattern)
+    assert (got is not None) == plain
+    if plain:
+        assert got == text.split("\n")
