@@ -107,9 +107,7 @@ def iter_records(
                 for headline in ticker.extract_from_page(page, pattern=pattern):
                     yield Record(headline)
             else:
-                yield from _table_records(
-                    lines, _table_format(source, first), text_col, name, report
-                )
+                yield from _table_records(lines, _table_format(source, first), text_col, name, report)
 
 
 def _table_format(source: Path | str, first_line: str) -> str:

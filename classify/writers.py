@@ -248,6 +248,12 @@ class CsvWriter(Writer):
         if n_fields < 0 or self.fieldnames[n_fields:] != added:
             return super().write_batch(batch)
         guard = _column_guard if self.formula_guard else list
+        if plain and n_fields == 1 and self.fieldnames[0] == "headline" and batch.why is None:
+            heads = guard(batch.predictions.headlines)
+            text = _plain_csv_text(heads, _result_cells(batch, guard, cells=True))
+            if text is not None:
+                self._emit(text, len(batch), lambda: [line + "\n" for line in text[:-1].split("\n")])
+                return
         columns: list[Sequence[Any]]
         if plain:  # lines of text: the headline column, and any other column the first batch had empty
             names = self.fieldnames[:n_fields]
@@ -270,6 +276,27 @@ class CsvWriter(Writer):
             self._emit(text, len(rows), lambda: [_csv_line(row) for row in rows])
         else:
             self.out.write(replace_unencodable(text, self.encoding))
+
+
+def _plain_csv_text(headlines: list[str], results: list[list[str]]) -> str | None:
+    """The CSV lines of headlines and their result cells (already CSV text), or None if a headline
+    holds a line break (then the csv module writes the batch).
+
+    Written by hand rather than with ``csv.writer``: its ``writerows`` took 0.19 s of the 0.31 s
+    spent writing 200k rows, and a collapsed headline needs only the one rule that applies to it
+    (quoted, quotes doubled, when it holds a comma or a quote). The test suite checks the output
+    against the csv module's on the same rows.
+    """
+    joined = "\n".join(headlines)
+    if "\r" in joined or joined.count("\n") != len(headlines) - 1:
+        return None
+    heads = [('"' + h.replace('"', '""') + '"') if ('"' in h or "," in h) else h for h in headlines]
+    return "\n".join(map(",".join, zip(heads, *results, strict=True))) + "\n"
+
+
+def _csv_cell(value: str) -> str:
+    """One text cell as :func:`_csv_line` writes it (quoted when it holds ``,"`` or a line break)."""
+    return '"' + value.replace('"', '""') + '"' if any(c in value for c in ',"\r\n') else value
 
 
 def _csv_line(cells: Sequence[Any]) -> str:
@@ -310,29 +337,35 @@ def _column_guard(values: list[Any]) -> list[Any]:
     ]
 
 
-def _result_cells(batch: ResultBatch, guard: Callable[[list[Any]], list[Any]] = list) -> list[list[Any]]:
+def _result_cells(
+    batch: ResultBatch, guard: Callable[[list[Any]], list[Any]] = list, *, cells: bool = False
+) -> list[list[Any]]:
     """The result columns of a batch; ``guard`` is applied to the topic names once, not per cell.
 
-    Numbers stay numbers: they are never formula-guarded.
+    Probabilities are given as the text the csv module printed for ``round(p, 4)`` (its ``repr``:
+    ``_DECIMALS[q]`` is ``repr(q / 10**4)``, the very float ``round`` gives, see
+    :func:`classify.predict.round_half_even`), and are never formula-guarded. ``cells``: topic names
+    as CSV cells (quoted if need be), for lines written by hand.
     """
     options, preds = batch.options, batch.predictions
     topics = tuple(guard(list(preds.topics)))
+    (label,) = guard([options.uncertain_label])
+    if cells:
+        topics = tuple(map(_csv_cell, topics))
+        label = _csv_cell(label)
     rounded = batch.rounded
-    # q / 10**4 is the very float round(p, 4) gives (see classify.predict.round_half_even), and the
-    # csv module prints it with repr, as it printed round(p, 4).
     best = preds.ranked[:, 0].tolist()
     if options.min_confidence is None:
         shown = [topics[j] for j in best]
     else:
-        (label,) = guard([options.uncertain_label])
         shown = [label if u else topics[j] for j, u in zip(best, batch.unsure.tolist(), strict=True)]
-    columns: list[list[Any]] = [shown, (rounded[:, 0] / 10_000).tolist()]
+    columns: list[list[Any]] = [shown, [_DECIMALS[q] for q in rounded[:, 0].tolist()]]
     if options.min_confidence is not None:
         columns.append([topics[j] for j in best])
     if options.top_k > 1:
         for i in range(1, rounded.shape[1]):
             columns.append([topics[j] for j in preds.ranked[:, i].tolist()])
-            columns.append((rounded[:, i] / 10_000).tolist())
+            columns.append([_DECIMALS[q] for q in rounded[:, i].tolist()])
     if batch.why is not None:
         columns.append(guard(["; ".join(w) for w in batch.why]))
     return columns
