@@ -105,8 +105,65 @@ class FirstSight(dict):
         return value
 
 
+class KeyIndex:
+    """The positions of distinct non-negative integer keys, found by hashing instead of bisection.
+
+    ``searchsorted`` takes ~17 dependent steps through a 36k-key array per query, and the word
+    bigram look-up makes one query per word of every headline: 0.135 s of a 200k-headline run. An
+    open-addressing table four times the keys' count answers most queries in one vectorised probe
+    (multiplicative hashing, linear probing; the few that collide take another round): 0.08 s.
+
+    Parameters
+    ----------
+    keys
+        Distinct non-negative keys; a key's answer is its index in this array.
+    """
+
+    #: Fibonacci hashing: the key times 2**64 / golden ratio, top bits kept.
+    _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+
+    def __init__(self, keys: np.ndarray) -> None:
+        keys = np.asarray(keys, dtype=np.int64)
+        bits = max(4, (4 * len(keys)).bit_length())
+        self._shift = np.uint64(64 - bits)
+        self._mask = (1 << bits) - 1
+        self._keys = np.full(1 << bits, -1, dtype=np.int64)  # -1: an empty slot
+        self._values = np.full(1 << bits, -1, dtype=np.int64)
+        todo = np.arange(len(keys), dtype=np.int64)
+        slot = self._slot(keys)
+        while len(todo):
+            free = self._keys[slot] == -1
+            # Of the keys that want the same free slot, the first takes it; the rest probe on.
+            wanted, first = np.unique(slot[free], return_index=True)
+            taken = np.flatnonzero(free)[first]
+            self._keys[wanted] = keys[todo[taken]]
+            self._values[wanted] = todo[taken]
+            left = np.ones(len(todo), dtype=bool)
+            left[taken] = False
+            todo, slot = todo[left], (slot[left] + 1) & self._mask
+
+    def _slot(self, keys: np.ndarray) -> np.ndarray:
+        return ((keys.astype(np.uint64) * self._MULTIPLIER) >> self._shift).astype(np.int64)
+
+    def find(self, queries: np.ndarray) -> np.ndarray:
+        """The index of each query among the keys, or -1 where it is not one."""
+        slot = self._slot(queries)
+        found = self._keys[slot]
+        out = np.where(found == queries, self._values[slot], -1)
+        # Queries whose probe met another key go on to the next slot until a match or an empty one.
+        pending = np.flatnonzero((found != queries) & (found != -1))
+        while len(pending):
+            slot_p = (slot[pending] + 1) & self._mask
+            slot[pending] = slot_p
+            found_p = self._keys[slot_p]
+            hit = found_p == queries[pending]
+            out[pending[hit]] = self._values[slot_p[hit]]
+            pending = pending[~hit & (found_p != -1)]
+        return out
+
+
 def ngram_ids(
-    words: np.ndarray, docs: np.ndarray, n: int, levels: Sequence[np.ndarray], base: int
+    words: np.ndarray, docs: np.ndarray, n: int, levels: Sequence[KeyIndex], base: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Find the known n-grams (n >= 2) in a flat sequence of word ids.
 
@@ -123,7 +180,8 @@ def ngram_ids(
     n
         N-gram length.
     levels
-        ``n - 1`` sorted key arrays; the position in the last one is the n-gram's id.
+        The ``n - 1`` levels' keys (each level's sorted key array, indexed); the position in the
+        last one is the n-gram's id.
     base
         One more than the largest word id.
 
@@ -141,7 +199,7 @@ def ngram_ids(
         nxt = words[start + j]
         keep = nxt >= 0
         start, prefix, nxt = start[keep], prefix[keep], nxt[keep]
-        prefix = lookup(prefix * base + nxt, levels[j - 1])
+        prefix = levels[j - 1].find(prefix * base + nxt)
         keep = prefix >= 0
         start, prefix = start[keep], prefix[keep]
     return start, prefix
@@ -162,8 +220,9 @@ class TokenTable:
     def __init__(self, vectorizer: HeadlineFeatures) -> None:
         self.vec = vectorizer
         # Built on first use, so that a cold start answered from the cache never pays for it; kept
-        # by reset (it depends on the vocabulary only).
+        # by reset (they depend on the vocabulary only).
         self.char_index: CharIndex | None = None
+        self._ngram_index: dict[int, list[KeyIndex]] = {}
         self.reset()
 
     def reset(self) -> None:
@@ -180,6 +239,12 @@ class TokenTable:
         self.seq_len = np.zeros(0, dtype=np.int64)
         self.seq_data = np.zeros(0, dtype=np.int64)
         self.pending: list[str] = []
+
+    def ngram_levels(self, n: int) -> list[KeyIndex]:
+        """The hashed keys of the word n-grams of length ``n``, level by level (built on first use)."""
+        if n not in self._ngram_index:
+            self._ngram_index[n] = [KeyIndex(keys) for keys in self.vec._ngram_levels[n][0]]
+        return self._ngram_index[n]
 
     def flush(self) -> None:
         """Analyse the tokens queued since the last flush and append their rows."""

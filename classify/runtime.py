@@ -120,8 +120,9 @@ class HeadlineFeatures:
         words = table.seq_data[ngr.gather(table.seq_ptr[tok], lens)]
         word_tok = np.repeat(np.arange(len(tok), dtype=np.int64), lens)
         starts, cols, lengths = [], [], []
-        for n, (keys, final) in self._ngram_levels.items():
-            start, gram = ngr.ngram_ids(words, tok_doc[word_tok], n, keys, self._ngram_base)
+        for n, (_, final) in self._ngram_levels.items():
+            levels = table.ngram_levels(n)
+            start, gram = ngr.ngram_ids(words, tok_doc[word_tok], n, levels, self._ngram_base)
             starts.append(start)
             cols.append(final[gram])
             lengths.append(np.full(len(start), n, dtype=np.int64))

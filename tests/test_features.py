@@ -221,3 +221,15 @@ def test_pipeline_uses_it_with_the_pipeline_settings() -> None:
     features = build_pipeline({"char_ngrams": None, "min_df": 2}).named_steps["features"]
     assert isinstance(features, HeadlineVectorizer)
     assert features.char_ngrams is None and features.min_df == 2
+
+
+@pytest.mark.parametrize("count", [0, 1, 7, 5000])
+def test_key_index_finds_what_bisection_finds(count: int) -> None:
+    rng = np.random.default_rng(count)
+    # Small and huge keys, and a dense run that collides in the hash table.
+    keys = np.unique(np.concatenate([rng.integers(0, 2**62, count), np.arange(min(count, 300))]))
+    queries = np.concatenate([keys, rng.integers(0, 2**62, 1000), np.arange(400), keys[::-1]])
+    want = ngr.lookup(queries, keys)
+    got = ngr.KeyIndex(keys).find(queries)
+    np.testing.assert_array_equal(got, want)
+    assert (got >= 0).sum() >= 2 * len(keys)
