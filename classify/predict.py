@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, islice
+from operator import not_
 from typing import TYPE_CHECKING, Any
 
 from classify.model import Model
@@ -110,16 +111,20 @@ class _Predictor:
         import numpy as np
 
         known = self.slots
-        todo = list(dict.fromkeys(compress(batch, [h not in known for h in batch])))
+        todo = list(dict.fromkeys(compress(batch, map(not_, map(known.__contains__, batch)))))
         if len(known) + len(todo) > self.size:
             known.clear()
             todo = list(dict.fromkeys(batch))
+        start = len(known)
         if todo:
             proba = np.asarray(self.model.predict_proba(todo), dtype=np.float64)
             # The same stable sort as ever: equal probabilities keep the topics' order.
             order = (-proba).argsort(axis=1, kind="stable")[:, : self.k]
             self._store(todo, order, np.take_along_axis(proba, order, axis=1))
-        at = np.fromiter(map(known.__getitem__, batch), dtype=np.intp, count=len(batch))
+        if len(todo) == len(batch):  # all new and distinct (an archive): stored in input order
+            at = np.arange(start, start + len(batch), dtype=np.intp)
+        else:
+            at = np.fromiter(map(known.__getitem__, batch), dtype=np.intp, count=len(batch))
         return PredictionBatch(batch, self.topics, self.ranked[at], self.proba[at])
 
     def _store(self, headlines: list[str], ranked: np.ndarray, proba: np.ndarray) -> None:

@@ -50,3 +50,25 @@ def test_lazy_on_endless_input(model) -> None:  # type: ignore[no-untyped-def]
 def test_top_k_must_be_positive(model) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="top_k"):
         list(predict(model, ["x"], top_k=0))
+
+
+def test_cached_answers_match_fresh_ones_as_the_cache_fills_and_restarts(model) -> None:  # type: ignore[no-untyped-def]
+    """All-new batches (answered in input order), mixed ones (looked up) and a full cache (cleared)."""
+    import numpy as np
+
+    from classify.predict import _Predictor
+
+    texts = ["Bank profit up", "Coach sacked", "Flu cases rise", "Striker scores", "Oil prices climb"]
+    predictor = _Predictor(model, top_k=2, size=4)
+    for batch in (
+        texts[:3],
+        texts[1:4],
+        ["Oil prices climb", "Bank profit up", "Oil prices climb"],
+        texts[:2],
+    ):
+        got = predictor(batch)
+        proba = np.asarray(model.predict_proba(batch), dtype=np.float64)
+        want = (-proba).argsort(axis=1, kind="stable")[:, :2]
+        np.testing.assert_array_equal(got.ranked, want)
+        np.testing.assert_allclose(got.proba, np.take_along_axis(proba, want, axis=1))
+        assert len(predictor.slots) <= 4
