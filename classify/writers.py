@@ -41,7 +41,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from json.encoder import encode_basestring  # type: ignore[attr-defined]  # the C encoder json uses
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     import numpy as np
@@ -190,6 +190,9 @@ def _jsonl_lines(batch: ResultBatch) -> list[str]:
     if batch.plain:  # lines of text: the headline is the only input field
         heads = map(encode_basestring, preds.headlines)
         return [f'{{"headline": {h}{t}}}\n' for h, t in zip(heads, tails, strict=True)]
+    opened = _uniform_text_objects([r.cells for r in batch.records])
+    if opened is not None:  # table rows of text cells under the same columns (CSV, TSV)
+        return [f"{o}{t}}}\n" for o, t in zip(opened, tails, strict=True)]
     lines = []
     for record, tail in zip(batch.records, tails, strict=True):
         fields = record.fields
@@ -208,6 +211,31 @@ def _jsonl_lines(batch: ResultBatch) -> list[str]:
             for line, row in zip(lines, rows, strict=True)
         ]
     return lines
+
+
+def _uniform_text_objects(rows: list[dict[str, object] | None]) -> list[str] | None:
+    """``json.dumps(row, ensure_ascii=False)`` without its closing brace, for rows that all have the
+    same columns in the same order, none named like a result field, and only text in them (a CSV or
+    TSV table's rows); None for any other batch.
+
+    Built a column at a time (each column's text encoded with one ``map`` of json's own C string
+    encoder) instead of a ``json.dumps`` per row, which took 0.45 s of a 200k-row table's 3.4 s.
+    """
+    first = rows[0] if rows else None
+    if not first or not RESULT_KEYS.isdisjoint(first):
+        return None
+    keys = list(first)
+    if any(row is None or list(row) != keys for row in rows):
+        return None
+    tables = cast(list[dict[str, object]], rows)
+    columns = [[row[k] for row in tables] for k in keys]
+    if not all(type(v) is str for column in columns for v in column):
+        return None
+    parts = [
+        [f"{encode_basestring(k)}: {v}" for v in map(encode_basestring, cast(list[str], column))]
+        for k, column in zip(keys, columns, strict=True)
+    ]
+    return ["{" + ", ".join(row) for row in zip(*parts, strict=True)]
 
 
 @functools.lru_cache(maxsize=8)
