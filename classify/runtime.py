@@ -216,7 +216,9 @@ class HeadlineFeatures:
         table, tok, tok_doc = self._tokens([text])
         words = preprocess(text).split()
         start, cols, lengths, word_tok = self._long_ngrams(table, tok, tok_doc)
-        matrix = table.matrix()
+        # The table's own buffers, not table.matrix(): a scipy matrix per headline was a fifth of the
+        # time of an explanation.
+        indptr, indices = table.indptr, table.indices
         extra: list[list[int]] = [[] for _ in words]
         for first, c, n in zip(start.tolist(), cols.tolist(), lengths.tolist(), strict=True):
             for t in set(word_tok[first : first + n].tolist()):
@@ -224,9 +226,37 @@ class HeadlineFeatures:
         out = []
         for i, word in enumerate(words):
             r = table.base_rows + tok[i]
-            own = matrix.indices[matrix.indptr[r] : matrix.indptr[r + 1]].astype(np.int64)
+            own = indices[indptr[r] : indptr[r + 1]].astype(np.int64)
             out.append((word, np.unique(np.concatenate([own, np.asarray(extra[i], dtype=np.int64)]))))
         return out
+
+    def word_feature_matrix(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
+        """:meth:`token_features` of many texts at once, as a 0/1 matrix with a row per word.
+
+        Row ``i`` marks the columns word ``i`` carries (the words of every text in order, as
+        ``preprocess(text).split()`` gives them); the second array is each word's text index. Built
+        from the token table and the n-gram search with numpy and one compiled sparse sort, for
+        :meth:`classify.explain.Explainer.why_many`: explaining a batch word by word in Python took
+        4 s per 20k headlines.
+        """
+        self._check_fitted()
+        table, tok, tok_doc = self._tokens(list(texts))
+        start, cols, lengths, word_tok = self._long_ngrams(table, tok, tok_doc)
+        rows = table.base_rows + tok
+        own_len = (table.indptr[rows + 1] - table.indptr[rows]).astype(np.int64)
+        own_cols = table.indices[ngr.gather(table.indptr[rows], own_len)].astype(np.int64)
+        own_word = np.repeat(np.arange(len(tok), dtype=np.int64), own_len)
+        # Every word an n-gram covers carries it (once, however often the n-gram covers it).
+        gram_word = word_tok[ngr.gather(start, lengths)]
+        gram_cols = np.repeat(cols, lengths)
+        word = np.concatenate([own_word, gram_word])
+        col = np.concatenate([own_cols, gram_cols])
+        marks = sp.csr_matrix(
+            (np.ones(len(col), dtype=np.float32), (word, col)), shape=(len(tok), self.n_features_)
+        )
+        marks.sum_duplicates()
+        marks.data[:] = 1.0
+        return marks, tok_doc
 
     # ------------------------------------------------------------ model files
 
