@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from classify import load_model, predict
 from classify.explain import Explainer
 
@@ -41,3 +43,18 @@ def test_batch_explanations_are_the_word_by_word_ones_on_awkward_text(tiny_model
     assert batch == [explainer.why(p) for p in every]
     assert sum(map(len, batch)) > len(headlines)  # the explanations are not all empty
     assert explainer.contributions(headlines[0], every[0].topic)  # the per-word view still works
+
+
+def test_a_long_batch_is_explained_in_chunks_with_the_same_words(
+    tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from classify import explain
+
+    model = load_model(tiny_model_path)
+    explainer = Explainer(model)
+    predictions = list(
+        predict(model, ["Bank profit up", "Striker scores", "Flu cases rise", "x", "Cup final"])
+    )
+    whole = explainer.why_many(predictions)
+    monkeypatch.setattr(explain, "_CHUNK", 2)
+    assert explainer.why_many(predictions) == whole == [explainer.why(p) for p in predictions]
