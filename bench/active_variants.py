@@ -98,7 +98,101 @@ def proba_qbc(ctx: dict[str, Any], idx: list[int], labels: list[str], c: float =
     return np.mean(out, axis=0)
 
 
+def proba_selftrain(  # type: ignore[no-untyped-def]
+    ctx, idx, labels, c=1.0, frac=0.2, weight=0.3, rounds=1, **kw
+):
+    """The pool SVM refitted on the labels plus pseudo-labels: per predicted topic the ``frac``
+    most confident unlabelled headlines (largest margin), each with sample weight ``weight``."""
+    from sklearn.svm import LinearSVC
+
+    X = ctx["vecs"]
+    p = proba_pool_svm(ctx, idx, labels, c=c)
+    topics = np.array(ctx["topics"])
+    un = np.setdiff1d(np.arange(X.shape[0]), idx)
+    for _ in range(rounds):
+        pred = p[un].argmax(axis=1)
+        m = sampling.margins(p[un])
+        chosen = []
+        for j in np.unique(pred):
+            mem = np.flatnonzero(pred == j)
+            n = int(frac * len(mem))
+            chosen += list(mem[np.argsort(-m[mem], kind="stable")[:n]])
+        chosen = np.array(sorted(chosen), dtype=int)
+        rows = np.concatenate([np.asarray(idx, dtype=int), un[chosen]])
+        y = list(labels) + list(topics[pred[chosen]])
+        w = np.concatenate([np.ones(len(idx)), np.full(len(chosen), weight)])
+        clf = LinearSVC(C=c, class_weight="balanced")
+        clf.fit(X[rows], y, sample_weight=w)
+        s = clf.decision_function(X)
+        if s.ndim == 1:
+            s = np.column_stack([-s, s])
+        out = np.full((X.shape[0], len(topics)), -10.0)
+        col = {t: j for j, t in enumerate(topics)}
+        for k, t in enumerate(clf.classes_):
+            out[:, col[t]] = s[:, k]
+        e = np.exp(out - out.max(axis=1, keepdims=True))
+        p = e / e.sum(axis=1, keepdims=True)
+    return p
+
+
+def proba_pool_features(ctx, idx, labels, c=0.5, balanced=True):  # type: ignore[no-untyped-def]
+    """LinearSVC on the evaluated pipeline's own features (word 1-2 + char_wb 2-5 TF-IDF) fitted on
+    the whole pool, so the selection boundary is the evaluated model's kind of boundary."""
+    if "pfeat" not in ctx:
+        from classify.features import HeadlineVectorizer
+        from classify.settings import Settings
+
+        ctx["pfeat"] = HeadlineVectorizer(**Settings().vectorizer_params()).fit_transform(ctx["pool"]).tocsr()
+
+    return (
+        proba_pool_svm({**ctx, "vecs": ctx["pfeat"]}, idx, labels, c=c)
+        if balanced
+        else _unbal(ctx, idx, labels, c)
+    )
+
+
+def _unbal(ctx, idx, labels, c):  # type: ignore[no-untyped-def]
+    from sklearn.svm import LinearSVC
+
+    X = ctx["pfeat"]
+    clf = LinearSVC(C=c).fit(X[idx], labels)
+    s = clf.decision_function(X)
+    out = np.full((X.shape[0], len(ctx["topics"])), -10.0)
+    col = {t: j for j, t in enumerate(ctx["topics"])}
+    for k, t in enumerate(clf.classes_):
+        out[:, col[t]] = s[:, k] if s.ndim == 2 else (s if k else -s)
+    e = np.exp(out - out.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def proba_bagged(ctx, idx, labels, c=1.0, n=5, **kw):  # type: ignore[no-untyped-def]
+    """Query by bagging (Abe & Mamitsuka 1998): the mean softmax of ``n`` pool SVMs, each fitted on
+    a bootstrap resample of the labels (stratified so every topic stays), so that a headline the
+    resamples disagree on has a small mean margin."""
+    rng = np.random.default_rng(len(idx))
+    idx = np.asarray(idx, dtype=int)
+    lab = np.asarray(labels)
+    out = []
+    for _ in range(n):
+        sub = kw.get("sub", 0.0)  # 0: bootstrap; else that fraction of each topic without replacement
+        take = np.concatenate(
+            [
+                rng.choice(
+                    np.flatnonzero(lab == t),
+                    size=max(1, round(sub * (lab == t).sum())) if sub else int((lab == t).sum()),
+                    replace=not sub,
+                )
+                for t in np.unique(lab)
+            ]
+        )
+        out.append(proba_pool_svm(ctx, list(idx[take]), list(lab[take]), c=c))
+    return np.mean(out, axis=0)
+
+
 MODELS: dict[str, Callable[..., np.ndarray]] = {
+    "bag": proba_bagged,
+    "pfeat": proba_pool_features,
+    "selftrain": proba_selftrain,
     "qbc": proba_qbc,
     "pipe": proba_pipeline,
     "lr": proba_pool_lr,
@@ -330,32 +424,198 @@ def pick_cquota(ctx, proba, rem, counts, batch, rng, alpha=1.0, inner="clu", mod
     from classify.sampling import _cluster_picks
 
     p = proba[rem]
-    u = 1.0 - sampling.margins(p)
+    u = _score(ctx, proba, rem, counts, **kw)
+    # ``where``: which half the score ranks ("both"; "plain": the quota half by margin alone;
+    # "quota": the plain half by margin alone).
+    where = kw.get("where", "both")
+    margin_u = 1.0 - sampling.margins(p)
+    u_plain = margin_u if where == "quota" else u
+    u = margin_u if where == "plain" else u
     topics = ctx["topics"]
     pred = p.argmax(axis=1)
     need = np.array([(1.0 / (1.0 + counts.get(t, 0))) ** alpha for t in topics])
     need = need * (np.bincount(pred, minlength=len(topics)) > 0)
-    plain = batch - round(kw.get("share", 1.0) * batch)  # the rest: the plain clustering of the top
+    share = kw.get("share", 1.0)
+    if "sched" in kw:  # the quota share falls linearly from sched[0] at 0 labels to sched[1] at sched[2]
+        s0, s1, n1 = kw["sched"]
+        share = s0 + (s1 - s0) * min(1.0, sum(counts.values()) / n1)
+    plain = batch - round(share * batch)  # the rest: the plain clustering of the top
     slots = _quota_slots(need, batch - plain)
     keys = _stoch_keys(u, rng, mode, beta, 0.1) if inner == "stoch" else u
     picks: list[int] = []
     if plain:
         skip = kw.get("skip", 0) * plain  # leave out the very top (the most ambiguous headlines)
-        order = np.argsort(-u, kind="stable")[skip : skip + 30 * plain]
-        picks += _cluster_picks(rem[order], u[order], ctx["vecs"], plain, 0)
+        order = np.argsort(-u_plain, kind="stable")[skip : skip + 30 * plain]
+        if kw.get("member"):
+            nov = _novelty(ctx, rem, kw.get("lw", "log"))
+            picks += _cluster_picks_nov(
+                rem[order], u_plain[order], ctx["vecs"], plain, 0, nov[order], kw.get("meps", 0.1)
+            )
+        else:
+            picks += _cluster_picks(rem[order], u_plain[order], ctx["vecs"], plain, 0)
     for j in np.flatnonzero(slots):
         members = np.flatnonzero(pred == j)
         members = np.array([m for m in members if int(rem[m]) not in picks], dtype=int)
         best = members[np.argsort(-keys[members], kind="stable")]
         if inner == "clu" and len(best) > slots[j]:
             top = best[: 30 * slots[j]]
-            picks += _cluster_picks(rem[top], u[top], ctx["vecs"], int(slots[j]), 0)
+            if kw.get("member"):
+                nov = _novelty(ctx, rem, kw.get("lw", "log"))
+                picks += _cluster_picks_nov(
+                    rem[top], u[top], ctx["vecs"], int(slots[j]), 0, nov[top], kw.get("meps", 0.1)
+                )
+            else:
+                picks += _cluster_picks(rem[top], u[top], ctx["vecs"], int(slots[j]), 0)
         else:
             picks += [int(rem[m]) for m in best[: slots[j]]]
     return _picks_first(ctx, picks, keys, rem, batch)
 
 
+def _novelty(ctx, rem, lw_kind="log"):  # type: ignore[no-untyped-def]
+    """Per candidate: summed weight of its words that no labelled headline has, scaled to [0, 1]."""
+    if "wbin" not in ctx:
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        W = CountVectorizer(binary=True, strip_accents="unicode").fit_transform(ctx["pool"]).tocsr()
+        ctx["wbin"] = (W, np.asarray(W.sum(axis=0)).ravel().astype(float))
+    W, df = ctx["wbin"]
+    lw = {"log": np.log1p(df), "min3": np.log1p(df) * (df >= 3)}[lw_kind]
+    seen = np.asarray(W[_labelled(ctx, rem)].sum(axis=0)).ravel() > 0
+    new = np.asarray(W[rem] @ (lw * ~seen)).ravel()
+    return new / (new.max() + 1e-12)
+
+
+def _cluster_picks_nov(top, weight, vecs, batch, seed, nov, eps):  # type: ignore[no-untyped-def]
+    """As sampling._cluster_picks, but each cluster's pick maximises closeness * (eps + novelty)."""
+    import warnings
+
+    from sklearn.cluster import KMeans
+
+    k = min(batch, len(top))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        km = KMeans(n_clusters=k, n_init=1, random_state=seed).fit(vecs[top], sample_weight=weight)
+    rank = {int(i): n for n, i in enumerate(top)}
+    picks = []
+    for c in range(k):
+        members = np.flatnonzero(km.labels_ == c)
+        if members.size:
+            closeness = np.asarray(vecs[top[members]] @ km.cluster_centers_[c]).ravel()
+            picks.append(int(top[members[int(np.argmax(closeness * (eps + nov[members])))]]))
+    return sorted(picks, key=rank.__getitem__)
+
+
+def _labelled(ctx: dict[str, Any], rem: np.ndarray) -> np.ndarray:
+    return np.setdiff1d(np.arange(len(ctx["pool"])), rem)
+
+
+def _cal(ctx, proba, rem, k=10, temp=1.0):  # type: ignore[no-untyped-def]
+    """CAL (Margatina et al. 2021): mean KL(p(labelled neighbour) || p(candidate)) over the
+    candidate's ``k`` nearest labelled headlines (cosine on the pool vectors)."""
+    X = ctx["vecs"]
+    done = _labelled(ctx, rem)
+    p = _tempered(proba, temp)
+    sims = (X[rem] @ X[done].T).toarray()
+    kk = min(k, len(done))
+    nb = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
+    lp = np.log(np.clip(p, 1e-12, None))
+    pn = p[done][nb]  # (n_rem, kk, topics)
+    kl = (pn * (np.log(np.clip(pn, 1e-12, None)) - lp[rem][:, None, :])).sum(axis=2)
+    return kl.mean(axis=1)
+
+
+def _pool_clusters(ctx: dict[str, Any], n: int, svd: int) -> np.ndarray:
+    key = ("clusters", n, svd)
+    if key not in ctx:
+        import warnings
+
+        from sklearn.cluster import KMeans, MiniBatchKMeans
+
+        X = ctx["vecs"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if svd:
+                from sklearn.decomposition import TruncatedSVD
+                from sklearn.preprocessing import normalize
+
+                Z = normalize(TruncatedSVD(svd, random_state=0).fit_transform(X))
+                ctx[key] = KMeans(n, n_init=1, random_state=0).fit(Z).labels_
+            else:
+                ctx[key] = MiniBatchKMeans(n, n_init=3, random_state=0, batch_size=1024).fit(X).labels_
+    return ctx[key]
+
+
+def _score(ctx, proba, rem, counts, **kw):  # type: ignore[no-untyped-def]
+    """The acquisition score the cquota picker ranks and weights by (default 1 - margin)."""
+    u = 1.0 - sampling.margins(proba[rem])
+    kind = kw.get("score", "margin")
+    if kind == "margin":
+        pass
+    elif kind == "cal":
+        u = _cal(ctx, proba, rem, kw.get("k", 10), kw.get("temp", 1.0))
+        u = u / (u.max() + 1e-12) + 1e-6
+    elif kind == "calxu":  # margin uncertainty times CAL's divergence
+        c = _cal(ctx, proba, rem, kw.get("k", 10), kw.get("temp", 1.0))
+        u = u * (c / (c.max() + 1e-12)) ** kw.get("cpow", 1.0) + 1e-6
+    elif kind == "cov":  # coverage: fewer labels in the headline's pool cluster, higher score
+        lab = _pool_clusters(ctx, kw.get("nclu", 100), kw.get("svd", 0))
+        held = np.bincount(lab[_labelled(ctx, rem)], minlength=lab.max() + 1)
+        u = u * (1.0 / (1.0 + held[lab[rem]])) ** kw.get("g", 1.0)
+    elif kind == "vocab":  # times the pool frequency of the words no labelled headline has yet
+        if "wbin" not in ctx:
+            from sklearn.feature_extraction.text import CountVectorizer
+
+            W = CountVectorizer(binary=True, strip_accents="unicode").fit_transform(ctx["pool"]).tocsr()
+            ctx["wbin"] = (W, np.asarray(W.sum(axis=0)).ravel().astype(float))
+        W, df = ctx["wbin"]
+        lw = {
+            "log": np.log1p(df),  # log of the pool frequency
+            "lin": df,  # the pool frequency itself
+            "min3": np.log1p(df) * (df >= 3),  # words in fewer than 3 pool headlines ignored
+            "sqrt": np.sqrt(df),
+        }[kw.get("lw", "log")]
+        seen = np.asarray(W[_labelled(ctx, rem)].sum(axis=0)).ravel() > 0
+        new = np.asarray(W[rem] @ (lw * ~seen)).ravel()
+        if kw.get("frac"):  # the share of the headline's word weight that is new, not the sum
+            new = new / (np.asarray(W[rem] @ lw).ravel() + 1e-12)
+        u = u * (kw.get("eps", 0.1) + new / (new.max() + 1e-12)) ** kw.get("g", 1.0)
+    elif kind == "vocabc":  # words no labelled headline of the candidate's predicted topic has yet
+        if "wbin" not in ctx:
+            _novelty(ctx, rem)
+        W, df = ctx["wbin"]
+        lw = np.log1p(df)
+        done = _labelled(ctx, rem)
+        lab = np.asarray(ctx["pool_labels"])[done]
+        pred = proba[rem].argmax(axis=1)
+        new = np.zeros(len(rem))
+        for j, t in enumerate(ctx["topics"]):
+            members = np.flatnonzero(pred == j)
+            if members.size:
+                seen = np.asarray(W[done[lab == t]].sum(axis=0)).ravel() > 0
+                new[members] = np.asarray(W[rem[members]] @ (lw * ~seen)).ravel()
+        u = u * (kw.get("eps", 0.1) + new / (new.max() + 1e-12)) ** kw.get("g", 1.0)
+    elif kind == "vocabv":  # the same over the pool vectors' features (words and character n-grams)
+        if "vbin" not in ctx:
+            V = ctx["vecs"].copy().tocsr()
+            V.data[:] = 1.0
+            ctx["vbin"] = (V, np.log1p(np.asarray(V.sum(axis=0)).ravel()))
+        V, lw = ctx["vbin"]
+        seen = np.asarray(V[_labelled(ctx, rem)].sum(axis=0)).ravel() > 0
+        new = np.asarray(V[rem] @ (lw * ~seen)).ravel()
+        u = u * (kw.get("eps", 0.1) + new / (new.max() + 1e-12)) ** kw.get("g", 1.0)
+    else:
+        raise ValueError(kind)
+    return u
+
+
+def pick_cal(ctx, proba, rem, counts, batch, rng, k=10, temp=1.0, **kw):  # type: ignore[no-untyped-def]
+    """CAL as published: the ``batch`` highest divergences, with the near-duplicate spread."""
+    score = _cal(ctx, proba, rem, k, temp)
+    return _spread_ranked(ctx, rem[np.argsort(-score, kind="stable")], rem, batch)
+
+
 PICKERS: dict[str, Callable[..., list[int]]] = {
+    "cal": pick_cal,
     "cquota": pick_cquota,
     "stoch": pick_stoch,
     "badge": pick_badge,
@@ -493,6 +753,48 @@ def main() -> int:
     return 0
 
 
+#: Text of the third round of variants (issue 14 continued) in the summary.
+THIRD_ROUND = """\
+Third round (issue 14, the directions not tried before; seeds 3-8; every cquota variant below keeps
+s0.5's quota half unless it says otherwise). `-rerun`: s0.5 measured again in the same session (AG
+0.652, HuffPost 0.330 at 600 on seeds 3-8; 0.652 and 0.332 on 3-14: the reference for this round).
+`svm-cal`: contrastive active learning (CAL, Margatina et al. 2021): the batch with the highest mean
+KL divergence between the selection model's distribution for the 10 nearest labelled headlines and
+the candidate's, with the near-duplicate rule; `cquota-cal`: CAL's score in place of 1 - margin in
+s0.5; `calxu`: their product. `cov100`: coverage, 1 - margin times 1/(1 + labels in the candidate's
+cluster of a 100-cluster k-means of the pool, computed once). `selftrain`: the selection SVM
+refitted on the labels plus the 20% most confident pseudo-labels of each predicted topic (weight
+0.3). `sched1-0` / `sched0.75-0.25`: the quota share falling linearly with the labels, from 1 to 0
+(or 0.75 to 0.25) at 600. `pfeat`: the selection SVM on the evaluated pipeline's own features (word
+1-2 + char_wb 2-5 TF-IDF) fitted on the pool, C=0.5 (`pfeat1`: C=1). `bag5`/`bag10`: query by
+bagging (Abe & Mamitsuka 1998), the mean softmax of 5 (10) SVMs on stratified bootstrap resamples
+(`sub0.7`: 70% subsamples). `vocab`: vocabulary coverage, 1 - margin times (eps + the summed log(1 +
+pool frequency) of the candidate's words no labelled headline has, scaled to [0, 1])**g (eps 0.1
+unless `eps`; g 1 unless `vocab0.5`/`vocab2`; `lin`/`sqrt`: the pool frequency itself / its square
+root as word weight; `min3`: words in fewer than 3 pool headlines ignored; `frac`: the new share of
+the headline's word weight instead of the sum; `-plain`: only in the plain half; `vocabv`: over the
+pool vectors' word and character features; `vocabc`: the words no labelled headline of the
+candidate's predicted topic has). `memnov`: the clustering as s0.5 but each cluster's pick maximises
+closeness to the centre times (0.1 + that novelty). `-full`: the whole curve (to 1,000 labels) on
+the benchmark's seeds 0-2.
+
+Third-round verdict: nothing beat s0.5 on both sets, so the product order stayed. CAL, coverage
+clusters, the self-trained and the pipeline-feature selection models and the schedules were level or
+worse on AG News (0.625-0.663 against 0.652-0.662). Query by bagging (bag5) looked better on both
+sets on seeds 3-8 (AG 0.666, HuffPost 0.339) but worse on seeds 9-14 (AG 0.645 against 0.652,
+HuffPost 0.314 against 0.333), and bag10 did not repeat it: noise. Vocabulary coverage is the one
+real effect, and only on AG News: +0.01 to +0.02 at 600 labels and +0.03 at 200 on seeds 3-8 (0.672
+against 0.652 in the same session), +0.009 on seeds 0-2 (0.667 against 0.658), yet it reaches
+random's 1,000-label score (0.683) only at 800 labels there, as s0.5 does, and it costs HuffPost
+0.01-0.04 at 600 labels in every form but one (it draws labels to the big sections: POLITICS got 171
+of 600 labels instead of 138 on seed 3, the rare sections fewer). Confined to the quota half
+(`-quota-s0.5`), where the places per topic are fixed, it was level on HuffPost on seeds 3-8 (0.331)
+but 0.011 lower on seeds 9-14 (0.321 against 0.333), with AG +0.006 there. Counting a word as new
+per predicted topic (`vocabc`, meant to favour the sparsely labelled sections) did not help HuffPost
+either (0.315, or 0.325 in the quota half).
+"""
+
+
 def summary(rows: list[dict[str, Any]]) -> str:
     """Markdown table: each variant's mean macro-F1 at 200/400/600 labels over the seeds it ran on,
     beside random order's on the same seeds (its 600- and 1000-label scores)."""
@@ -537,6 +839,8 @@ def summary(rows: list[dict[str, Any]]) -> str:
         "quota places by `inv` sampling; `-skip5`: the plain half clustered from below the top 5*places;",
         "`svm0.3-cquota...`: with C=0.3). The bench's selection SVM has no fixed",
         "random_state, so a rerun of one seed moves by up to ~0.015.",
+        "",
+        *THIRD_ROUND.splitlines(),
         "",
         "| set | variant | seeds | 200 | 400 | 600 | random 600 | random 1000 | 600 - random 1000 | spec |",
         "|---|---|---|---|---|---|---|---|---|---|",
