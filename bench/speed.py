@@ -53,7 +53,12 @@ SEED = 0
 COLD_HEADLINES = 50
 COLD_REPEATS = 7
 #: The commands also timed on inputs above 200k headlines (the issue's goals).
-BIG_COMMANDS = ("fastText script", "--no-split -f jsonl", "--no-split -f csv", "--no-split -f jsonl --top-k 3")
+BIG_COMMANDS = (
+    "fastText script",
+    "--no-split -f jsonl",
+    "--no-split -f csv",
+    "--no-split -f jsonl --top-k 3",
+)
 
 #: The fastText side of the comparison: load, read, tokenise, predict the batch, write.
 FASTTEXT_SCRIPT = f"""\
