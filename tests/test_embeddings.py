@@ -176,12 +176,92 @@ def test_word_vectors_setting_is_checked_and_tidied() -> None:
     assert Settings(classifier="stack", word_vectors=0.35).tidy().word_vectors == 0.0
 
 
-@pytest.mark.skipif(not embeddings.available(), reason="needs the embed extra (torch, MiniLM)")
+@pytest.mark.skipif(not embeddings.available(), reason="needs the embed extra (the packaged MiniLM)")
 def test_real_vectors_put_related_words_nearer() -> None:
     """The distilled vectors mean something: a sport word is nearer another than a finance word.
 
-    The first call distils the encoder (~35 s on one core) into the test's cache folder.
+    The first call distils the encoder (~30 s on one core) into the test's cache folder.
     """
     P = embeddings.word_projection({"football": 0, "soccer": 1, "inflation": 2}, 3).toarray()
     cos = (P @ P.T) / np.outer(np.linalg.norm(P, axis=1), np.linalg.norm(P, axis=1))
     assert cos[0, 1] > cos[0, 2]
+
+
+def _tiny_encoder(rng: np.random.Generator) -> tuple[dict[str, np.ndarray], dict[str, object]]:
+    """A random 2-layer BERT with 2 heads of width 4, in the weight names of the real one."""
+    config: dict[str, object] = {
+        "hidden_size": 8,
+        "num_attention_heads": 2,
+        "num_hidden_layers": 2,
+        "intermediate_size": 16,
+        "layer_norm_eps": 1e-12,
+    }
+
+    def mat(*shape: int) -> np.ndarray:
+        return rng.normal(0, 0.5, shape).astype(np.float32)
+
+    w = {
+        "embeddings.word_embeddings.weight": mat(20, 8),
+        "embeddings.position_embeddings.weight": mat(5, 8),
+        "embeddings.token_type_embeddings.weight": mat(2, 8),
+        "embeddings.LayerNorm.weight": mat(8) + 1,
+        "embeddings.LayerNorm.bias": mat(8),
+    }
+    for layer in range(2):
+        at = f"encoder.layer.{layer}."
+        for name, (rows, cols) in {
+            "attention.self.query": (8, 8),
+            "attention.self.key": (8, 8),
+            "attention.self.value": (8, 8),
+            "attention.output.dense": (8, 8),
+            "intermediate.dense": (16, 8),
+            "output.dense": (8, 16),
+        }.items():
+            w[at + name + ".weight"], w[at + name + ".bias"] = mat(rows, cols), mat(rows)
+        for name in ("attention.output.LayerNorm", "output.LayerNorm"):
+            w[at + name + ".weight"], w[at + name + ".bias"] = mat(8) + 1, mat(8)
+    return w, config
+
+
+def _reference_encode(ids: list[int], w: dict[str, np.ndarray]) -> np.ndarray:
+    """The same forward pass written plainly, one sequence, head by head, in float64."""
+    from math import erf, sqrt
+
+    def norm(x: np.ndarray, name: str) -> np.ndarray:
+        mu, var = x.mean(axis=-1, keepdims=True), x.var(axis=-1, keepdims=True)
+        return (x - mu) / np.sqrt(var + 1e-12) * w[name + ".weight"] + w[name + ".bias"]
+
+    def lin(x: np.ndarray, name: str) -> np.ndarray:
+        return x @ w[name + ".weight"].T.astype(np.float64) + w[name + ".bias"]
+
+    h = np.array([w["embeddings.word_embeddings.weight"][i] for i in ids], dtype=np.float64)
+    h += (
+        w["embeddings.position_embeddings.weight"][: len(ids)]
+        + w["embeddings.token_type_embeddings.weight"][0]
+    )
+    h = norm(h, "embeddings.LayerNorm")
+    for layer in range(2):
+        at = f"encoder.layer.{layer}."
+        q, k, v = (lin(h, at + f"attention.self.{n}") for n in ("query", "key", "value"))
+        ctx = np.zeros_like(h)
+        for head in range(2):
+            cols = slice(4 * head, 4 * head + 4)
+            s = q[:, cols] @ k[:, cols].T / 2.0
+            p = np.exp(s - s.max(axis=1, keepdims=True))
+            ctx[:, cols] = (p / p.sum(axis=1, keepdims=True)) @ v[:, cols]
+        h = norm(lin(ctx, at + "attention.output.dense") + h, at + "attention.output.LayerNorm")
+        inner = lin(h, at + "intermediate.dense")
+        inner = inner * 0.5 * (1 + np.vectorize(erf)(inner / sqrt(2)))
+        h = norm(lin(inner, at + "output.dense") + h, at + "output.LayerNorm")
+    return h
+
+
+def test_the_numpy_encoder_is_bert_s_forward_pass() -> None:
+    """A batch through ``_encode`` equals a plain head-by-head reading of the same layers."""
+    rng = np.random.default_rng(0)
+    weights, config = _tiny_encoder(rng)
+    ids = np.array([[1, 5, 2], [1, 7, 2], [3, 3, 3], [1, 19, 2]])
+    got = embeddings._encode(ids, weights, config)
+    assert got.dtype == np.float32 and got.shape == (4, 3, 8)
+    for row, seq in zip(got, ids.tolist(), strict=True):
+        np.testing.assert_allclose(row, _reference_encode(seq, weights), rtol=1e-4, atol=1e-4)
