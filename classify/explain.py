@@ -74,17 +74,17 @@ class Explainer:
         for _, cols in per_word:
             for c in cols.tolist():
                 sharing[c] = sharing.get(c, 0) + 1
-        originals = headline.split()
-        out = []
-        for i, (word, cols) in enumerate(per_word):
-            score = sum(values.get(c, 0.0) * weights[c] / sharing[c] for c in cols.tolist())
-            shown = originals[i] if len(originals) == len(per_word) else word
-            out.append((shown.strip(_PUNCTUATION), score))
-        return out
+        scores = [
+            sum(values.get(c, 0.0) * weights[c] / sharing[c] for c in cols.tolist()) for _, cols in per_word
+        ]
+        return _shown(headline, [word for word, _ in per_word], scores)
 
     def why(self, prediction: Prediction, row: Any = None) -> list[str]:
         """The words that pushed ``prediction.headline`` toward its topic most, strongest first."""
-        scored = self.contributions(prediction.headline, prediction.topic, row)
+        return self._strongest(self.contributions(prediction.headline, prediction.topic, row))
+
+    def _strongest(self, scored: Sequence[tuple[str, float]]) -> list[str]:
+        """The :attr:`top` words with the largest positive shares (a repeated word by its best)."""
         best: dict[str, float] = {}
         for word, score in scored:
             if word and score > 0:
@@ -111,10 +111,9 @@ class Explainer:
         if not predictions:
             return []
         headlines = [p.headline for p in predictions]
-        x = self.features.transform(headlines).tocsr()
-        if not hasattr(self.features, "word_feature_matrix"):
-            return self._why_each(predictions, x)
-        marks, word_doc = self.features.word_feature_matrix(headlines)
+        if not hasattr(self.features, "transform_with_words"):
+            return self._why_each(predictions, self.features.transform(headlines).tocsr())
+        x, marks, word_doc = self.features.transform_with_words(headlines)
         x.sum_duplicates()
         # The value of each of a word's features in its headline, and how many words of that
         # headline carry the feature (its share is split evenly between them).
@@ -143,14 +142,7 @@ class Explainer:
         at = 0
         for headline in headlines:
             words = preprocess(headline).split()
-            originals = headline.split()
-            shown = originals if len(originals) == len(words) else words
-            best: dict[str, float] = {}
-            for word, score in zip(shown, scores[at : at + len(words)], strict=True):
-                word = word.strip(_PUNCTUATION)
-                if word and score > 0:
-                    best[word] = max(score, best.get(word, 0.0))
-            out.append([w for w, _ in sorted(best.items(), key=lambda kv: -kv[1])[: self.top]])
+            out.append(self._strongest(_shown(headline, words, scores[at : at + len(words)])))
             at += len(words)
         return out
 
@@ -162,3 +154,11 @@ class Explainer:
             self.why(p, (indices[ptr[i] : ptr[i + 1]], data[ptr[i] : ptr[i + 1]]))
             for i, p in enumerate(predictions)
         ]
+
+
+def _shown(headline: str, words: Sequence[str], scores: Sequence[float]) -> list[tuple[str, float]]:
+    """Each word's score under the word a reader sees: the headline's own word where the model's words
+    (lowercased, accents stripped) line up with it one to one, else the model's; punctuation stripped."""
+    originals = headline.split()
+    shown = originals if len(originals) == len(words) else words
+    return [(word.strip(_PUNCTUATION), score) for word, score in zip(shown, scores, strict=True)]

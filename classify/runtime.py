@@ -149,9 +149,20 @@ class HeadlineFeatures:
 
     def _transform(self, docs: list[str]) -> sp.csr_matrix:
         table, tok, tok_doc = self._tokens(docs)
-        start, cols, _, word_tok = self._long_ngrams(table, tok, tok_doc)
+        return self._features(len(docs), table, tok, tok_doc, self._long_ngrams(table, tok, tok_doc))
+
+    def _features(
+        self,
+        n_docs: int,
+        table: ngr.TokenTable,
+        tok: np.ndarray,
+        tok_doc: np.ndarray,
+        grams: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    ) -> sp.csr_matrix:
+        """The TF-IDF rows of a batch from its tokens and word n-grams (:meth:`_long_ngrams`)."""
+        start, cols, _, word_tok = grams
         counts = ngr.count_matrix(
-            len(docs), tok_doc, tok + table.base_rows, tok_doc[word_tok[start]], cols, table.matrix()
+            n_docs, tok_doc, tok + table.base_rows, tok_doc[word_tok[start]], cols, table.matrix()
         )
         return self._weight(counts)
 
@@ -214,34 +225,39 @@ class HeadlineFeatures:
         """
         self._check_fitted()
         table, tok, tok_doc = self._tokens([text])
-        words = preprocess(text).split()
-        start, cols, lengths, word_tok = self._long_ngrams(table, tok, tok_doc)
-        # The table's own buffers, not table.matrix(): a scipy matrix per headline was a fifth of the
-        # time of an explanation.
-        indptr, indices = table.indptr, table.indices
-        extra: list[list[int]] = [[] for _ in words]
-        for first, c, n in zip(start.tolist(), cols.tolist(), lengths.tolist(), strict=True):
-            for t in set(word_tok[first : first + n].tolist()):
-                extra[t].append(c)
-        out = []
-        for i, word in enumerate(words):
-            r = table.base_rows + tok[i]
-            own = indices[indptr[r] : indptr[r + 1]].astype(np.int64)
-            out.append((word, np.unique(np.concatenate([own, np.asarray(extra[i], dtype=np.int64)]))))
-        return out
+        marks = self._word_marks(table, tok, self._long_ngrams(table, tok, tok_doc))
+        ptr, indices = marks.indptr, marks.indices.astype(np.int64)
+        return [(word, indices[ptr[i] : ptr[i + 1]]) for i, word in enumerate(preprocess(text).split())]
 
-    def word_feature_matrix(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray]:
-        """:meth:`token_features` of many texts at once, as a 0/1 matrix with a row per word.
+    def transform_with_words(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
+        """:meth:`transform` and :meth:`token_features` of many texts at once, from one analysis.
 
-        Row ``i`` marks the columns word ``i`` carries (the words of every text in order, as
-        ``preprocess(text).split()`` gives them); the second array is each word's text index. Built
-        from the token table and the n-gram search with numpy and one compiled sparse sort, for
-        :meth:`classify.explain.Explainer.why_many`: explaining a batch word by word in Python took
-        4 s per 20k headlines.
+        Returns the TF-IDF matrix, a 0/1 matrix with a row per word marking the columns it carries (the
+        words of every text in order, as ``preprocess(text).split()`` gives them), and each word's text
+        index. For :meth:`classify.explain.Explainer.why_many`: explaining a batch word by word in
+        Python took 4 s per 20k headlines.
         """
         self._check_fitted()
-        table, tok, tok_doc = self._tokens(list(texts))
-        start, cols, lengths, word_tok = self._long_ngrams(table, tok, tok_doc)
+        docs = list(texts)
+        table, tok, tok_doc = self._tokens(docs)
+        grams = self._long_ngrams(table, tok, tok_doc)
+        return (
+            self._features(len(docs), table, tok, tok_doc, grams),
+            self._word_marks(table, tok, grams),
+            tok_doc,
+        )
+
+    def _word_marks(
+        self,
+        table: ngr.TokenTable,
+        tok: np.ndarray,
+        grams: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    ) -> sp.csr_matrix:
+        """Word x column 0/1 matrix: a word's own n-grams and unigrams, and the word n-grams over it.
+
+        Built with numpy and one compiled sparse sort (sorted, unique columns per row).
+        """
+        start, cols, lengths, word_tok = grams
         rows = table.base_rows + tok
         own_len = (table.indptr[rows + 1] - table.indptr[rows]).astype(np.int64)
         own_cols = table.indices[ngr.gather(table.indptr[rows], own_len)].astype(np.int64)
@@ -256,7 +272,7 @@ class HeadlineFeatures:
         )
         marks.sum_duplicates()
         marks.data[:] = 1.0
-        return marks, tok_doc
+        return marks
 
     # ------------------------------------------------------------ model files
 
