@@ -85,8 +85,10 @@ def split_tokens(docs: Sequence[str], ids: dict[str, int]) -> tuple[np.ndarray, 
     joined = f" {SEP} ".join(docs)
     if joined.isascii():  # lowercasing ASCII text is the same whole or headline by headline
         joined = joined.lower()
+        pre = None
     else:
-        joined = f" {SEP} ".join([d.lower() if d.isascii() else preprocess(d) for d in docs])
+        pre = [d.lower() if d.isascii() else preprocess(d) for d in docs]
+        joined = f" {SEP} ".join(pre)
     if joined.count(SEP) == len(docs) - 1:
         tokens = joined.split()
         tok = np.fromiter(map(ids.__getitem__, tokens), dtype=np.int64, count=len(tokens))
@@ -94,7 +96,7 @@ def split_tokens(docs: Sequence[str], ids: dict[str, int]) -> tuple[np.ndarray, 
         doc = np.cumsum(boundary)
         return tok[~boundary], doc[~boundary]
     # A headline holds the separator itself: split one by one.
-    split = [(d.lower() if d.isascii() else preprocess(d)).split() for d in docs]
+    split = [d.split() for d in (pre if pre is not None else [d.lower() for d in docs])]
     lens = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
     tokens = [t for toks in split for t in toks]
     tok = np.fromiter(map(ids.__getitem__, tokens), dtype=np.int64, count=len(tokens))
