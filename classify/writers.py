@@ -345,13 +345,10 @@ def _csv_line(cells: Sequence[Any]) -> str:
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\n").writerow(cells)
         return buffer.getvalue()
-    out = []
-    for cell in cells:
-        text = "" if cell is None else str(cell)
-        if any(c in text for c in ',"\r\n') or (text == "" and len(cells) == 1):
-            text = '"' + text.replace('"', '""') + '"'
-        out.append(text)
-    return ",".join(out) + "\n"
+    texts = ["" if cell is None else str(cell) for cell in cells]
+    if texts == [""]:  # a lone empty cell is quoted, or the line would read as blank
+        return '""\n'
+    return ",".join(map(_csv_cell, texts)) + "\n"
 
 
 def _result_columns(batch: ResultBatch) -> list[str]:
