@@ -448,9 +448,9 @@ def pick_cquota(ctx, proba, rem, counts, batch, rng, alpha=1.0, inner="clu", mod
         order = np.argsort(-u_plain, kind="stable")[skip : skip + 30 * plain]
         if kw.get("member"):
             nov = _novelty(ctx, rem, kw.get("lw", "log"))
-            picks += _cluster_picks_nov(
-                rem[order], u_plain[order], ctx["vecs"], plain, 0, nov[order], kw.get("meps", 0.1)
-            )
+            # Each cluster's pick maximises closeness * (eps + novelty).
+            scale = kw.get("meps", 0.1) + nov[order]
+            picks += _cluster_picks(rem[order], u_plain[order], ctx["vecs"], plain, 0, scale=scale)
         else:
             picks += _cluster_picks(rem[order], u_plain[order], ctx["vecs"], plain, 0)
     for j in np.flatnonzero(slots):
@@ -461,9 +461,8 @@ def pick_cquota(ctx, proba, rem, counts, batch, rng, alpha=1.0, inner="clu", mod
             top = best[: 30 * slots[j]]
             if kw.get("member"):
                 nov = _novelty(ctx, rem, kw.get("lw", "log"))
-                picks += _cluster_picks_nov(
-                    rem[top], u[top], ctx["vecs"], int(slots[j]), 0, nov[top], kw.get("meps", 0.1)
-                )
+                scale = kw.get("meps", 0.1) + nov[top]
+                picks += _cluster_picks(rem[top], u[top], ctx["vecs"], int(slots[j]), 0, scale=scale)
             else:
                 picks += _cluster_picks(rem[top], u[top], ctx["vecs"], int(slots[j]), 0)
         else:
@@ -483,26 +482,6 @@ def _novelty(ctx, rem, lw_kind="log"):  # type: ignore[no-untyped-def]
     seen = np.asarray(W[_labelled(ctx, rem)].sum(axis=0)).ravel() > 0
     new = np.asarray(W[rem] @ (lw * ~seen)).ravel()
     return new / (new.max() + 1e-12)
-
-
-def _cluster_picks_nov(top, weight, vecs, batch, seed, nov, eps):  # type: ignore[no-untyped-def]
-    """As sampling._cluster_picks, but each cluster's pick maximises closeness * (eps + novelty)."""
-    import warnings
-
-    from sklearn.cluster import KMeans
-
-    k = min(batch, len(top))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        km = KMeans(n_clusters=k, n_init=1, random_state=seed).fit(vecs[top], sample_weight=weight)
-    rank = {int(i): n for n, i in enumerate(top)}
-    picks = []
-    for c in range(k):
-        members = np.flatnonzero(km.labels_ == c)
-        if members.size:
-            closeness = np.asarray(vecs[top[members]] @ km.cluster_centers_[c]).ravel()
-            picks.append(int(top[members[int(np.argmax(closeness * (eps + nov[members])))]]))
-    return sorted(picks, key=rank.__getitem__)
 
 
 def _labelled(ctx: dict[str, Any], rem: np.ndarray) -> np.ndarray:

@@ -164,8 +164,14 @@ def uncertainty_order(
 BATCH_POOL = 30
 
 
-def _cluster_picks(top: np.ndarray, weight: np.ndarray, vecs: Any, batch: int, seed: int) -> list[int]:
-    """One pick per k-means cluster of ``top`` (the member nearest the centre), in ``top``'s order."""
+def _cluster_picks(
+    top: np.ndarray, weight: np.ndarray, vecs: Any, batch: int, seed: int, scale: np.ndarray | None = None
+) -> list[int]:
+    """One pick per k-means cluster of ``top`` (the member nearest the centre), in ``top``'s order.
+
+    ``scale`` (aligned with ``top``) multiplies each member's closeness to its centre before the pick;
+    the benchmark's variants use it (``bench/active_variants.py``).
+    """
     import warnings
 
     import numpy as np
@@ -181,6 +187,8 @@ def _cluster_picks(top: np.ndarray, weight: np.ndarray, vecs: Any, batch: int, s
         members = np.flatnonzero(km.labels_ == c)
         if members.size:
             closeness = np.asarray(vecs[top[members]] @ km.cluster_centers_[c]).ravel()
+            if scale is not None:
+                closeness = closeness * scale[members]
             picks.append(int(top[members[int(np.argmax(closeness))]]))
     return sorted(picks, key=rank.__getitem__)
 
