@@ -50,13 +50,25 @@ from typing import Any
 from bench.datasets import ROOT, SETS
 
 RESULTS = ROOT / "bench" / "results"
-SYSTEMS = ("classify", "classify_vectors", "classify_stack", "fasttext", "fasttext_auto", "minilm", "cnb")
+SYSTEMS = (
+    "classify",
+    "classify_plain",
+    "classify_vectors",
+    "classify_stack",
+    "fasttext",
+    "fasttext_auto",
+    "minilm",
+    "cnb",
+)
 DEFAULT_SYSTEMS = ("classify", "fasttext", "cnb")
 #: The settings of the ``classify_stack`` system: the opt-in stack of views (issue 16), over the defaults.
 STACK_PARAMS: dict[str, Any] = {"classifier": "stack", "blend_bias": False, "views": "svm+nbsvm+mnb+emb"}
 #: The settings of the ``classify_vectors`` system: the default SVM with static word-vector columns
 #: (``word_vectors``, classify.embeddings), over the defaults.
 VECTOR_PARAMS: dict[str, Any] = {"word_vectors": 0.35}
+#: The settings of the ``classify_plain`` system: the default pipeline without the word vectors (the
+#: default up to classify 0.1).
+PLAIN_PARAMS: dict[str, Any] = {"word_vectors": 0.0}
 FOLDS = 5
 SEED = 0
 BATCH = 10_000
@@ -371,6 +383,10 @@ def make_system(name: str, autotune_seconds: int) -> System:
         # The opt-in blend of views (classify.stacking), through the same fit_pipeline.
         system = ClassifySystem(STACK_PARAMS)
         system.name = "classify_stack"
+        return system
+    if name == "classify_plain":
+        system = ClassifySystem(PLAIN_PARAMS)
+        system.name = "classify_plain"
         return system
     if name == "classify_vectors":
         system = ClassifySystem(VECTOR_PARAMS)
@@ -757,6 +773,15 @@ def render(report: dict[str, Any]) -> str:
             if "classify_vectors" in report["systems"]
             else []
         ),
+        *(
+            [
+                "- classify_plain: the settings "
+                f"`{json.dumps(report.get('plain_params', PLAIN_PARAMS))}` over the defaults: the "
+                "pipeline without the static word vectors (the default up to classify 0.1)."
+            ]
+            if "classify_plain" in report["systems"]
+            else []
+        ),
         "",
         f"Code: {report['git']['start']} at the start, {report['git']['end']} at the end.",
         "",
@@ -943,6 +968,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "autotune_seconds": args.autotune_seconds,
         "stack_params": STACK_PARAMS,
         "vector_params": VECTOR_PARAMS,
+        "plain_params": PLAIN_PARAMS,
         "fasttext_params": FASTTEXT_PARAMS,
         "versions": versions(),
         "git": {"start": git_before, "end": git_state()},

