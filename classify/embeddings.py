@@ -172,16 +172,23 @@ def build_table(path: Path, dims: int = DIMS) -> Path:
     return path
 
 
-@lru_cache(maxsize=1)
-def wordpiece_vectors() -> tuple[WordPiece, np.ndarray]:
-    """The encoder's wordpieces (as a tokenizer) and their static vectors, from the shipped table."""
-    with np.load(TABLE, allow_pickle=False) as table:
+def load_table(path: Path) -> tuple[WordPiece, np.ndarray]:
+    """A table's wordpieces (as a tokenizer) and their static vectors (float32)."""
+    with np.load(path, allow_pickle=False) as table:
         pieces = table["pieces"].tolist()
         vectors = table["vectors"].astype(np.float32) * table["scale"]
     return WordPiece(pieces), vectors
 
 
-def word_projection(word_vocabulary: Mapping[str, int], n_features: int) -> sp.csr_matrix:
+@lru_cache(maxsize=1)
+def wordpiece_vectors() -> tuple[WordPiece, np.ndarray]:
+    """The shipped table (:data:`TABLE`), read once per process."""
+    return load_table(TABLE)
+
+
+def word_projection(
+    word_vocabulary: Mapping[str, int], n_features: int, table: tuple[WordPiece, np.ndarray] | None = None
+) -> sp.csr_matrix:
     """The (n_features, dims) map from TF-IDF columns to static word vectors.
 
     Parameters
@@ -191,8 +198,11 @@ def word_projection(word_vocabulary: Mapping[str, int], n_features: int) -> sp.c
         unigrams (no space) get a vector, the mean of their wordpieces' (unknown pieces skipped).
     n_features
         Columns of the whole feature matrix (word block first).
+    table
+        Pieces and vectors of another table (:func:`load_table`; the benchmarks' other widths), else
+        the shipped one.
     """
-    tokenizer, vectors = wordpiece_vectors()
+    tokenizer, vectors = table or wordpiece_vectors()
     rows, data = [], []
     for word, col in word_vocabulary.items():
         if " " in word:

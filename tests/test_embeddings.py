@@ -88,11 +88,16 @@ def test_vector_columns_fold_exactly_into_the_weights_of_x() -> None:
     from classify.linear import VectorColumns
 
     rng = np.random.default_rng(1)
-    X = sp.csr_matrix(rng.random((30, 10)) * (rng.random((30, 10)) < 0.4))
+    dense = rng.random((30, 10)) * (rng.random((30, 10)) < 0.4)
+    dense[[0, 7]] = 0  # rows without a feature still get their (standardised) vector columns
+    X = sp.csr_matrix(dense.astype(np.float32))
     P = sp.csr_matrix(rng.normal(size=(10, 4)))
     columns = VectorColumns.fit(X, P, 0.35)
     A = columns.append(X)
-    assert A.shape == (30, 14)
+    assert A.shape == (30, 14) and A.dtype == np.float64
+    Z = (dense.astype(np.float32).astype(np.float64) @ P.toarray() - columns.mu) / columns.sd * columns.scale
+    np.testing.assert_allclose(A.toarray(), np.hstack([X.toarray(), Z]), rtol=1e-12, atol=1e-12)
+    A.check_format(full_check=True)
     coef, intercept = rng.normal(size=(3, 14)), rng.normal(size=3)
     folded, b = columns.fold(coef, intercept)
     assert folded.shape == (3, 10)
