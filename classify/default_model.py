@@ -86,7 +86,6 @@ def data_sha256() -> str:
     import hashlib
 
     from classify.data import file_sha256
-    from classify.embeddings import TABLE
     from classify.model import as_settings
 
     # The settings in full (a change to the generic defaults changes the model too) and the word
@@ -98,6 +97,8 @@ def data_sha256() -> str:
         settings.key(),
     ]
     if settings.word_vectors:
+        from classify.embeddings import TABLE
+
         parts.append(file_sha256(TABLE))
     parts.append(str(LEXICON_WEIGHT))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()

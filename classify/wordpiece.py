@@ -6,7 +6,7 @@ reference implementation is Hugging Face's ``tokenizers`` (``BertNormalizer``, `
 ``WordPiece``); it is written out here, in about forty lines, because ``tokenizers`` is a compiled
 package that brings ``huggingface_hub`` (and requests, tqdm, fsspec, ...) into the core install
 for a look-up that runs once per distinct word at training time. A test checks these pieces against
-``tokenizers``' on thousands of words whenever the ``embed`` extra is installed.
+``tokenizers``' on thousands of words (the test extra installs it).
 """
 
 from __future__ import annotations
