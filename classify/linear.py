@@ -268,7 +268,8 @@ class VectorColumns:
 
         By hand, not ``scipy.sparse.hstack``: that goes through COO copies of both blocks with 64-bit
         row and column arrays, and peaked at 1.3 GB for 100,000 headlines whose result takes 0.4 GB.
-        Each row of the result is the row of ``X`` followed by its ``d`` vector columns.
+        Each row of the result is the row of ``X`` followed by its ``d`` vector columns. ``Z`` (the
+        callers' own, just computed) is standardised in place and so overwritten.
         """
         import scipy.sparse as sp
 
