@@ -1,7 +1,7 @@
 """Does `classify label`'s order teach the model faster than labelling at random?
 
     python -m bench.active [--sets ag_news,huffpost] [--seeds 0,1,2] [--batch 20] [--previous]
-                                              # writes bench/results/active.{md,json,png}
+                           [--unlabelled THRESHOLD]   # writes bench/results/active.{md,json,png}
 
 Simulated labelling: an "editor" answers with the data set's own label (revealed only when the
 headline is picked). For each set and seed, a stratified 80/20 split: the 80% is the pool, the 20%
@@ -19,6 +19,12 @@ the held-out test. Two orders:
 
 After 50, 100, 200, ..., 1000 labels the project pipeline (``classify.model.fit_pipeline``) is
 trained on the labels and scored by macro-F1 on the test split; curves are the mean over the seeds.
+
+With ``--unlabelled THRESHOLD``, each order is also scored the way the README says to train on the
+answers: ``classify train labels.csv --unlabelled POOL --threshold THRESHOLD``
+(``classify.selftrain.self_train``, 3 rounds), the pool being the rest of the 80% (labels unused).
+Those curves (*+ self-training*) have their own verdict: the same order of questions, judged against
+random order trained the same way.
 The AG News and HuffPost files are read from ../shared/datasets at run time.
 """
 
@@ -48,17 +54,44 @@ def macro_f1(texts, labels, test_texts, test_labels, topics) -> float:  # type: 
     return float(f1_score(test_labels, predicted, labels=topics, average="macro", zero_division=0))
 
 
-def run_random(pool, pool_labels, test, test_labels, topics, seed):  # type: ignore[no-untyped-def]
+def self_trained_f1(texts, labels, pool, test_texts, test_labels, topics, threshold) -> float:  # type: ignore[no-untyped-def]
+    """Macro-F1 of ``classify train`` on the labels with ``--unlabelled`` the whole pool."""
+    from sklearn.metrics import f1_score
+
+    from classify.data import LabelledData
+    from classify.selftrain import self_train
+
+    # `classify train` refuses a topic with a single row (the editor is told to add or drop it); the
+    # simulated editor drops it, so that topic scores 0 here (fit_pipeline, above, keeps it).
+    counts = Counter(labels)
+    keep = [i for i, label in enumerate(labels) if counts[label] >= 2]
+    if len({labels[i] for i in keep}) < 2:
+        return 0.0
+    data = LabelledData(texts=[texts[i] for i in keep], labels=[labels[i] for i in keep])
+    model = self_train(data, pool, threshold=threshold).model
+    predicted = model.pipeline.predict(test_texts)
+    return float(f1_score(test_labels, predicted, labels=topics, average="macro", zero_division=0))
+
+
+def score(picked, pool, pool_labels, test, test_labels, topics, threshold):  # type: ignore[no-untyped-def]
+    """``(plain, self-trained)`` macro-F1 of a model trained on the ``picked`` pool rows; the second
+    is None without a ``threshold``."""
+    texts = [pool[i] for i in picked]
+    labels = [pool_labels[i] for i in picked]
+    plain = macro_f1(texts, labels, test, test_labels, topics)
+    if threshold is None:
+        return plain, None
+    return plain, self_trained_f1(texts, labels, pool, test, test_labels, topics, threshold)
+
+
+def run_random(pool, pool_labels, test, test_labels, topics, seed, threshold=None):  # type: ignore[no-untyped-def]
     import numpy as np
 
     order = np.random.default_rng(seed).permutation(len(pool))
-    return [
-        macro_f1([pool[i] for i in order[:n]], [pool_labels[i] for i in order[:n]], test, test_labels, topics)
-        for n in CHECKPOINTS
-    ]
+    return [score(order[:n], pool, pool_labels, test, test_labels, topics, threshold) for n in CHECKPOINTS]
 
 
-def run_uncertainty(pool, pool_labels, test, test_labels, topics, seed, batch, quotas=True):  # type: ignore[no-untyped-def]
+def run_uncertainty(pool, pool_labels, test, test_labels, topics, seed, batch, quotas=True, threshold=None):  # type: ignore[no-untyped-def]
     import numpy as np
 
     vecs = sampling.vectors(pool)
@@ -86,9 +119,7 @@ def run_uncertainty(pool, pool_labels, test, test_labels, topics, seed, batch, q
             remaining[i] = False
             counts[pool_labels[i]] += 1
             if len(answered) in CHECKPOINTS:
-                texts = [pool[j] for j in answered]
-                labels = [pool_labels[j] for j in answered]
-                scores.append(macro_f1(texts, labels, test, test_labels, topics))
+                scores.append(score(answered, pool, pool_labels, test, test_labels, topics, threshold))
             if len(answered) >= CHECKPOINTS[-1]:
                 break
     return scores
@@ -102,6 +133,12 @@ def main() -> int:
     parser.add_argument(
         "--previous", action="store_true", help="also the order before topic quotas (no label counts)"
     )
+    parser.add_argument(
+        "--unlabelled",
+        type=float,
+        metavar="THRESHOLD",
+        help="also score both orders trained with self-training on the pool at this threshold",
+    )
     args = parser.parse_args()
     import numpy as np
     from sklearn.model_selection import train_test_split
@@ -109,6 +146,7 @@ def main() -> int:
     started = time.perf_counter()
     seeds = [int(s) for s in args.seeds.split(",")]
     loaders = {"ag_news": ag_news, "huffpost": huffpost}
+    threshold = args.unlabelled
     results: dict[str, dict[str, object]] = {}
     for name in args.sets.split(","):
         texts, labels = loaders[name]()
@@ -116,38 +154,48 @@ def main() -> int:
         curves: dict[str, list[list[float]]] = {"uncertainty": [], "random": []}
         if args.previous:
             curves["uncertainty, no quotas"] = []
+        if threshold is not None:
+            curves[ST + "uncertainty"] = []
+            curves[ST + "random"] = []
         for seed in seeds:
             pool, test, pool_labels, test_labels = train_test_split(
                 texts, labels, test_size=0.2, stratify=labels, random_state=seed
             )
-            curves["random"].append(run_random(pool, pool_labels, test, test_labels, topics, seed))
-            curves["uncertainty"].append(
-                run_uncertainty(pool, pool_labels, test, test_labels, topics, seed, args.batch)
-            )
+            runs = {
+                "random": run_random(pool, pool_labels, test, test_labels, topics, seed, threshold),
+                "uncertainty": run_uncertainty(
+                    pool, pool_labels, test, test_labels, topics, seed, args.batch, threshold=threshold
+                ),
+            }
             if args.previous:
-                curves["uncertainty, no quotas"].append(
-                    run_uncertainty(pool, pool_labels, test, test_labels, topics, seed, args.batch, False)
+                runs["uncertainty, no quotas"] = run_uncertainty(
+                    pool, pool_labels, test, test_labels, topics, seed, args.batch, False
                 )
+            for order, pairs in runs.items():
+                curves[order].append([plain for plain, _ in pairs])
+                if threshold is not None and order in ("random", "uncertainty"):
+                    curves[ST + order].append([trained for _, trained in pairs])
             for order, curve in curves.items():
                 cells = " ".join(f"{n}:{s:.3f}" for n, s in zip(CHECKPOINTS, curve[-1], strict=True))
                 print(f"{name} seed {seed} {order}: {cells}", flush=True)
             print(f"({time.perf_counter() - started:.0f}s)", flush=True)
         mean = {k: np.mean(v, axis=0).tolist() for k, v in curves.items()}
-        target = mean["random"][-1]
-        reached = next(
-            (n for n, s in zip(CHECKPOINTS, mean["uncertainty"], strict=True) if s >= target), None
-        )
+        verdicts = {"": _crossing(mean, "")}
+        if threshold is not None:
+            verdicts[ST] = _crossing(mean, ST)
         results[name] = {
             "rows": len(texts),
             "topics": len(topics),
             "mean": mean,
             "per_seed": curves,
-            "random_at_1000": target,
-            "uncertainty_reaches_it_at": reached,
+            "random_at_1000": verdicts[""][0],
+            "uncertainty_reaches_it_at": verdicts[""][1],
+            "verdicts": {
+                (k or "plain"): {"random_at_1000": t, "reached_at": n} for k, (t, n) in verdicts.items()
+            },
         }
-        print(
-            f"{name}: uncertainty reaches random's 1000-label macro-F1 {target:.3f} at {reached}", flush=True
-        )
+        for k, (target, reached) in verdicts.items():
+            print(f"{name}: {k}uncertainty reaches {k}random's 1000-label macro-F1 {target:.3f} at {reached}")
     seconds = round(time.perf_counter() - started, 1)
     out = ROOT / "bench" / "results"
     write_text_atomic(
@@ -157,6 +205,7 @@ def main() -> int:
                 "checkpoints": CHECKPOINTS,
                 "seeds": seeds,
                 "batch": args.batch,
+                "self_training_threshold": threshold,
                 "results": results,
                 "seconds": seconds,
             },
@@ -164,13 +213,23 @@ def main() -> int:
         )
         + "\n",
     )
+    command = f"python -m bench.active --sets {args.sets} --seeds {args.seeds} --batch {args.batch}"
+    command += " --previous" if args.previous else ""
+    command += f" --unlabelled {threshold:g}" if threshold is not None else ""
     md = [
         "# Active learning: uncertainty sampling vs random order",
         "",
-        f"`python -m bench.active --sets {args.sets} --seeds {args.seeds} --batch {args.batch}"
-        f"{' --previous' if args.previous else ''}`: simulated "
-        f"labelling, macro-F1 on a held-out 20% after N labels, mean of {len(seeds)} seeds; uncertainty "
-        f"re-ranks after every {args.batch} answers. Took {seconds:.0f}s.",
+        f"`{command}`: simulated labelling, macro-F1 on a held-out 20% after N labels, mean of "
+        f"{len(seeds)} seeds; uncertainty re-ranks after every {args.batch} answers. Took {seconds:.0f}s.",
+    ]
+    if threshold is not None:
+        md += [
+            "",
+            f"Rows starting *{ST.strip()}*: the same questions, the model trained as `classify train "
+            f"labels.csv --unlabelled POOL --threshold {threshold:g}` (3 rounds; the pool is the rest of "
+            "the 80%, labels unused).",
+        ]
+    md += [
         "",
         "| set | order | " + " | ".join(str(n) for n in CHECKPOINTS) + " |",
         "|---|---|" + "---|" * len(CHECKPOINTS),
@@ -181,17 +240,32 @@ def main() -> int:
             md.append(f"| {name} | {order} | {cells} |")
     md.append("")
     for name, r in results.items():
-        at = r["uncertainty_reaches_it_at"]
-        verdict = "goal met" if at is not None and at <= 600 else "goal NOT met"
-        md.append(
-            f"- {name}: random reaches {r['random_at_1000']:.3f} with 1000 labels; uncertainty reaches it "
-            "with "
-            f"{at if at is not None else 'more than 1000'} labels ({verdict}: at most 600)."
-        )
+        for k, v in r["verdicts"].items():  # type: ignore[attr-defined]
+            at = v["reached_at"]
+            verdict = "goal met" if at is not None and at <= 600 else "goal NOT met"
+            trained = "" if k == "plain" else f" (both trained with self-training, threshold {threshold:g})"
+            md.append(
+                f"- {name}{trained}: random reaches {v['random_at_1000']:.3f} with 1000 labels; "
+                f"uncertainty reaches it with {at if at is not None else 'more than 1000'} labels "
+                f"({verdict}: at most 600)."
+            )
     md += ["", "![learning curves](active.png)"]
     write_text_atomic(out / "active.md", "\n".join(md) + "\n")
     _plot(results, out / "active.png")
     return 0
+
+
+#: Prefix of the curves scored with self-training on the pool (``--unlabelled``).
+ST = "+ self-training: "
+
+
+def _crossing(mean: dict[str, list[float]], prefix: str) -> tuple[float, int | None]:
+    """Random order's 1,000-label score, and the first checkpoint where uncertainty reaches it."""
+    target = mean[prefix + "random"][-1]
+    reached = next(
+        (n for n, s in zip(CHECKPOINTS, mean[prefix + "uncertainty"], strict=True) if s >= target), None
+    )
+    return target, reached
 
 
 def _plot(results, path) -> None:  # type: ignore[no-untyped-def]
@@ -202,12 +276,19 @@ def _plot(results, path) -> None:  # type: ignore[no-untyped-def]
 
     fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4), squeeze=False)
     for ax, (name, r) in zip(axes[0], results.items(), strict=True):
-        styles = {"uncertainty": "-o", "random": "--s", "uncertainty, no quotas": ":^"}
+        styles = {
+            "uncertainty": "-o",
+            "random": "--s",
+            "uncertainty, no quotas": ":^",
+            ST + "uncertainty": "-D",
+            ST + "random": "--v",
+        }
         for order, style in styles.items():
             if order not in r["mean"]:
                 continue
             ax.plot(CHECKPOINTS, r["mean"][order], style, label=order, markersize=4)
-        ax.axhline(r["random_at_1000"], color="grey", linewidth=0.8)
+        for v in r["verdicts"].values():
+            ax.axhline(v["random_at_1000"], color="grey", linewidth=0.8)
         ax.set_title(f"{name} ({r['topics']} topics)")
         ax.set_xlabel("labels")
         ax.set_ylabel("macro-F1 (held-out)")

@@ -197,6 +197,10 @@ ThresholdOpt = Annotated[
 RoundsOpt = Annotated[
     int, typer.Option("--rounds", min=0, help="With --unlabelled: rounds of pseudo-labelling.")
 ]
+PoolTextColOpt = Annotated[
+    str | None,
+    typer.Option("--pool-text-col", help="With --unlabelled: column holding the headline, for a table POOL."),
+]
 
 
 # Commands ------------------------------------------------------------------------------------
@@ -229,6 +233,7 @@ def train_cli(
     unlabelled: UnlabelledOpt = None,
     threshold: ThresholdOpt = DEFAULT_SELF_TRAIN_THRESHOLD,
     rounds: RoundsOpt = DEFAULT_SELF_TRAIN_ROUNDS,
+    pool_text_col: PoolTextColOpt = None,
     stream: Annotated[
         bool | None,
         typer.Option(
@@ -278,7 +283,9 @@ def train_cli(
     if settings is not None and settings.data_hash and settings.data_hash != labelled.fingerprint():
         _warn(f"{config}: tuned on other data than {data}; its settings may not suit it")
     if unlabelled is not None:
-        result = _self_train(labelled, unlabelled, settings.params if settings else None, threshold, rounds)
+        result = _self_train(
+            labelled, unlabelled, settings.params if settings else None, threshold, rounds, pool_text_col
+        )
     else:
         result = train(labelled, params=settings.params if settings else None)
     path = output or MODELS_DIR / f"{data.stem}.joblib"
@@ -940,11 +947,13 @@ def serve_cli(
     run(settings, on_info=_info)
 
 
-def _self_train(labelled: Any, pool_path: Path, params: Any, threshold: float, rounds: int) -> Any:
+def _self_train(
+    labelled: Any, pool_path: Path, params: Any, threshold: float, rounds: int, text_col: str | None = None
+) -> Any:
     """``train --unlabelled``: the self-training loop, with a line per round on stderr."""
     from classify import selftrain
 
-    pool = selftrain.read_pool(pool_path)
+    pool = selftrain.read_pool(pool_path, text_col=text_col)
     _info(
         f"self-training with {pool_path}: {len(pool)} headlines, threshold {threshold}, "
         f"up to {rounds} round(s)"
@@ -1044,5 +1053,8 @@ def label_cli(
         else ""
     )
     _info(f"{progress.remaining} to label, topics: {', '.join(session.topics)}; answers -> {output}{resumed}")
+    # Said at the start: uvicorn re-raises the signal that stopped it, so nothing runs after serve().
+    _info("then train on the answers and the rest of the pool (self-training):")
+    _info("  " + labelling.train_command(output, pool, text_col=text_col))
     _info(f"open http://{host}:{port}/  (Ctrl-C to stop; every answer is already saved)")
     label_app.serve(session, host=host, port=port)

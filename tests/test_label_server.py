@@ -65,6 +65,9 @@ def test_answers_survive_sigkill_and_restart_resumes(tmp_path: Path) -> None:
         bad = http.post("/api/answer", json={"id": "x"})
         assert bad.status_code == 422 and "id" in bad.json()["error"]
     assert len(file_rows(tmp_path / "labels.csv")) == len(TRUTH)
+    # It says how to train on the answers and the pool.
+    log = (tmp_path / f"label-{url.rsplit(':', 1)[1]}.log").read_text(encoding="utf-8")
+    assert "classify train labels.csv --unlabelled pool.txt --threshold 0.7" in log, log
 
 
 runner = CliRunner()

@@ -17,6 +17,7 @@ from classify.labelling import (
     AnswerError,
     LabelSession,
     parse_topics,
+    train_command,
 )
 from tests.conftest import TINY, tiny_rows
 
@@ -120,6 +121,32 @@ def test_an_interrupted_last_line_is_dropped(tmp_path: Path) -> None:
         s.close()
     got = rows(out)
     assert len(got) == 2 and got[0]["headline"] == done and got[1]["status"] == "labelled"
+
+
+def test_the_printed_train_command_runs(session: LabelSession, tmp_path: Path) -> None:
+    # What `classify label` prints when it stops: run it as printed, with the pool it labelled from.
+    import shlex
+
+    from typer.testing import CliRunner
+
+    from classify.cli import app
+
+    for _ in range(12):
+        answer_current(session)
+    pool = tmp_path / "pool folder" / "pool.txt"  # a space: the command must quote it
+    pool.parent.mkdir()
+    pool.write_text("\n".join(POOL) + "\n", encoding="utf-8")
+    argv = shlex.split(train_command(session.output, pool))
+    assert argv[:5] == ["classify", "train", str(session.output), "--unlabelled", str(pool)]
+    out = argv.index("-o") + 1
+    argv[out] = str(tmp_path / argv[out])
+    result = CliRunner().invoke(app, argv[1:])
+    assert result.exit_code == 0, result.output
+    model = load_model(tmp_path / "model.joblib")
+    assert model.meta["self_training"]["threshold"] == 0.7
+    assert model.meta["self_training"]["labelled_rows"] == 12
+    table = shlex.split(train_command(Path("a.csv"), Path("p.csv"), text_col="lede"))
+    assert table[table.index("--pool-text-col") + 1] == "lede"
 
 
 def test_a_file_of_another_kind_is_refused(tmp_path: Path) -> None:

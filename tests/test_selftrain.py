@@ -103,6 +103,20 @@ def test_cli_train_unlabelled(tiny_csv: Path, tmp_path: Path) -> None:
     assert load_model(out).meta["self_training"]["pool_size"] == len(POOL)
 
 
+def test_cli_train_unlabelled_table_with_its_own_headline_column(tiny_csv: Path, tmp_path: Path) -> None:
+    # The pool of `classify label POOL --text-col lede` (a table whose headline column has an odd
+    # name) is read with --pool-text-col, while DATA's own columns are found as usual.
+    pool = tmp_path / "pool.csv"
+    pool.write_text("id,lede\n" + "".join(f"{n},{h}\n" for n, h in enumerate(POOL)), encoding="utf-8")
+    out = tmp_path / "m.joblib"
+    base = ["train", str(tiny_csv), "--unlabelled", str(pool), "--threshold", "0.55", "-o", str(out)]
+    result = runner.invoke(app, [*base, "--pool-text-col", "lede"])
+    assert result.exit_code == 0, result.output
+    assert load_model(out).meta["self_training"]["pool_size"] == len(POOL)
+    result = runner.invoke(app, [*base, "--pool-text-col", "title"])
+    assert result.exit_code == 1 and "title" in result.stderr and "Traceback" not in result.output
+
+
 def test_cli_train_unlabelled_errors(tiny_csv: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["train", str(tiny_csv), "--unlabelled", str(tmp_path / "nope.txt")])
     assert result.exit_code == 1
