@@ -91,7 +91,9 @@ def run_random(pool, pool_labels, test, test_labels, topics, seed, threshold=Non
     return [score(order[:n], pool, pool_labels, test, test_labels, topics, threshold) for n in CHECKPOINTS]
 
 
-def run_uncertainty(pool, pool_labels, test, test_labels, topics, seed, batch, quotas=True, threshold=None):  # type: ignore[no-untyped-def]
+def uncertainty_order(pool, pool_labels, topics, seed, batch, quotas=True, n=CHECKPOINTS[-1]):  # type: ignore[no-untyped-def]
+    """The first ``n`` pool indices in the order ``classify label`` asks them (labels revealed as
+    answered); the order never depends on the scores, so they are taken after it."""
     import numpy as np
 
     vecs = sampling.vectors(pool)
@@ -99,8 +101,7 @@ def run_uncertainty(pool, pool_labels, test, test_labels, topics, seed, batch, q
     remaining = np.ones(len(pool), dtype=bool)
     counts: Counter[str] = Counter()
     cold = sampling.diverse_order(vecs, np.arange(len(pool)), limit=300, seed=seed)
-    scores = []
-    while len(answered) < CHECKPOINTS[-1]:
+    while len(answered) < n:
         if not sampling.cold_start_over(dict(counts), topics, len(answered)):
             nxt = [i for i in cold if remaining[i]][:1]
         else:
@@ -114,15 +115,16 @@ def run_uncertainty(pool, pool_labels, test, test_labels, topics, seed, batch, q
             nxt = sampling.labelling_order(proba, vecs, np.flatnonzero(remaining), batch, counts=per_topic)[
                 :batch
             ]
-        for i in nxt:
-            answered.append(i)
+        for i in nxt[: n - len(answered)]:
+            answered.append(int(i))
             remaining[i] = False
             counts[pool_labels[i]] += 1
-            if len(answered) in CHECKPOINTS:
-                scores.append(score(answered, pool, pool_labels, test, test_labels, topics, threshold))
-            if len(answered) >= CHECKPOINTS[-1]:
-                break
-    return scores
+    return answered
+
+
+def run_uncertainty(pool, pool_labels, test, test_labels, topics, seed, batch, quotas=True, threshold=None):  # type: ignore[no-untyped-def]
+    order = uncertainty_order(pool, pool_labels, topics, seed, batch, quotas)
+    return [score(order[:n], pool, pool_labels, test, test_labels, topics, threshold) for n in CHECKPOINTS]
 
 
 def main() -> int:
