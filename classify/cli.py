@@ -1027,7 +1027,7 @@ def label_cli(
 
     Keys: 1-9 pick a topic, Enter accepts the suggestion, x skips, u undoes, ? shows help.
     """
-    from classify import label_app, labelling
+    from classify import label_app, labelling, selftrain
 
     label_app.require_serve()
     if model_path is not None and topics is not None:
@@ -1040,7 +1040,7 @@ def label_cli(
             _error(f"--topics: {exc}", code=2)
     if not pool.exists():
         _error(f"{pool}: no such file")
-    headlines = labelling.read_pool(pool, text_col=text_col)
+    headlines = selftrain.read_pool(pool, text_col=text_col)
     start = None if topic_list is not None else _load_model(model_path)
     _info(f"{pool}: {len(headlines)} headlines; preparing the order...")
     session = labelling.LabelSession(

@@ -580,13 +580,6 @@ def _predict_proba(model: Model, texts: Sequence[str]) -> Any:
     return model.predict_proba(texts)
 
 
-def read_pool(path: Path, *, text_col: str | None = None) -> list[str]:
-    """The headlines of POOL in any format ``classify predict`` reads (one per line, or a table)."""
-    from classify.sources import iter_records
-
-    return [r.headline for r in iter_records([path], text_col=text_col, split=False)]
-
-
 def parse_topics(text: str) -> list[str]:
     """``"economy, sport,economy"`` -> ``["economy", "sport"]``; raises ``ValueError`` on fewer than 2."""
     topics = list(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))

@@ -202,7 +202,11 @@ def _pseudo_labels(model: Model, texts: Sequence[str], threshold: float) -> dict
 
 
 def read_pool(path: Path, *, text_col: str | None = None) -> list[str]:
-    """The headlines of an unlabelled file in any input format ``classify predict`` reads."""
+    """The headlines of an unlabelled file in any input format ``classify predict`` reads.
+
+    ``classify label POOL`` reads its pool with it too, so the ``classify train --unlabelled POOL``
+    command it prints sees the same headlines.
+    """
     from classify.sources import iter_records
 
     return [record.headline for record in iter_records([path], text_col=text_col, split=False)]
