@@ -14,7 +14,7 @@ when that file has them.
 The variants share one feature step per fold (the default ``HeadlineVectorizer``: word 1-2-grams and
 character 2-5-grams inside word bounds, each block l2-normalised), so they differ only in the model
 on top, except the ones named ``norm-*`` (text normalised before the features) and ``product`` (the
-pipeline of :func:`classify.model.fit_pipeline`, whatever it is at the time).
+pipeline of :func:`classify.pipeline.model.fit_pipeline`, whatever it is at the time).
 """
 
 from __future__ import annotations
@@ -293,10 +293,10 @@ VARIANTS.update(
 
 
 def _stacked(**kw):
-    """classify.stacking.StackedLinear with these settings, on the shared features."""
+    """classify.pipeline.stacking.StackedLinear with these settings, on the shared features."""
 
     def variant(X, y, Xt, ctx):
-        from classify.stacking import StackedLinear
+        from classify.pipeline.stacking import StackedLinear
 
         return StackedLinear(**kw).fit(X, y).predict(Xt)
 
@@ -309,7 +309,7 @@ def v_sl_plain_blend(X, y, Xt, ctx):
     """StackedLinear() with balanced views but an unweighted (plain log-loss) blend layer."""
     import copy
 
-    import classify.stacking as stacking
+    import classify.pipeline.stacking as stacking
 
     original = stacking.fit_view_weights
 
@@ -330,7 +330,7 @@ VARIANTS["SL-plain-blend"] = v_sl_plain_blend
 
 def v_sl_no_bias(X, y, Xt, ctx):
     """StackedLinear() whose blend learns the view weights only: no per-class biases."""
-    import classify.stacking as stacking
+    import classify.pipeline.stacking as stacking
 
     original = stacking.fit_view_weights
 
@@ -377,7 +377,7 @@ VARIANTS.update(
         "SL-unbalanced": _stacked(class_weight=None),
         "SL-svm+nbsvm": _stacked(views="svm+nbsvm"),
         "SL-nb1-C0.25": _stacked(C=0.25, nb_alpha=0.5),
-        # The product's own no-bias blend (classify.stacking, blend_bias=False) and what it combines with.
+        # The product's own no-bias blend (classify.pipeline.stacking, blend_bias=False) and what it combines with.
         "SLnb": _stacked(blend_bias=False),
         "SLnb-Cgrid": _stacked(blend_bias=False, C_grid=(0.125, 0.25, 0.5, 1.0, 2.0)),
         "SL-Cgrid": _stacked(C_grid=(0.125, 0.25, 0.5, 1.0, 2.0)),
@@ -399,8 +399,8 @@ VARIANTS.update(
 
 def _table(dims: int) -> Any:
     """The shipped vectors at 128 dimensions; another width distilled once into the user cache."""
-    from classify import embeddings
     from classify.paths import user_cache_dir
+    from classify.pipeline import embeddings
 
     if dims == embeddings.DIMS:
         return None
@@ -411,18 +411,18 @@ def _table(dims: int) -> Any:
 
 
 def _embedded(dims: int = 128, views: str = "svm+nbsvm+mnb+emb", **kw: Any) -> Variant:
-    """StackedLinear with the ``emb`` view: MiniLM's static word vectors (classify.embeddings)."""
+    """StackedLinear with the ``emb`` view: MiniLM's static word vectors (classify.pipeline.embeddings)."""
 
     def variant(X, y, Xt, ctx):
-        from classify.embeddings import word_projection
-        from classify.stacking import StackedLinear
+        from classify.pipeline.embeddings import word_projection
+        from classify.pipeline.stacking import StackedLinear
 
         P = word_projection(ctx["vec"].word_vocabulary_, X.shape[1], _table(dims))
         return StackedLinear(views=views, **kw).fit(X, y, word_projection=P).predict(Xt)
 
     variant.__doc__ = (
         f"StackedLinear(views={views!r}, {', '.join(f'{k}={v!r}' for k, v in kw.items())}): "
-        f"emb = static MiniLM word vectors, PCA {dims} (classify.embeddings)"
+        f"emb = static MiniLM word vectors, PCA {dims} (classify.pipeline.embeddings)"
     )
     variant._key = repr((dims, views, kw)) + "".join(  # type: ignore[attr-defined]
         (ROOT / "classify" / name).read_text() for name in ("stacking.py", "embeddings.py")
@@ -431,7 +431,7 @@ def _embedded(dims: int = 128, views: str = "svm+nbsvm+mnb+emb", **kw: Any) -> V
 
 
 # The first runs of these (bbc, ag_news, huffpost, corpus) used the same computation written out in
-# this file (an SVM on standardised X @ P), before it moved to classify.stacking; the product's view
+# this file (an SVM on standardised X @ P), before it moved to classify.pipeline.stacking; the product's view
 # gives the same predictions (checked on bbc fold 1: identical). Also tried on bbc then: logistic
 # regression (C=1) instead of the SVM on the vectors 0.871, the SVM at C=0.05 0.874.
 VARIANTS.update(
@@ -473,7 +473,7 @@ def _svm_with_vectors(gamma: float, C: float = 0.5) -> Variant:
     """One LinearSVC on the features plus the static word vectors ``X @ P`` as extra columns."""
 
     def variant(X, y, Xt, ctx):
-        from classify.embeddings import word_projection
+        from classify.pipeline.embeddings import word_projection
 
         P = word_projection(ctx["vec"].word_vocabulary_, X.shape[1])
         Z, Zt = np.asarray((X @ P).todense()), np.asarray((Xt @ P).todense())
@@ -510,7 +510,7 @@ TEXT_VARIANTS: dict[str, Callable[..., np.ndarray]] = {}
 
 def v_product(texts, y, test_texts):
     """The product pipeline, as ``classify train`` fits it."""
-    from classify.model import fit_pipeline
+    from classify.pipeline.model import fit_pipeline
 
     pipe = fit_pipeline(texts, list(y))
     return np.asarray(pipe.predict(test_texts))
@@ -542,7 +542,7 @@ def normalise(text: str, how: str) -> str:
 
 def _normalised(how: str, **kw: Any) -> Callable[..., np.ndarray]:
     def variant(texts, y, test_texts):
-        from classify.stacking import StackedLinear
+        from classify.pipeline.stacking import StackedLinear
 
         X, Xt, _ = features([normalise(t, how) for t in texts], [normalise(t, how) for t in test_texts])
         return StackedLinear(**kw).fit(X, y).predict(Xt)
@@ -558,8 +558,8 @@ def _normalised(how: str, **kw: Any) -> Callable[..., np.ndarray]:
 
 def _featured(blend: str = "views", **feature_kw: Any) -> Callable[..., np.ndarray]:
     def variant(texts, y, test_texts):
-        from classify.features import HeadlineVectorizer
-        from classify.stacking import StackedLinear
+        from classify.pipeline.features import HeadlineVectorizer
+        from classify.pipeline.stacking import StackedLinear
 
         settings = {"word_ngrams": (1, 2), "char_ngrams": (2, 5), "sublinear_tf": True, **feature_kw}
         vec = HeadlineVectorizer(**settings)
@@ -593,7 +593,7 @@ for _how in ("digits", "curr", "poss", "acro", "curr+digits+poss", "all"):
 
 
 def features(train: list[str], test: list[str]) -> tuple[Any, Any, Any]:
-    from classify.features import HeadlineVectorizer
+    from classify.pipeline.features import HeadlineVectorizer
 
     vec = HeadlineVectorizer(
         word_ngrams=(1, 2), char_ngrams=(2, 5), min_df=1, sublinear_tf=True, char_weight=1.0

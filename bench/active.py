@@ -8,8 +8,8 @@ headline is picked). For each set and seed, a stratified 80/20 split: the 80% is
 the held-out test. Two orders:
 
 - *uncertainty*: what ``classify label --topics ... --refit-every BATCH`` does
-  (``classify.sampling.labelling_order``): diverse headlines until the cold start is over, then after
-  every ``--batch`` answers the selection model (``classify.sampling.selection_proba``: a linear SVM
+  (``classify.labelling.sampling.labelling_order``): diverse headlines until the cold start is over, then after
+  every ``--batch`` answers the selection model (``classify.labelling.sampling.selection_proba``: a linear SVM
   on the pool's own TF-IDF vectors) refitted on the answers so far picks the next batch: half of it
   the ``30 * places`` smallest-margin headlines clustered into that many groups, the most typical of
   each; the other half shared among the predicted topics by how few labels each has (``counts``),
@@ -17,12 +17,12 @@ the held-out test. Two orders:
 - *random*: the pool in random order;
 - with ``--previous``, *uncertainty, no quotas*: the order before the topic quotas (no ``counts``).
 
-After 50, 100, 200, ..., 1000 labels the project pipeline (``classify.model.fit_pipeline``) is
+After 50, 100, 200, ..., 1000 labels the project pipeline (``classify.pipeline.model.fit_pipeline``) is
 trained on the labels and scored by macro-F1 on the test split; curves are the mean over the seeds.
 
 With ``--unlabelled THRESHOLD``, each order is also scored the way the README says to train on the
 answers: ``classify train labels.csv --unlabelled POOL --threshold THRESHOLD``
-(``classify.selftrain.self_train``, 3 rounds), the pool being the rest of the 80% (labels unused).
+(``classify.training.selftrain.self_train``, 3 rounds), the pool being the rest of the 80% (labels unused).
 Those curves (*+ self-training*) have their own verdict: the same order of questions, judged against
 random order trained the same way.
 The AG News and HuffPost files are read from ../shared/datasets at run time.
@@ -37,9 +37,9 @@ import time
 from collections import Counter
 
 from bench.datasets import ROOT, ag_news, huffpost
-from classify import sampling
 from classify.atomic import atomic_path, write_text_atomic
-from classify.model import fit_pipeline
+from classify.labelling import sampling
+from classify.pipeline.model import fit_pipeline
 
 CHECKPOINTS = [50, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]
 
@@ -58,8 +58,8 @@ def self_trained_f1(texts, labels, pool, test_texts, test_labels, topics, thresh
     """Macro-F1 of ``classify train`` on the labels with ``--unlabelled`` the whole pool."""
     from sklearn.metrics import f1_score
 
-    from classify.data import LabelledData
-    from classify.selftrain import self_train
+    from classify.io.labelled import LabelledData
+    from classify.training.selftrain import self_train
 
     # `classify train` refuses a topic with a single row (the editor is told to add or drop it); the
     # simulated editor drops it, so that topic scores 0 here (fit_pipeline, above, keeps it).

@@ -6,7 +6,7 @@
 Why: the labelling goal of issue 14 (random order's 1,000-label macro-F1 with 600 labels) is not met,
 and the usual suspect is that uncertainty sampling keeps asking about headlines that are ambiguous in
 themselves, whose labels teach little. This measures it. Same split as ``bench/active.py``; a model
-trained by 5-fold cross-validation on the whole pool (``classify.model.fit_pipeline``, every label
+trained by 5-fold cross-validation on the whole pool (``classify.pipeline.model.fit_pipeline``, every label
 known) gives each pool headline the probability of its own topic, out of fold; a headline below 0.5 is
 one that even a model with all the labels gets wrong or nearly so. Reported: that share among the
 first 200, 600 and 1,000 questions of the order (``bench.active.uncertainty_order``) and of random
@@ -23,7 +23,7 @@ import time
 from bench.active import uncertainty_order
 from bench.datasets import ROOT, ag_news, huffpost
 from classify.atomic import write_text_atomic
-from classify.model import fit_pipeline
+from classify.pipeline.model import fit_pipeline
 
 MARKS = [200, 600, 1000]
 

@@ -23,9 +23,9 @@ import numpy as np
 
 from bench.active import CHECKPOINTS, macro_f1, run_random, self_trained_f1
 from bench.datasets import ROOT, ag_news, huffpost
-from classify import sampling
 from classify.atomic import write_text_atomic
-from classify.model import fit_pipeline
+from classify.labelling import sampling
+from classify.pipeline.model import fit_pipeline
 
 #: Exploring: score only up to the goal's 600 labels (a run costs half as much).
 EXPLORE_MARKS = [200, 400, 600]
@@ -36,7 +36,7 @@ def pipeline_tag() -> str:
     """Which evaluated pipeline a run scored with: rows before the pipeline had static word vectors
     carry no tag (``tfidf``); later ones ``wv`` and the ``word_vectors`` norm. Random order's cached
     scores are only reused for the same pipeline, and the summary compares like with like."""
-    from classify.settings import Settings
+    from classify.pipeline.settings import Settings
 
     norm = Settings().word_vectors
     return f"wv{norm:g}" if norm else "tfidf"
@@ -149,8 +149,8 @@ def proba_pool_features(ctx, idx, labels, c=0.5, balanced=True):  # type: ignore
     """LinearSVC on the evaluated pipeline's own features (word 1-2 + char_wb 2-5 TF-IDF) fitted on
     the whole pool, so the selection boundary is the evaluated model's kind of boundary."""
     if "pfeat" not in ctx:
-        from classify.features import HeadlineVectorizer
-        from classify.settings import Settings
+        from classify.pipeline.features import HeadlineVectorizer
+        from classify.pipeline.settings import Settings
 
         ctx["pfeat"] = HeadlineVectorizer(**Settings().vectorizer_params()).fit_transform(ctx["pool"]).tocsr()
 
@@ -202,8 +202,8 @@ def proba_bagged(ctx, idx, labels, c=1.0, n=5, **kw):  # type: ignore[no-untyped
 def _word_vector_matrix(ctx: dict[str, Any], norm: float) -> Any:
     """The pool vectors with the shipped static word vectors as extra columns (issue 14, fifth round).
 
-    ``classify.linear.VectorColumns`` over the pool vectors' word block: the word TF-IDF of
-    ``classify.groups.similarity_vectors`` is its first block and is deterministic, so refitting the
+    ``classify.pipeline.linear.VectorColumns`` over the pool vectors' word block: the word TF-IDF of
+    ``classify.evaluation.groups.similarity_vectors`` is its first block and is deterministic, so refitting the
     same word vectorizer on the pool gives that block's vocabulary (column j of the block is column j
     of the pool vectors). The columns are standardised on the whole pool and scaled to a row norm of
     about ``norm`` (the pipeline's ``word_vectors`` uses 0.35).
@@ -212,8 +212,8 @@ def _word_vector_matrix(ctx: dict[str, Any], norm: float) -> Any:
     if key not in ctx:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        from classify.embeddings import word_projection
-        from classify.linear import VectorColumns
+        from classify.pipeline.embeddings import word_projection
+        from classify.pipeline.linear import VectorColumns
 
         X = ctx["vecs"]
         words = TfidfVectorizer(lowercase=True, strip_accents="unicode", sublinear_tf=True).fit(ctx["pool"])
@@ -292,7 +292,7 @@ def pick_balanced(ctx, proba, rem, counts, batch, rng, alpha=1.0, pool_mult=0, *
     if pool_mult:
         top = ranked[: pool_mult * batch]
         sc = np.sort(score)[::-1][: len(top)]
-        from classify.sampling import _cluster_picks
+        from classify.labelling.sampling import _cluster_picks
 
         return _cluster_picks(top, sc, ctx["vecs"], batch, 0)
     return _spread_ranked(ctx, ranked, rem, batch)
@@ -344,7 +344,7 @@ def pick_clu(
     ctx, proba, rem, counts, batch, rng, alpha=0.0, beta=0.0, pool_mult=30, upow=1.0, gamma=0.0, **kw
 ):  # type: ignore[no-untyped-def]
     """Weighted k-means over the top ``pool_mult * batch``, score unc**upow * rarity**alpha * dens**beta."""
-    from classify.sampling import _cluster_picks
+    from classify.labelling.sampling import _cluster_picks
 
     topics = ctx["topics"]
     n = np.array([counts.get(t, 0) for t in topics], dtype=float)
@@ -432,7 +432,7 @@ def pick_stoch(  # type: ignore[no-untyped-def]
     u = 1.0 - sampling.margins(p)
     keys = _stoch_keys(u, rng, mode, beta, temp)
     if kw.get("clu"):  # the clustering of `current` over a stochastic draw of clu * batch candidates
-        from classify.sampling import _cluster_picks
+        from classify.labelling.sampling import _cluster_picks
 
         order = np.argsort(-keys, kind="stable")[: kw["clu"] * batch]
         return _cluster_picks(rem[order], u[order], ctx["vecs"], batch, 0)
@@ -474,7 +474,7 @@ def pick_cquota(ctx, proba, rem, counts, batch, rng, alpha=1.0, inner="clu", mod
     """Predicted-topic quotas (slots ~ (1/(1 + labels of the topic))**alpha), each topic's slots
     filled by the current clustering over its 30*slots smallest margins (``inner="clu"``) or by
     stochastic sampling (``inner="stoch"``); then the near-duplicate spread."""
-    from classify.sampling import _cluster_picks
+    from classify.labelling.sampling import _cluster_picks
 
     p = proba[rem]
     u = _score(ctx, proba, rem, counts, **kw)
@@ -921,7 +921,7 @@ Fifth round (issue 14, static word vectors; the evaluated pipeline now trains wi
 0.35, so these rows are tagged `[wv0.35]` and compared with random order re-measured with that
 pipeline: random's 1,000-label score is 0.720 on AG News and 0.360 on HuffPost on seeds 0-2, against
 0.683 and 0.337 before). `svmwvN`: the selection SVM on [pool TF-IDF, the shipped word vectors as
-columns] (`classify.linear.VectorColumns` over the pool vectors' word block, standardised on the pool,
+columns] (`classify.pipeline.linear.VectorColumns` over the pool vectors' word block, standardised on the pool,
 a row's vector part scaled to norm N); `-cluwv`: also the batch's k-means on those vectors (unit rows);
 `-allwv`: also the near-duplicate rule; `svmpair`: the mean of the SVMs without and with the vectors;
 `-quotawvN`: only the quota half ranked by the SVM with vectors; `-coldwvN`: the cold start's
@@ -1004,7 +1004,7 @@ def summary(rows: list[dict[str, Any]]) -> str:
         "Names are model-picker. Models (what the selection reads): `pipe`, the project pipeline's",
         "calibrated probabilities (the order before issue 14); `svm`, a LinearSVC (balanced, C=1 unless",
         "`svmC`) on the pool's own TF-IDF vectors, softmax of its raw scores (the winner, now",
-        "`classify.sampling.selection_proba`); `lr`, logistic regression on the same vectors (C=10 unless",
+        "`classify.labelling.sampling.selection_proba`); `lr`, logistic regression on the same vectors (C=10 unless",
         "`lrC`; too slow on HuffPost's 19 topics, stopped); `qbc`, a word-SVM and a character-SVM averaged.",
         "Pickers: `current`, `sampling.labelling_order` (the 30*batch smallest margins clustered by",
         "weighted k-means, the most typical of each cluster); `margin`, smallest margin first with the",
@@ -1026,7 +1026,7 @@ def summary(rows: list[dict[str, Any]]) -> str:
         "`cquota`, predicted-topic quotas (places ~ (1/(1 + labels))**alpha, `a2`: alpha 2) filled per",
         "topic by the clustering of its 30*places smallest margins (`clu`) or by `inv` sampling; `sX`:",
         "only a share X of the batch by quota, the rest by `current`'s clustering (s0.5: the winner, now",
-        "`classify.sampling.labelling_order` with `counts`; `-b10`: refit every 10; `-stochinv1`: the",
+        "`classify.labelling.sampling.labelling_order` with `counts`; `-b10`: refit every 10; `-stochinv1`: the",
         "quota places by `inv` sampling; `-skip5`: the plain half clustered from below the top 5*places;",
         "`svm0.3-cquota...`: with C=0.3). The bench's selection SVM has no fixed",
         "random_state, so a rerun of one seed moves by up to ~0.015.",

@@ -1,4 +1,4 @@
-"""Acceptance check for :func:`classify.ticker.extract_from_page` on a saved news page.
+"""Acceptance check for :func:`classify.io.ticker.extract_from_page` on a saved news page.
 
 The page is read at run time from the shared examples folder; it is not part of the project, and
 none of its text is copied here. It holds a ticker line of 48 headlines and one article, so the
@@ -15,7 +15,7 @@ import hashlib
 import sys
 from pathlib import Path
 
-from classify.ticker import extract_from_page, is_byline, rejection_reason, split_ticker
+from classify.io.ticker import extract_from_page, is_byline, rejection_reason, split_ticker
 
 PAGE = Path(__file__).resolve().parents[2] / "shared" / "examples" / "ticker-page.txt"
 TICKER_ITEMS = 48

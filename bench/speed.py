@@ -12,7 +12,7 @@ How it measures, and why (issue 11):
 - Input: unique headlines made at run time by recombining AG News and HuffPost headlines from
   ``../shared/datasets`` (the first half of the words of one, the second half of another, duplicates
   dropped), written to a temporary folder that is deleted afterwards. Nothing is stored.
-- Models: classify's default pipeline (:func:`classify.model.fit_pipeline`, saved with ``save_model``)
+- Models: classify's default pipeline (:func:`classify.pipeline.model.fit_pipeline`, saved with ``save_model``)
   and fastText with the short-text recipe of ``bench/compare.py``, both trained on all of AG News test.
 - Every command is a whole process pinned to one core (``taskset -c CORE``, one BLAS/OpenMP thread),
   its stdout redirected to a file, as a user would run it; the commands of one size run back to back,
@@ -117,8 +117,8 @@ def train_models(folder: Path) -> tuple[Path, Path]:
     import fasttext
 
     from bench.compare import ft_prepare
-    from classify.model import Model, fit_pipeline, make_meta, save_model
-    from classify.settings import DEFAULT_SETTINGS
+    from classify.pipeline.model import Model, fit_pipeline, make_meta, save_model
+    from classify.pipeline.settings import DEFAULT_SETTINGS
 
     texts, labels = ag_news()
     with warnings.catch_warnings():
@@ -209,7 +209,7 @@ def model_only(model_path: Path, headlines: list[str], core: int) -> float:
     """Headlines/s of ``predict_proba`` alone in batches of 4096 (a worker process on one core)."""
     code = (
         "import sys, time\n"
-        "from classify.model import load_model\n"
+        "from classify.pipeline.model import load_model\n"
         "m = load_model(sys.argv[1])\n"
         "lines = open(sys.argv[2], encoding='utf-8').read().splitlines()\n"
         "t = time.perf_counter()\n"

@@ -7,7 +7,7 @@ and AG-trained model, with each stage of the command timed alone in one process 
 so that each change of issue 11 can be measured before and after:
 
 - startup: importing the CLI and loading the model file;
-- reading: ``classify.sources.iter_records`` on the file (``--no-split`` and with ticker splitting);
+- reading: ``classify.io.records.iter_records`` on the file (``--no-split`` and with ticker splitting);
 - the model: ``predict_proba`` in batches of 4,096 (the old fixed size) and as
   ``predict_record_batches`` grows them (1,024 doubling to 16,384), with the duplicate cache;
 - writing: the per-row writers (``result_row`` dicts, ``json.dumps`` / ``csv.DictWriter`` per row,
@@ -49,7 +49,7 @@ def old_rows(batches: list[Any], fmt: str) -> None:
 
 
 def _old_rows(batches: list[Any], fmt: str, out: Any) -> None:
-    from classify.writers import _flatten
+    from classify.prediction.writers import _flatten
 
     writer: Any = None
     for batch in batches:
@@ -68,7 +68,7 @@ def _old_rows(batches: list[Any], fmt: str, out: Any) -> None:
 
 def startup(model_path: Path) -> float:
     """CPU seconds (user + system) of a fresh process that imports the CLI and loads the model."""
-    code = "import sys, classify.cli\nfrom classify.model import load_model\nload_model(sys.argv[1])"
+    code = "import sys, classify.cli\nfrom classify.pipeline.model import load_model\nload_model(sys.argv[1])"
     best = float("inf")
     for _ in range(3):
         before = os.times()
@@ -82,7 +82,7 @@ def startup(model_path: Path) -> float:
 
 def new_batches(batches: list[Any], fmt: str) -> None:
     """The batch writers (CSV with its formula guard on, as by default)."""
-    from classify.writers import get_writer
+    from classify.prediction.writers import get_writer
 
     with open(os.devnull, "w", encoding="utf-8") as sink:
         writer = get_writer(fmt, sink)
@@ -109,12 +109,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         data.write_text("".join(h + "\n" for h in make_headlines(args.size)), encoding="utf-8")
 
         rows.append(("startup: a process that imports classify.cli and loads the model", startup(model_path)))
-        from classify.model import load_model
+        from classify.pipeline.model import load_model
 
         model = load_model(model_path)
 
-        from classify.predict import PredictOptions, predict_record_batches
-        from classify.sources import iter_records
+        from classify.io.records import iter_records
+        from classify.prediction.predictor import PredictOptions, predict_record_batches
 
         rows.append(("read, --no-split", cpu(lambda: sum(1 for _ in iter_records([data], split=False)))))
         rows.append(("read, ticker splitting", cpu(lambda: sum(1 for _ in iter_records([data], split=True)))))

@@ -1,8 +1,8 @@
 """Prediction speed and accuracy of the pipeline: scikit-learn's FeatureUnion vs HeadlineVectorizer.
 
 Trains the default pipeline twice on a labelled file, once with the features as scikit-learn's
-``FeatureUnion`` of two ``TfidfVectorizer`` (the old pipeline, :func:`classify.features.reference_union`)
-and once with :class:`classify.features.HeadlineVectorizer` (the current one), then reports as markdown
+``FeatureUnion`` of two ``TfidfVectorizer`` (the old pipeline, :func:`classify.pipeline.features.reference_union`)
+and once with :class:`classify.pipeline.features.HeadlineVectorizer` (the current one), then reports as markdown
 on stdout:
 
 - fit time on the whole file;
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "ag_news_test.csv"
-#: Batch size of the streamed measurement: classify.predict's default.
+#: Batch size of the streamed measurement: classify.prediction.predictor's default.
 BATCH = 4096
 
 
@@ -43,9 +43,9 @@ def one_core() -> None:
 
 def pipelines() -> dict[str, Any]:
     """The default pipeline with the old and the new feature step (same classifier settings)."""
-    from classify.features import reference_union
-    from classify.model import build_pipeline
-    from classify.settings import DEFAULT_SETTINGS
+    from classify.pipeline.features import reference_union
+    from classify.pipeline.model import build_pipeline
+    from classify.pipeline.settings import DEFAULT_SETTINGS
 
     old = build_pipeline()
     old.set_params(features=reference_union(**DEFAULT_SETTINGS.vectorizer_params()))
@@ -93,7 +93,7 @@ def throughput(
     """Time ``predict_proba`` on ``repeats`` fresh unpickled copies.
 
     Cold is the first call on a copy with all ``docs``, warm the second call on it, and streamed a
-    third fresh copy fed ``BATCH`` headlines at a time, as ``classify.predict`` feeds it.
+    third fresh copy fed ``BATCH`` headlines at a time, as ``classify.prediction.predictor`` feeds it.
     """
     cold: list[Clock] = []
     warm: list[Clock] = []
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     import scipy
     import sklearn
 
-    from classify.data import load_labelled
+    from classify.io.labelled import load_labelled
 
     data = load_labelled(args.data)
     texts, labels = data.texts, data.labels

@@ -13,16 +13,21 @@ The public API mirrors the command line::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from classify.data import LabelledData, load_labelled
-from classify.default_model import load_default_model
 from classify.errors import ClassifyError, DataError, ModelError
-from classify.evaluate import CrossValidation, Evaluation, cross_validate, evaluate_model, train_and_test
-from classify.model import Model, build_pipeline, load_model, save_model
-from classify.predict import Prediction, PredictOptions, predict, predict_records
-from classify.settings import DEFAULT_PARAMS, DEFAULT_SETTINGS, Settings
-from classify.train import TrainResult, train
+from classify.evaluation.evaluate import (
+    CrossValidation,
+    Evaluation,
+    cross_validate,
+    evaluate_model,
+    train_and_test,
+)
+from classify.io.labelled import LabelledData, load_labelled
+from classify.pipeline.model import Model, build_pipeline, load_model, save_model
+from classify.pipeline.settings import DEFAULT_PARAMS, DEFAULT_SETTINGS, Settings
+from classify.prediction.predictor import Prediction, PredictOptions, predict, predict_records
+from classify.training.default_model import load_default_model
+from classify.training.memory import TrainResult, train
+from classify.version import __version__
 
 __all__ = [
     "DEFAULT_PARAMS",

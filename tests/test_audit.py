@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from classify import DataError, LabelledData
-from classify.audit import CSV_COLUMNS, KIND_DUPLICATE, KIND_LABEL, audit, write_csv
 from classify.cli import app
+from classify.evaluation.auditing import CSV_COLUMNS, KIND_DUPLICATE, KIND_LABEL, audit, write_csv
 from tests.conftest import write_csv as write_data
 
 # Three topics with vocabulary of their own, so that twelve rows each teach a model something.

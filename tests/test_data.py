@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from classify.data import load_labelled
 from classify.errors import DataError
+from classify.io.labelled import load_labelled
 from tests.conftest import cli_message, tiny_rows, write_csv
 
 

@@ -17,14 +17,14 @@ import pytest
 from typer.testing import CliRunner
 
 from classify.cli import app
-from classify.data import LabelledData
-from classify.distributed import (
+from classify.cluster.jobs import (
     list_partitions,
     predict_partitions,
     require_dask,
 )
 from classify.errors import DataError, MissingExtraError
-from classify.model import load_model
+from classify.io.labelled import LabelledData
+from classify.pipeline.model import load_model
 from tests.conftest import tiny_rows, write_csv
 
 runner = CliRunner()
@@ -117,8 +117,8 @@ def test_cli_predict_on_a_cluster(cluster: str, tiny_model_path: Path, tmp_path:
 @pytest.mark.dask
 @pytest.mark.filterwarnings(SLOW)
 def test_evaluate_folds_on_the_cluster_equal_local(cluster: str) -> None:
-    from classify.distributed import run_cross_validation
-    from classify.evaluate import cross_validate as local_run
+    from classify.cluster.jobs import run_cross_validation
+    from classify.evaluation.evaluate import cross_validate as local_run
 
     texts, labels = zip(*tiny_rows(), strict=True)
     data = LabelledData(texts=list(texts), labels=list(labels), source="tiny")
@@ -133,8 +133,8 @@ def test_evaluate_folds_on_the_cluster_equal_local(cluster: str) -> None:
 @pytest.mark.dask
 @pytest.mark.filterwarnings(SLOW)
 def test_tune_fits_on_the_cluster(cluster: str) -> None:
-    from classify import tune
-    from classify.distributed import joblib_on_dask
+    from classify.cluster.jobs import joblib_on_dask
+    from classify.evaluation import tuning as tune
 
     texts, labels = zip(*tiny_rows(), strict=True)
     data = LabelledData(texts=list(texts), labels=list(labels), source="tiny")

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from classify import embeddings
 from classify.errors import MissingExtraError
-from classify.model import Model, fit_pipeline, load_model, save_model
-from classify.stacking import StackedLinear
-from classify.wordpiece import WordPiece
+from classify.pipeline import embeddings
+from classify.pipeline.model import Model, fit_pipeline, load_model, save_model
+from classify.pipeline.stacking import StackedLinear
+from classify.pipeline.wordpiece import WordPiece
 from tests.conftest import tiny_rows
 
 #: Word pieces and their (made-up) 3-d vectors, standing in for MiniLM's in the fast tests.
@@ -63,7 +63,7 @@ def test_emb_view_without_projection_is_named() -> None:
 
 
 def test_pipeline_with_emb_trains_saves_and_explains(fake_vectors: None, tmp_path: Path) -> None:
-    from classify.explain import Explainer
+    from classify.prediction.explain import Explainer
 
     texts = [t for t, _ in tiny_rows()]
     labels = [y for _, y in tiny_rows()]
@@ -85,7 +85,7 @@ def test_pipeline_with_emb_trains_saves_and_explains(fake_vectors: None, tmp_pat
 
 
 def test_vector_columns_fold_exactly_into_the_weights_of_x() -> None:
-    from classify.linear import VectorColumns
+    from classify.pipeline.linear import VectorColumns
 
     rng = np.random.default_rng(1)
     dense = rng.random((30, 10)) * (rng.random((30, 10)) < 0.4)
@@ -131,14 +131,14 @@ def test_only_rebuilding_the_table_needs_the_extra(monkeypatch: pytest.MonkeyPat
 
 
 def test_tune_searches_the_vectors() -> None:
-    from classify.tune import search_space
+    from classify.evaluation.tuning import search_space
 
     assert "svm+nbsvm+mnb+emb" in search_space()["views"]
     assert {0.0, 0.35} <= set(search_space()["word_vectors"])
 
 
 def test_word_vectors_setting_is_checked_and_tidied() -> None:
-    from classify.settings import Settings
+    from classify.pipeline.settings import Settings
 
     assert Settings().word_vectors == 0.35  # the default pipeline uses them
     assert Settings(word_vectors=1).word_vectors == 1.0

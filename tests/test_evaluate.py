@@ -9,8 +9,8 @@ from typer.testing import CliRunner, Result
 
 from classify import DataError, cross_validate, evaluate_model, load_labelled, load_model, train_and_test
 from classify.cli import app
-from classify.render import evaluation_text
-from classify.splits import SPLIT_DATE, SPLIT_GROUPED, SPLIT_PLAIN, Splits, make_splits
+from classify.evaluation.render import evaluation_text
+from classify.evaluation.splits import SPLIT_DATE, SPLIT_GROUPED, SPLIT_PLAIN, Splits, make_splits
 from tests.conftest import TINY, cli_message, tiny_rows, write_csv
 
 
@@ -264,7 +264,7 @@ def test_cli_usage_errors(tiny_csv: Path, extra: tuple[str, ...], message: str) 
 def test_cli_threshold_default_matches_the_library() -> None:
     from typer.main import get_command
 
-    from classify.groups import DUPLICATE_THRESHOLD
+    from classify.evaluation.groups import DUPLICATE_THRESHOLD
 
     command = get_command(app).commands["evaluate"]  # type: ignore[attr-defined]
     (option,) = [p for p in command.params if p.name == "group_threshold"]
@@ -272,7 +272,7 @@ def test_cli_threshold_default_matches_the_library() -> None:
 
 
 def test_report_says_when_the_groups_are_approximate(tiny_csv: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from classify import groups
+    from classify.evaluation import groups
 
     data = load_labelled(tiny_csv)
     exact = cross_validate(data, folds=3).evaluation

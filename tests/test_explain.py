@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from classify import load_model, predict
-from classify.explain import Explainer
+from classify.prediction.explain import Explainer
 
 
 def test_why_many_equals_why_one_by_one(tiny_model_path: Path) -> None:
@@ -36,7 +36,7 @@ def test_batch_explanations_are_the_word_by_word_ones_on_awkward_text(tiny_model
     ]
     predictions = [p for p in predict(model, headlines, top_k=3)]
     # Every topic of every headline, not only its best one.
-    from classify.predict import Prediction
+    from classify.prediction.predictor import Prediction
 
     every = [Prediction(p.headline, topic, prob, p.topics) for p in predictions for topic, prob in p.topics]
     batch = explainer.why_many(every)
@@ -48,7 +48,7 @@ def test_batch_explanations_are_the_word_by_word_ones_on_awkward_text(tiny_model
 def test_a_long_batch_is_explained_in_chunks_with_the_same_words(
     tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from classify import explain
+    from classify.prediction import explain
 
     model = load_model(tiny_model_path)
     explainer = Explainer(model)

@@ -10,9 +10,9 @@ import pytest
 from sklearn.base import clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from classify import _ngrams as ngr
-from classify.features import HeadlineVectorizer, char_wb_ngrams, reference_union
-from classify.model import build_pipeline
+from classify.pipeline import _ngrams as ngr
+from classify.pipeline.features import HeadlineVectorizer, char_wb_ngrams, reference_union
+from classify.pipeline.model import build_pipeline
 
 TRAIN = [
     "Central bank raises interest rates by two points",

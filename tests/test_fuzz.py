@@ -29,10 +29,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from classify.data import load_labelled
 from classify.errors import ClassifyError, DataError
-from classify.reading import MAX_TEXT_CHARS, InputReport, cell_text, numbered_lines
-from classify.sources import iter_records
+from classify.io.labelled import load_labelled
+from classify.io.reading import MAX_TEXT_CHARS, InputReport, cell_text, numbered_lines
+from classify.io.records import iter_records
 from classify.text import collapse
 
 settings.register_profile(
@@ -64,7 +64,7 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @functools.lru_cache(maxsize=1)
 def _model(path: Path) -> Any:
-    from classify.model import load_model
+    from classify.pipeline.model import load_model
 
     return load_model(path)
 
@@ -121,7 +121,8 @@ _BLOCK_PIECES = st.sampled_from(
 def test_block_reading_gives_the_records_of_line_by_line_reading(
     pieces: list[str], block_size: int, split: bool, pattern: str | None
 ) -> None:
-    from classify import reading, sources
+    from classify.io import reading
+    from classify.io import records as sources
 
     data = "".join(pieces).encode("utf-8")
     fast_report, slow_report = InputReport(), InputReport()
@@ -140,7 +141,7 @@ def test_block_reading_gives_the_records_of_line_by_line_reading(
 
 
 def test_odd_space_is_every_white_space_but_space_and_line_feed() -> None:
-    from classify.sources import ODD_SPACE
+    from classify.io.records import ODD_SPACE
 
     assert sorted(ODD_SPACE) == [c for c in map(chr, range(0x110000)) if c.isspace() and c not in " \n"]
 
@@ -290,7 +291,7 @@ def test_jsonl_round_trip_through_predict_and_train(
 # The ticker splitter -------------------------------------------------------------------------------
 @given(text=st.text(max_size=200))
 def test_splitter_keeps_every_word_in_order(text: str) -> None:
-    from classify import ticker
+    from classify.io import ticker
 
     pieces = ticker.split_ticker(text)
     assert all(p and p == collapse(p) for p in pieces)
@@ -314,7 +315,7 @@ def _dropped_words(words: list[str], kept: list[str]) -> Iterator[str]:
 
 @given(text=st.text(max_size=400), end=LINE_ENDINGS)
 def test_page_extraction_returns_headlines_from_the_page(text: str, end: str) -> None:
-    from classify import ticker
+    from classify.io import ticker
 
     page = end.join(text.split("\n"))
     for headline in ticker.extract_from_page(page):
@@ -328,7 +329,7 @@ def test_page_extraction_returns_headlines_from_the_page(text: str, end: str) ->
 def test_predict_answers_every_headline_in_order(
     tiny_model_path: Path, headlines: list[str], top_k: int
 ) -> None:
-    from classify.predict import predict
+    from classify.prediction.predictor import predict
 
     model = _model(tiny_model_path)
     got = list(predict(model, headlines, top_k=top_k, batch_size=5))
@@ -358,7 +359,7 @@ def record_tables(draw: st.DrawFn) -> list[dict[str, str]]:
 
 def _write(fmt: str, rows: list[tuple[Any, dict[str, Any]]]) -> str:
     """Write result rows as the CLI does: to a UTF-8 byte stream, then decode what was written."""
-    from classify.writers import get_writer
+    from classify.prediction.writers import get_writer
 
     raw = io.BytesIO()
     out = io.TextIOWrapper(raw, encoding="utf-8", newline="", write_through=True)
@@ -375,7 +376,7 @@ def _write(fmt: str, rows: list[tuple[Any, dict[str, Any]]]) -> str:
 def test_every_output_format_has_one_row_per_headline_and_passes_columns_through(
     scratch: Path, tiny_model_path: Path, table: list[dict[str, str]], explain: bool, top_k: int
 ) -> None:
-    from classify.predict import PredictOptions, predict_records
+    from classify.prediction.predictor import PredictOptions, predict_records
 
     path = scratch / "records.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in table), encoding="utf-8")
@@ -402,7 +403,7 @@ def test_every_output_format_has_one_row_per_headline_and_passes_columns_through
 
 # Model files -----------------------------------------------------------------------------------------
 def _load_cleanly(path: Path) -> None:
-    from classify.model import load_model
+    from classify.pipeline.model import load_model
 
     with contextlib.suppress(ClassifyError):  # anything else fails the test
         load_model(path)

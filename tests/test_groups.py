@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classify.groups import DUPLICATE_THRESHOLD, near_duplicate_groups, similar_pairs
+from classify.evaluation.groups import DUPLICATE_THRESHOLD, near_duplicate_groups, similar_pairs
 
 STORIES = [
     "Egypt and Sudan sign deal on Nile water sharing",  # 0
@@ -192,7 +192,7 @@ def test_minhash_never_joins_what_the_exact_method_keeps_apart(threshold: float)
 def test_minhash_with_every_pair_a_candidate_equals_exact() -> None:
     # One MinHash value per band and many bands: near-duplicates are candidates almost surely, and
     # the exact check then gives the exact groups (shows the candidate check is the reference's).
-    from classify.groups import _by_first_appearance, _minhash_labels
+    from classify.evaluation.groups import _by_first_appearance, _minhash_labels
 
     texts = _variants() + STORIES
     exact = near_duplicate_groups(texts, method="exact").ids
@@ -202,7 +202,7 @@ def test_minhash_with_every_pair_a_candidate_equals_exact() -> None:
 
 def test_token_table_vectors_equal_similarity_vectors() -> None:
     # The approximate method computes the reference's vectors from per-token tables; same values.
-    from classify.groups import _table_vectors, _token_tables, similarity_vectors
+    from classify.evaluation.groups import _table_vectors, _token_tables, similarity_vectors
 
     texts = _variants() + STORIES + ["Ça coûte cher à Zürich", "ÇA COÛTE CHER À ZÜRICH", "x y", "", "a a a"]
     tables = _token_tables(texts)
@@ -214,7 +214,7 @@ def test_token_table_vectors_equal_similarity_vectors() -> None:
 
 
 def test_auto_is_blocked_on_small_data_and_minhash_above_the_cut(monkeypatch: pytest.MonkeyPatch) -> None:
-    from classify import groups
+    from classify.evaluation import groups
 
     texts, _ = _planted(100)
     assert len(texts) <= groups.AUTO_BLOCKED_ROWS
@@ -240,7 +240,11 @@ def test_minhash_handles_empty_and_featureless_texts() -> None:
 
 
 def test_lsh_collision_probability_meets_its_documented_target() -> None:
-    from classify.groups import MINHASH_RECALL_JACCARD, MINHASH_RECALL_TARGET, lsh_collision_probability
+    from classify.evaluation.groups import (
+        MINHASH_RECALL_JACCARD,
+        MINHASH_RECALL_TARGET,
+        lsh_collision_probability,
+    )
 
     assert lsh_collision_probability(MINHASH_RECALL_JACCARD) >= MINHASH_RECALL_TARGET
     assert lsh_collision_probability(0.05) < 0.2  # unrelated headlines rarely share a band

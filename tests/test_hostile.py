@@ -1,7 +1,7 @@
 """Issue 12: the reader-side hostile-input cases (2, 3, 8, 9, 10, 11) and case 1 for audit and tune tables.
 
 Each test failed before the fix. Training and prediction read files through one reader
-(:mod:`classify.reading`), so most cases check both verbs on the same file.
+(:mod:`classify.io.reading`), so most cases check both verbs on the same file.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from classify.atomic import STALE_SECONDS, atomic_path, remove_stale_temp_files
-from classify.data import load_labelled
 from classify.errors import DataError
-from classify.reading import MAX_TEXT_CHARS, InputReport
-from classify.sources import iter_records
+from classify.io.labelled import load_labelled
+from classify.io.reading import MAX_TEXT_CHARS, InputReport
+from classify.io.records import iter_records
 from tests.conftest import TINY
 from tests.test_cli import run
 
@@ -174,7 +174,7 @@ def _start_slow_save(target: Path) -> tuple[subprocess.Popen[str], Path]:
 def test_case9_killed_save_leaves_a_temp_file_the_next_save_removes(
     tmp_path: Path, tiny_model_path: Path
 ) -> None:
-    from classify.model import load_model, save_model
+    from classify.pipeline.model import load_model, save_model
 
     target = tmp_path / "m.joblib"
     target.write_bytes(b"the old model")
@@ -339,9 +339,9 @@ def _render(table: object) -> str:
 
 
 def test_case1_audit_tables_show_data_as_text_without_controls() -> None:
-    from classify.audit import Audit, Conflict
-    from classify.evaluate import OutOfFoldRow
-    from classify.render import audit_tables
+    from classify.evaluation.auditing import Audit, Conflict
+    from classify.evaluation.evaluate import OutOfFoldRow
+    from classify.evaluation.render import audit_tables
 
     row = OutOfFoldRow(3, 1, HOSTILE, "[/]label", "[red]x", 0.9, 0.1)
     result = Audit(
@@ -355,9 +355,9 @@ def test_case1_audit_tables_show_data_as_text_without_controls() -> None:
 
 
 def test_case1_leaderboard_title_with_markup_in_the_file_name() -> None:
-    from classify.render import leaderboard_table
-    from classify.settings import DEFAULT_SETTINGS
-    from classify.tune import Trial, TuneResult
+    from classify.evaluation.render import leaderboard_table
+    from classify.evaluation.tuning import Trial, TuneResult
+    from classify.pipeline.settings import DEFAULT_SETTINGS
 
     trial = Trial(DEFAULT_SETTINGS.as_params(), 10, (0.5, 0.7), 1.0, 1, 0)
     result = TuneResult(

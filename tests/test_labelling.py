@@ -11,7 +11,7 @@ import pytest
 
 from classify import load_labelled, load_model, train
 from classify.errors import DataError
-from classify.labelling import (
+from classify.labelling.session import (
     COLUMNS,
     AlreadyAnswered,
     AnswerError,
@@ -247,7 +247,7 @@ def test_fewer_than_two_topics_is_refused(tmp_path: Path) -> None:
 def test_the_selection_model_ranks_the_questions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from collections import Counter
 
-    from classify import sampling
+    from classify.labelling import sampling
 
     s = LabelSession(POOL, tmp_path / "labels.csv", topics=TOPICS, refit_every=1)
     try:

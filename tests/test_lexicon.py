@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from classify.errors import DataError
-from classify.lexicon import LEXICON_COLUMNS, Entry, lexicon_rows, read_lexicon
+from classify.io.lexicon import LEXICON_COLUMNS, Entry, lexicon_rows, read_lexicon
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -91,7 +91,7 @@ def test_lexicon_rows_repeat_terms_by_weight() -> None:
 
 def test_default_training_data_adds_the_lexicon() -> None:
     """The default model learns from the corpus rows followed by one row per lexicon line."""
-    from classify.default_model import default_training_data
+    from classify.training.default_model import default_training_data
 
     corpus = default_training_data(lexicon=False)
     full = default_training_data()
@@ -103,7 +103,7 @@ def test_default_training_data_adds_the_lexicon() -> None:
 
 def test_model_is_rebuilt_when_the_lexicon_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The cached default model's fingerprint covers the lexicon, not only the corpus."""
-    from classify import default_model
+    from classify.training import default_model
 
     before = default_model.data_sha256()
     edited = tmp_path / "lexicon.csv"

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from classify import DataError, ModelError, load_labelled, load_model, predict, save_model, train
-from classify.model import build_pipeline, fit_pipeline
+from classify.pipeline.model import build_pipeline, fit_pipeline
 
 
 def test_round_trip_train_save_load_predict(tiny_csv: Path, tmp_path: Path) -> None:
@@ -76,7 +76,7 @@ def test_other_joblib_file_is_not_a_model(tmp_path: Path) -> None:
 def test_failed_save_keeps_old_model(
     tiny_model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from classify import modelfile
+    from classify.pipeline import modelfile
 
     target = tmp_path / "keep.joblib"
     target.write_bytes(tiny_model_path.read_bytes())
@@ -106,7 +106,7 @@ def test_large_data_path_fits_once_and_calibrates_on_a_held_out_slice(
 ) -> None:
     # The large-data path (SGD on most rows, temperature on a held-out slice) on tiny data: the
     # threshold is lowered so that the test stays small.
-    from classify import linear
+    from classify.pipeline import linear
     from tests.conftest import tiny_rows
 
     monkeypatch.setattr(linear, "HOLDOUT_ABOVE", 10)

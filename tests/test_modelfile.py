@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from classify import ModelError, load_labelled, load_model, save_model, train
 from classify.cli import app
-from classify.modelfile import MANIFEST, _digest
+from classify.pipeline.modelfile import MANIFEST, _digest
 from tests.conftest import tiny_rows, write_csv
 
 HEADLINES = ["Central bank raises rates", "Striker scores in the final", "New vaccine approved", "Zyzzyva"]
@@ -171,7 +171,7 @@ def legacy_model(tmp_path: Path) -> tuple[Path, object]:
     from sklearn.pipeline import Pipeline
     from sklearn.svm import LinearSVC
 
-    from classify.features import HeadlineVectorizer
+    from classify.pipeline.features import HeadlineVectorizer
 
     rows = tiny_rows()
     pipeline = Pipeline(

@@ -56,7 +56,7 @@ def test_cached_answers_match_fresh_ones_as_the_cache_fills_and_restarts(model) 
     """All-new batches (answered in input order), mixed ones (looked up) and a full cache (cleared)."""
     import numpy as np
 
-    from classify.predict import _Predictor
+    from classify.prediction.predictor import _Predictor
 
     texts = ["Bank profit up", "Coach sacked", "Flu cases rise", "Striker scores", "Oil prices climb"]
     predictor = _Predictor(model, top_k=2, size=4)

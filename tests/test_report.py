@@ -10,11 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from classify import load_labelled
-from classify import report as rep
 from classify.cli import app
-from classify.evaluate import cross_validate
-from classify.model import fit_pipeline
-from classify.report import (
+from classify.evaluation import report as rep
+from classify.evaluation.evaluate import cross_validate
+from classify.evaluation.report import (
     REPORT_FILES,
     ReportError,
     build_report,
@@ -22,6 +21,7 @@ from classify.report import (
     top_features,
     write_report,
 )
+from classify.pipeline.model import fit_pipeline
 from tests.conftest import TINY, tiny_rows, write_csv
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -60,8 +60,8 @@ def test_metrics_json_keys(tiny_report: rep.Report, tmp_path: Path) -> None:
 
 
 def test_baselines_use_the_same_folds(tiny_csv: Path) -> None:
-    from classify.evaluate import predict_splits
-    from classify.splits import make_splits
+    from classify.evaluation.evaluate import predict_splits
+    from classify.evaluation.splits import make_splits
 
     data = load_labelled(tiny_csv)
     splits = make_splits(data, folds=3)

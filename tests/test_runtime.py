@@ -1,4 +1,4 @@
-"""Prediction from a model file without scikit-learn (classify.runtime)."""
+"""Prediction from a model file without scikit-learn (classify.pipeline.runtime)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classify.features import HashedHeadlineVectorizer
-from classify.hashing import HashedFeatures
-from classify.model import load_model, save_model
-from classify.runtime import FittedPipeline, HeadlineFeatures, LinearScores
+from classify.pipeline.features import HashedHeadlineVectorizer
+from classify.pipeline.hashing import HashedFeatures
+from classify.pipeline.model import load_model, save_model
+from classify.pipeline.runtime import FittedPipeline, HeadlineFeatures, LinearScores
 from tests.conftest import tiny_rows, write_csv
 
 HEADLINES = [
@@ -53,7 +53,7 @@ def test_a_rebuilt_pipeline_saves_the_same_model(tiny_model_path: Path, tmp_path
 @pytest.fixture(scope="module")
 def stream_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model trained by streaming (hashed features), as ``classify train`` builds for an archive."""
-    from classify.stream import StreamSettings, train_stream
+    from classify.training.stream import StreamSettings, train_stream
 
     folder = tmp_path_factory.mktemp("stream")
     data = write_csv(folder / "tiny.csv", ["headline", "topic"], tiny_rows())
@@ -70,12 +70,12 @@ def test_a_streamed_model_predicts_with_the_plain_hashed_features(stream_model_p
 
 
 def test_an_old_import_of_the_hashed_estimator_still_works() -> None:
-    # Pickled models made before the estimator moved name it in classify.hashing.
-    from classify.hashing import HashedHeadlineVectorizer as old_name
+    # Pickled models made before the estimator moved name it in classify.pipeline.hashing.
+    from classify.pipeline.hashing import HashedHeadlineVectorizer as old_name
 
     assert old_name is HashedHeadlineVectorizer
     with pytest.raises(ImportError):
-        from classify.hashing import NoSuchThing  # noqa: F401
+        from classify.pipeline.hashing import NoSuchThing  # noqa: F401
 
 
 @pytest.mark.parametrize("which", ["tiny_model_path", "stream_model_path"])

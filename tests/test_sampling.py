@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from classify import sampling
+from classify.labelling import sampling
 
 # Written for this test: three themes with their own words, and a story told three times.
 SPORT = [

@@ -9,10 +9,10 @@ from typer.testing import CliRunner
 
 from classify import load_model
 from classify.cli import app
-from classify.data import LabelledData
 from classify.errors import DataError
-from classify.selftrain import read_pool, self_train
-from classify.train import train
+from classify.io.labelled import LabelledData
+from classify.training.memory import train
+from classify.training.selftrain import read_pool, self_train
 from tests.conftest import tiny_rows
 
 # A club name the labelled data never mentions, seen in the pool beside sport words only.

@@ -23,7 +23,7 @@ import pytest
 httpx = pytest.importorskip("httpx", reason="the service tests need httpx: pip install -e '.[test]'")
 pytest.importorskip("fastapi", reason="the service tests need the serve extra: pip install -e '.[test]'")
 
-from classify.predict import PredictOptions  # noqa: E402
+from classify.prediction.predictor import PredictOptions  # noqa: E402
 from classify.serve import ServeSettings, parse_size  # noqa: E402
 from tests.conftest import TINY, write_csv  # noqa: E402
 from tests.serving import Server, start  # noqa: E402

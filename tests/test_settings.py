@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from classify.features import HeadlineVectorizer
-from classify.settings import DEFAULT_PARAMS, DEFAULT_SETTINGS, Settings
+from classify.pipeline.features import HeadlineVectorizer
+from classify.pipeline.settings import DEFAULT_PARAMS, DEFAULT_SETTINGS, Settings
 
 TRAIN = [
     "Central bank raises interest rates",

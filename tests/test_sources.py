@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from classify.errors import DataError
-from classify.reading import MAX_TEXT_CHARS
-from classify.sources import iter_records
+from classify.io.reading import MAX_TEXT_CHARS
+from classify.io.records import iter_records
 from tests.conftest import cli_message
 
 
@@ -85,7 +85,7 @@ def test_from_page(tmp_path: Path) -> None:
 
 def test_bad_encoding_is_replaced_and_reported_with_its_line(tmp_path: Path) -> None:
     # Prediction never stops on a bad byte (see tests/test_hostile.py, case 11).
-    from classify.reading import InputReport
+    from classify.io.reading import InputReport
 
     path = tmp_path / "t.txt"
     path.write_bytes(b"fine\n\xff\xfe\n")
@@ -98,7 +98,7 @@ def test_bad_encoding_is_replaced_and_reported_with_its_line(tmp_path: Path) -> 
 
 def test_json_extension_is_json_lines_for_prediction_and_training(tmp_path: Path) -> None:
     # .json once meant JSON Lines to training but plain text to prediction: one map serves both now.
-    from classify.data import load_labelled
+    from classify.io.labelled import load_labelled
 
     path = tmp_path / "feed.json"
     path.write_text(
@@ -134,7 +134,7 @@ def test_json_array_is_refused_with_a_clear_message(tmp_path: Path) -> None:
 def test_a_block_of_plain_lines_is_recognised(
     text: str, marks: tuple[str, ...], pattern: str | None, plain: bool
 ) -> None:
-    from classify.sources import _plain_lines
+    from classify.io.records import _plain_lines
 
     got = _plain_lines(text, marks, pattern)
     assert (got is not None) == plain

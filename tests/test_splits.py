@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classify.splits import _water_fill, grouped_folds, grouped_kfold
+from classify.evaluation.splits import _water_fill, grouped_folds, grouped_kfold
 
 
 def _rows(n: int = 3000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +71,7 @@ def test_water_fill_raises_the_lowest_bins_first() -> None:
 def test_grouped_kfold_is_scikit_learns_on_small_data_and_ours_above(monkeypatch: pytest.MonkeyPatch) -> None:
     from sklearn.model_selection import StratifiedGroupKFold
 
-    from classify import splits
+    from classify.evaluation import splits
 
     labels, groups = _rows(600)
     ours = grouped_kfold(labels, groups, 5)

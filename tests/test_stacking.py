@@ -12,9 +12,9 @@ from scipy.special import softmax
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from classify.model import build_pipeline, fit_pipeline
-from classify.settings import parse_views
-from classify.stacking import _VIEW_FITS, StackedLinear, fit_view_weights, nb_log_ratios
+from classify.pipeline.model import build_pipeline, fit_pipeline
+from classify.pipeline.settings import parse_views
+from classify.pipeline.stacking import _VIEW_FITS, StackedLinear, fit_view_weights, nb_log_ratios
 from tests.conftest import TINY, tiny_rows
 
 
@@ -102,7 +102,7 @@ def test_C_grid_picks_a_C_per_view_from_held_out_scores() -> None:
 
 
 def test_best_C_is_the_one_with_the_best_held_out_macro_f1() -> None:
-    from classify.stacking import _best_C
+    from classify.pipeline.stacking import _best_C
 
     y = np.array([0, 1, 2, 0, 1, 2])
     right, wrong = np.eye(3)[y], np.eye(3)[(y + 1) % 3]
@@ -180,9 +180,9 @@ def test_bad_views_are_named(views: str, message: str) -> None:
 
 
 def test_pipeline_stack_and_explanations_read_its_weights() -> None:
-    from classify.explain import Explainer
-    from classify.model import Model
-    from classify.predict import Prediction
+    from classify.pipeline.model import Model
+    from classify.prediction.explain import Explainer
+    from classify.prediction.predictor import Prediction
 
     texts = [t for t, _ in tiny_rows()]
     labels = [y for _, y in tiny_rows()]
@@ -203,7 +203,7 @@ def test_pipeline_stack_and_explanations_read_its_weights() -> None:
 
 
 def test_stack_model_file_round_trip(tmp_path: Path) -> None:
-    from classify.model import Model, load_model, save_model
+    from classify.pipeline.model import Model, load_model, save_model
 
     texts = [t for t, _ in tiny_rows()]
     labels = [y for _, y in tiny_rows()]
@@ -220,7 +220,7 @@ def test_stack_model_file_round_trip(tmp_path: Path) -> None:
 
 
 def test_macro_f1_shifts_raise_held_out_macro_f1_and_leave_noise_alone() -> None:
-    from classify.stacking import _macro_f1, macro_f1_shifts
+    from classify.pipeline.stacking import _macro_f1, macro_f1_shifts
 
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1, 2], [200, 200, 40])

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from classify import stream as stream_module
-from classify.chunks import ReadStats, iter_chunks
 from classify.cli import app
 from classify.errors import DataError
-from classify.features import HashedHeadlineVectorizer
-from classify.model import load_model, save_model
-from classify.stream import StreamProgress, StreamSettings, train_stream
+from classify.io.chunks import ReadStats, iter_chunks
+from classify.pipeline.features import HashedHeadlineVectorizer
+from classify.pipeline.model import load_model, save_model
+from classify.training import stream as stream_module
+from classify.training.stream import StreamProgress, StreamSettings, train_stream
 from tests.conftest import TINY, tiny_rows, write_csv
 
 #: Small widths and chunks: several chunks and passes on 24 rows, in well under a second.
@@ -141,7 +141,7 @@ def test_malformed_jsonl_line_is_skipped(tmp_path: Path) -> None:
 
 
 def test_broken_quoting_stops_with_the_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("classify.chunks.MAX_FIELD_CHARS", 200)
+    monkeypatch.setattr("classify.io.chunks.MAX_FIELD_CHARS", 200)
     path = tmp_path / "quote.csv"
     rows = [f"Headline number {i},sport" for i in range(40)]
     rows.insert(3, '"An unclosed quote runs on,economy')
@@ -256,7 +256,7 @@ def test_ctrl_c_during_training_leaves_the_old_model(tmp_path: Path, monkeypatch
 
 
 def test_ctrl_c_while_saving_leaves_the_old_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from classify import modelfile
+    from classify.pipeline import modelfile
 
     out, before = _old_model(tmp_path)
 
@@ -273,8 +273,8 @@ def test_ctrl_c_while_saving_leaves_the_old_model(tmp_path: Path, monkeypatch: p
 
 
 def test_a_streaming_model_explains_its_predictions_exactly(tmp_path: Path) -> None:
-    from classify.explain import Explainer
-    from classify.predict import predict
+    from classify.prediction.explain import Explainer
+    from classify.prediction.predictor import predict
 
     path = write_csv(tmp_path / "tiny.csv", ["headline", "topic"], interleaved_rows())
     model = train_stream(path, settings=SMALL).model
@@ -296,7 +296,7 @@ def test_a_streaming_model_explains_its_predictions_exactly(tmp_path: Path) -> N
 
 
 def test_the_batch_grows_with_the_data_within_bounds(tmp_path: Path) -> None:
-    from classify.stream import BATCH_ROWS_RANGE, batch_rows_for
+    from classify.training.stream import BATCH_ROWS_RANGE, batch_rows_for
 
     low, high = BATCH_ROWS_RANGE
     assert batch_rows_for(24) == low and batch_rows_for(100_000) == low
@@ -310,8 +310,8 @@ def test_the_batch_grows_with_the_data_within_bounds(tmp_path: Path) -> None:
 
 
 def test_evaluate_can_fit_each_fold_by_streaming(tmp_path: Path) -> None:
-    from classify.data import load_labelled
-    from classify.evaluate import cross_validate
+    from classify.evaluation.evaluate import cross_validate
+    from classify.io.labelled import load_labelled
 
     data = load_labelled(write_csv(tmp_path / "tiny.csv", ["headline", "topic"], interleaved_rows()))
     streamed = cross_validate(data, folds=2, stream=True)
@@ -350,7 +350,7 @@ def test_cli_evaluate_streams_big_files_by_itself_as_train_does(
 
 
 def test_streaming_fold_fits_accept_a_topic_with_one_row() -> None:
-    from classify.stream import train_stream_rows
+    from classify.training.stream import train_stream_rows
 
     rows = [*interleaved_rows(), ("Parliament passes the budget law", "politics")]
     texts, labels = zip(*rows, strict=True)

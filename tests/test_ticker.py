@@ -1,4 +1,4 @@
-"""Behaviour of classify.ticker: splitting ticker lines and picking headlines out of pages.
+"""Behaviour of classify.io.ticker: splitting ticker lines and picking headlines out of pages.
 
 Every headline and page below is invented for these tests.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from classify.errors import DataError
-from classify.ticker import (
+from classify.io.ticker import (
     DEFAULT_SEPARATOR,
     extract_from_page,
     is_byline,

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 from classify import DEFAULT_PARAMS, LabelledData, load_labelled, load_model
 from classify.cli import app
 from classify.errors import BudgetError, ConfigError
-from classify.render import leaderboard_text
-from classify.settings import load_settings_file as load_config
-from classify.tune import PipelineEstimator, Trial, TuneResult, parse_budget, save_config, tune
+from classify.evaluation.render import leaderboard_text
+from classify.evaluation.tuning import PipelineEstimator, Trial, TuneResult, parse_budget, save_config, tune
+from classify.pipeline.settings import load_settings_file as load_config
 from tests.conftest import tiny_rows
 
 runner = CliRunner()
@@ -46,8 +46,8 @@ def test_estimator_parameters_are_the_pipeline_settings() -> None:
 
 
 def test_search_space_covers_every_setting_and_the_blend_bias() -> None:
-    from classify.settings import Settings
-    from classify.tune import search_space
+    from classify.evaluation.tuning import search_space
+    from classify.pipeline.settings import Settings
 
     space = search_space()
     assert set(space) == set(Settings.names())
@@ -83,10 +83,10 @@ class FakeClock:
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     import types
 
-    import classify.tune
+    import classify.evaluation.tuning
 
     fake = FakeClock(step=0.01)
-    monkeypatch.setattr(classify.tune, "time", types.SimpleNamespace(perf_counter=fake.perf_counter))
+    monkeypatch.setattr(classify.evaluation.tuning, "time", types.SimpleNamespace(perf_counter=fake.perf_counter))
     return fake
 
 

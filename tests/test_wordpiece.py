@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from classify.wordpiece import MAX_CHARS, WordPiece, normalise, pre_tokens
+from classify.pipeline.wordpiece import MAX_CHARS, WordPiece, normalise, pre_tokens
 
 VOCAB = [
     "[UNK]",
@@ -78,7 +78,7 @@ def reference():  # type: ignore[no-untyped-def]
     from tokenizers import Tokenizer, normalizers, pre_tokenizers
     from tokenizers.models import WordPiece as Reference
 
-    from classify.embeddings import wordpiece_vectors
+    from classify.pipeline.embeddings import wordpiece_vectors
 
     ours = wordpiece_vectors()[0]
     tok = Tokenizer(Reference(vocab=dict(ours.ids), unk_token="[UNK]", max_input_chars_per_word=MAX_CHARS))

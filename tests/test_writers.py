@@ -35,7 +35,7 @@ def _wide_plain_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def table_of(rows: list[dict[str, Any]]) -> str:
-    from classify.writers import TableWriter
+    from classify.prediction.writers import TableWriter
 
     out = io.StringIO()
     writer = TableWriter(out)
@@ -115,7 +115,7 @@ def test_csv_pass_through_cells_neutralised_unless_verbatim(model: str, tmp_path
 
 
 def test_csv_why_and_topics_neutralised_numbers_kept() -> None:
-    from classify.writers import CsvWriter
+    from classify.prediction.writers import CsvWriter
 
     out = io.StringIO()
     row = {
@@ -138,7 +138,7 @@ def test_csv_why_and_topics_neutralised_numbers_kept() -> None:
 
 
 def test_formula_safe_leaves_numbers_and_plain_text() -> None:
-    from classify.writers import formula_safe
+    from classify.prediction.writers import formula_safe
 
     assert formula_safe(-5) == -5 and formula_safe(-0.5) == -0.5
     assert formula_safe("Bank -5%") == "Bank -5%" and formula_safe("") == ""
@@ -185,7 +185,7 @@ def test_lone_surrogate_is_replaced_and_reported_once(model: str, fmt: str) -> N
 
 
 def test_writer_counts_unencodable_rows_across_batches() -> None:
-    from classify.writers import JsonlWriter
+    from classify.prediction.writers import JsonlWriter
 
     out = io.StringIO()
     writer = JsonlWriter(out)
@@ -206,9 +206,9 @@ HEADLINES = ["Bank profit up", "Coach sacked", 'Striker says "we won"', "Bank pr
 )
 def test_batch_output_equals_row_output(tiny_model_path: Path, fmt: str, options: dict[str, Any]) -> None:
     from classify import load_model
-    from classify.predict import PredictOptions, predict_record_batches
-    from classify.sources import Record
-    from classify.writers import get_writer
+    from classify.io.records import Record
+    from classify.prediction.predictor import PredictOptions, predict_record_batches
+    from classify.prediction.writers import get_writer
 
     model = load_model(tiny_model_path)
     records = [Record(h, {"id": str(i), "headline": h}) for i, h in enumerate(HEADLINES)]
@@ -227,9 +227,9 @@ def test_batch_output_equals_row_output(tiny_model_path: Path, fmt: str, options
 
 def test_table_prints_each_batch_as_it_comes(tiny_model_path: Path) -> None:
     from classify import load_model
-    from classify.predict import PredictOptions, predict_record_batches
-    from classify.sources import Record
-    from classify.writers import TableWriter
+    from classify.io.records import Record
+    from classify.prediction.predictor import PredictOptions, predict_record_batches
+    from classify.prediction.writers import TableWriter
 
     model = load_model(tiny_model_path)
     records = [Record(f"Oil prices climb {i}", {"headline": f"Oil prices climb {i}"}) for i in range(5)]
@@ -254,9 +254,9 @@ def test_plain_lines_are_written_as_rows_with_one_headline_field(
 ) -> None:
     """Lines of text skip the per-record fields (a fast path); the output must not change."""
     from classify import load_model
-    from classify.predict import PredictOptions, predict_record_batches
-    from classify.sources import Record
-    from classify.writers import get_writer
+    from classify.io.records import Record
+    from classify.prediction.predictor import PredictOptions, predict_record_batches
+    from classify.prediction.writers import get_writer
 
     model = load_model(tiny_model_path)
     texts = [*HEADLINES, "=HYPERLINK(1) bank", "-2 points for stocks", '"Quoted" striker, again']

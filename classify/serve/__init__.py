@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from classify.errors import ClassifyError
 
 if TYPE_CHECKING:
-    from classify.model import Model
+    from classify.pipeline.model import Model
 
 #: The environment variable that hands the settings to worker processes (``--workers`` > 1).
 SETTINGS_ENV = "CLASSIFY_SERVE_SETTINGS"

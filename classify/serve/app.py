@@ -25,14 +25,14 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from classify import __version__
+from classify.version import __version__
 from classify.errors import DataError, ModelError
-from classify.predict import PredictOptions
+from classify.prediction.predictor import PredictOptions
 from classify.serve import hosting
 from classify.serve.hosting import ModelHost, NotReady, RequestTimeout, log
 
 if TYPE_CHECKING:
-    from classify.model import Model
+    from classify.pipeline.model import Model
     from classify.serve import ServeSettings
 
 Scope = MutableMapping[str, Any]

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 from classify.errors import ClassifyError, DataError, ModelError
 
 if TYPE_CHECKING:
-    from classify.model import Model
-    from classify.predict import PredictOptions
+    from classify.pipeline.model import Model
+    from classify.prediction.predictor import PredictOptions
 
 #: The service logs through uvicorn's error logger, so its lines appear with uvicorn's own.
 log = logging.getLogger("uvicorn.error")
@@ -55,24 +55,24 @@ class NotReady(ClassifyError):
 def load(path: Path | None) -> Model:
     """Load the model file at ``path``, or the default model (built on first use) when None."""
     if path is None:
-        from classify.default_model import load_default_model
+        from classify.training.default_model import load_default_model
 
         return load_default_model(on_build=log.info)
-    from classify.model import load_model
+    from classify.pipeline.model import load_model
 
     return load_model(path)
 
 
 def default_path() -> Path:
     """Where the default model file lives (the file watched when no model path was given)."""
-    from classify.default_model import default_model_path
+    from classify.training.default_model import default_model_path
 
     return default_model_path()
 
 
 def make_explainer(model: Model) -> Any:
     """The model's explainer (raises :class:`ModelError` if its features cannot be explained)."""
-    from classify.explain import Explainer
+    from classify.prediction.explain import Explainer
 
     return Explainer(model)
 
@@ -95,7 +95,7 @@ def split_text(
 
     Lines are cut at ``\\n``, ``\\r\\n`` and ``\\r`` only, as a file opened by the CLI is.
     """
-    from classify import ticker
+    from classify.io import ticker
     from classify.text import collapse
 
     text = text.removeprefix("\ufeff")
@@ -114,8 +114,8 @@ def result_rows(
     ``deadline`` (a :func:`time.monotonic` time) is checked after every row, so that a request
     cannot keep a worker busy past the service's time limit.
     """
-    from classify.predict import predict, result_row
-    from classify.sources import Record
+    from classify.prediction.predictor import predict, result_row
+    from classify.io.records import Record
 
     rows = []
     for p in predict(model, headlines, top_k=max(options.top_k, 2 if options.explain else 1)):

@@ -1,0 +1,204 @@
+"""Labelled headlines: reading them from a file, and checking that they can train a model.
+
+Labelled files (for training and evaluation) are CSV, TSV or JSON Lines (:mod:`classify.io.formats` tells
+which); the text and label columns are found by their usual names unless given. Unlabelled input for
+prediction is streamed instead, by :mod:`classify.io.records`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from classify.errors import DataError
+from classify.io.formats import LABEL_COLUMNS, TEXT_COLUMNS, find_column, open_binary, table_format
+from classify.io.reading import Row, cell_text, headline_text, numbered_lines, peek, table_rows, truncation_note
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class LabelledData:
+    """Headlines with their topics, as read from one file.
+
+    Attributes
+    ----------
+    texts, labels
+        The usable rows, in file order.
+    source
+        Where they came from (a path, or a name for data built in code).
+    text_col, label_col
+        The columns used, so that messages and reports can name them.
+    skipped
+        Rows dropped because the headline or the label was empty.
+    truncated
+        Headlines cut to :data:`classify.io.reading.MAX_TEXT_CHARS` characters (kept, shortened).
+    warnings
+        Notes for the user about what reading changed (the front end shows them).
+    frame
+        All columns of the kept rows (pandas DataFrame), for features such as a date split.
+    """
+
+    texts: list[str]
+    labels: list[str]
+    source: str = "<memory>"
+    text_col: str = "headline"
+    label_col: str = "topic"
+    skipped: int = 0
+    truncated: int = 0
+    warnings: tuple[str, ...] = ()
+    frame: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def counts(self) -> dict[str, int]:
+        """Rows per topic, largest first (ties by name)."""
+        out: dict[str, int] = {}
+        for label in self.labels:
+            out[label] = out.get(label, 0) + 1
+        return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the (text, label) pairs: identifies the training data inside a saved model."""
+        digest = hashlib.sha256()
+        for text, label in zip(self.texts, self.labels, strict=True):
+            digest.update(text.encode("utf-8"))
+            digest.update(b"\t")
+            digest.update(label.encode("utf-8"))
+            digest.update(b"\n")
+        return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes (cheap staleness check for the default model)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_table(path: Path, fmt: str | None = None) -> pd.DataFrame:
+    """Read a CSV, TSV or JSON Lines file into a DataFrame of strings (missing values as '').
+
+    Read by :func:`classify.io.reading.table_rows`, the reader prediction uses, so that a file means the
+    same to ``train`` and ``predict``; cells are text as written (JSON values as their JSON text).
+    """
+    import pandas as pd
+
+    columns, rows = _read_rows(Path(path), fmt)
+    return pd.DataFrame([[cell_text(r.cells.get(c)) for c in columns] for r in rows], columns=columns)
+
+
+def _read_rows(path: Path, fmt: str | None) -> tuple[list[str], list[Row]]:
+    """The columns and rows of a labelled file; strict UTF-8 (a bad byte is an error naming its line).
+
+    Training refuses undecodable text rather than replacing it: a label with U+FFFD in it would be
+    learnt as a topic of its own, silently.
+    """
+    with open_binary(path) as stream:
+        first, lines = peek(numbered_lines(stream, str(path), errors="strict"))
+        if not first.strip():
+            raise DataError(f"{path}: file is empty")
+        fmt = fmt or table_format(path, first) or "csv"
+        columns, rows = table_rows(lines, fmt, str(path))
+        if not columns:
+            raise DataError(f"{path}: file is empty")
+        listed = list(rows)
+    if fmt == "jsonl":  # later objects may add columns
+        seen = dict.fromkeys(columns)
+        for row in listed:
+            seen.update(dict.fromkeys(row.cells))
+        columns = list(seen)
+    return columns, listed
+
+
+def load_labelled(
+    path: Path | str,
+    *,
+    text_col: str | None = None,
+    label_col: str | None = None,
+) -> LabelledData:
+    """Read a labelled headline file.
+
+    Parameters
+    ----------
+    path
+        CSV, TSV or JSON Lines file (format from the extension, else sniffed).
+    text_col, label_col
+        Column names; by default the first of ``headline/title/text`` and ``label/topic/category/class``.
+
+    Returns
+    -------
+    LabelledData
+        Rows with an empty headline or label are dropped and counted in ``skipped``; headlines longer
+        than :data:`classify.io.reading.MAX_TEXT_CHARS` are cut to it and counted in ``truncated``, with
+        a note in ``warnings``. Labels are text as written (``3`` stays ``"3"``; ``null`` is empty).
+
+    Raises
+    ------
+    DataError
+        The file is missing, empty, not UTF-8, or a row cannot be read (each names its line; see the
+        README's "Bad input" section).
+    """
+    import pandas as pd
+
+    path = Path(path)
+    columns, rows = _read_rows(path, None)
+    tcol = find_column(columns, text_col, TEXT_COLUMNS, "text", "text_col", str(path))
+    lcol = find_column(columns, label_col, LABEL_COLUMNS, "label", "label_col", str(path))
+    if tcol == lcol:
+        raise DataError(
+            f"{path}: text and label column are both '{tcol}'; pass {{text_col}} and {{label_col}}",
+            arguments=("text_col", "label_col"),
+        )
+    texts: list[str] = []
+    labels: list[str] = []
+    kept: list[list[str]] = []
+    truncated: list[int] = []
+    for row in rows:
+        text, cut = headline_text(cell_text(row.cells.get(tcol)))
+        label = cell_text(row.cells.get(lcol)).strip()
+        if cut:
+            truncated.append(row.line)
+        if text and label:
+            texts.append(text)
+            labels.append(label)
+            kept.append([cell_text(row.cells.get(c)) for c in columns])
+    notes: tuple[str, ...] = ()
+    if truncated:
+        notes = (truncation_note(str(path), len(truncated), truncated[0]),)
+    return LabelledData(
+        texts=texts,
+        labels=labels,
+        source=str(path),
+        text_col=tcol,
+        label_col=lcol,
+        skipped=len(rows) - len(texts),
+        truncated=len(truncated),
+        warnings=notes,
+        frame=pd.DataFrame(kept, columns=columns),
+    )
+
+
+def check_trainable(data: LabelledData, *, min_rows: int = 2) -> None:
+    """Raise :class:`DataError` unless ``data`` has 2+ topics with ``min_rows``+ rows each."""
+    counts = data.counts()
+    if not counts:
+        raise DataError(f"{data.source}: no rows with both a headline and a label")
+    if len(counts) < 2:
+        only = next(iter(counts))
+        raise DataError(f"{data.source}: only one topic ('{only}'); a classifier needs at least 2")
+    small = [t for t, n in counts.items() if n < min_rows]
+    if small:
+        raise DataError(
+            f"{data.source}: {describe_topics(small, counts)} fewer than {min_rows} rows; "
+            "add rows or remove the topic"
+        )
+
+
+def describe_topics(topics: list[str], counts: dict[str, int], most: int = 3) -> str:
+    """``topic 'a' (1 row) has`` / ``topics 'a' (1), 'b' (2) and 3 more have``, for error messages."""
+    shown = ", ".join(f"'{t}' ({counts[t]})" for t in topics[:most])
+    more = f" and {len(topics) - most} more" if len(topics) > most else ""
+    return f"topic {shown} has" if len(topics) == 1 else f"topics {shown}{more} have"
