@@ -41,6 +41,10 @@ class ClassifyError(Exception):
         return self.render(lambda name: name)
 
 
+class UsageError(ClassifyError):
+    """Arguments that do not go together (the command line exits 2 on it, as for a bad option)."""
+
+
 class DataError(ClassifyError):
     """A data file is missing, unreadable, or lacks what the command needs."""
 

@@ -90,7 +90,7 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 
 def cli_message(error: Exception) -> str:
     """An error's message as the command line shows it: library arguments spelled as its flags."""
-    from classify.cli import _flag
+    from classify.cli import flag as _flag
     from classify.errors import ClassifyError
 
     assert isinstance(error, ClassifyError)

@@ -208,7 +208,7 @@ def test_unexpected_error_has_no_traceback(tiny_model_path: Path, monkeypatch: p
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(sys.modules["classify.prediction.predictor"], "predict_record_batches", broken)
+    monkeypatch.setattr(sys.modules["classify.prediction.files"], "predict_record_batches", broken)
     result = run("predict", "-", "--model", tiny_model_path, input="x\n")
     assert result.exit_code == 1
     assert result.stderr == "Error: unexpected RuntimeError: boom (rerun with --debug for details)\n"

@@ -1,1 +1,30 @@
-"""TODO"""
+"""Dask: partitioned prediction on a cluster, and cross-validation folds and tuning fits run on it
+(needs ``classify[dask]``).
+
+The public names are re-exported here and imported on first use, so that importing the subpackage
+imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: Public name -> the module of this subpackage that defines it.
+_EXPORTS = {
+    "require_dask": "jobs",
+    "predict_partitions": "jobs",
+    "run_cross_validation": "jobs",
+    "joblib_on_dask": "jobs",
+}
+
+if TYPE_CHECKING:
+    from classify.cluster.jobs import joblib_on_dask, predict_partitions, require_dask, run_cross_validation
+
+__all__ = ["joblib_on_dask", "predict_partitions", "require_dask", "run_cross_validation"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

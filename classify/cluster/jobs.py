@@ -32,16 +32,14 @@ from typing import TYPE_CHECKING, Any
 from classify.errors import ClassifyError, ClusterError, DataError, MissingExtraError
 
 if TYPE_CHECKING:
-    from classify.io.labelled import LabelledData
     from classify.evaluation.evaluate import CrossValidation
+    from classify.io.labelled import LabelledData
     from classify.pipeline.model import Model
 
 #: The ``--dask`` value that starts a LocalCluster instead of connecting to a scheduler.
 LOCAL = "local"
 #: Dask retries a partition this many times (a dead worker, a node lost) before giving up.
 RETRIES = 3
-#: Input extensions read as tables; anything else is read as plain text, one headline per line.
-PARQUET = (".parquet", ".pq")
 OUTPUT_FORMATS = ("jsonl", "csv")
 
 
@@ -158,42 +156,14 @@ def predict_partition(
     Runs on a worker (or locally). ``die_once`` is for tests of worker loss: if that file does not
     exist yet, it is created and the worker process ends abruptly before writing anything.
     """
-    from classify.atomic import atomic_path
-    from classify.prediction.predictor import PredictOptions, predict_record_batches
-    from classify.prediction.writers import get_writer
+    from classify.prediction.files import predict_to_file
+    from classify.prediction.results import PredictOptions
 
     if die_once is not None and not Path(die_once).exists():
         Path(die_once).write_text("died\n", encoding="utf-8")
         os._exit(1)  # a worker lost mid-partition, as a killed process or a lost node would be
-    rows = 0
-    with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8", newline="") as out:
-        # The same batched path as ``classify predict``: whole batches classified and written at once.
-        writer = get_writer(fmt, out)
-        for batch in predict_record_batches(model, _records(source, text_col), PredictOptions(top_k=top_k)):
-            writer.write_batch(batch)
-            rows += len(batch.records)
-        writer.close()
-    return rows
-
-
-def _records(source: Path, text_col: str | None) -> Iterator[Any]:
-    from classify.io.records import Record, iter_records
-
-    if source.suffix.lower() in PARQUET:
-        import pyarrow.parquet as pq
-
-        from classify.io.formats import TEXT_COLUMNS, find_column
-        from classify.text import collapse
-
-        table = pq.read_table(source)
-        column = find_column(table.column_names, text_col, TEXT_COLUMNS, "text", "text_col", str(source))
-        for row in table.to_pylist():
-            text = collapse(str(row.get(column) or ""))
-            if text:
-                yield Record(text, {k: v for k, v in row.items()})
-        return
-    # One headline per line for plain text (no ticker splitting: a partition is an archive, not a feed).
-    yield from iter_records([source], text_col=text_col, split=False)
+    run = predict_to_file(model, source, target, fmt=fmt, options=PredictOptions(top_k=top_k), text_col=text_col)
+    return run.rows
 
 
 def predict_partitions(

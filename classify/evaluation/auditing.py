@@ -44,9 +44,9 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from classify.pipeline.settings import Settings
 
-from classify.io.labelled import LabelledData
 from classify.evaluation.evaluate import CrossValidation, OutOfFoldRow
 from classify.evaluation.splits import DEFAULT_FOLDS
+from classify.io.labelled import LabelledData
 
 #: Columns of :func:`records` (and so of :func:`write_csv`), in order.
 CSV_COLUMNS = ("kind", "row", "group", "headline", "label", "suggested", "p_suggested", "p_label")

@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Unpack
 
-from classify.io.labelled import LabelledData
 from classify.errors import DataError
+from classify.evaluation.splits import SPLIT_DATE, SplitOptions, Splits, make_splits
+from classify.io.labelled import LabelledData
 from classify.pipeline.model import Model, as_settings, fit_pipeline
 from classify.pipeline.settings import Settings
-from classify.evaluation.splits import SPLIT_DATE, SplitOptions, Splits, make_splits
 
 if TYPE_CHECKING:
     import numpy as np

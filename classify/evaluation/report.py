@@ -18,9 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from classify.io.labelled import LabelledData
 from classify.errors import ReportError
-from classify.evaluation.evaluate import CrossValidation, Evaluation, OutOfFoldRow, predict_splits, score_splits
+from classify.evaluation.evaluate import (
+    CrossValidation,
+    Evaluation,
+    OutOfFoldRow,
+    predict_splits,
+    score_splits,
+)
+from classify.io.labelled import LabelledData
 from classify.pipeline.model import fit_pipeline, linear_weights, versions
 
 if TYPE_CHECKING:

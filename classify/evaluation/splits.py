@@ -16,10 +16,10 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from classify.io.labelled import LabelledData, check_trainable, describe_topics
 from classify.errors import DataError
-from classify.io.formats import find_column
 from classify.evaluation.groups import DUPLICATE_THRESHOLD, Groups, near_duplicate_groups
+from classify.io.formats import find_column
+from classify.io.labelled import LabelledData, check_trainable, describe_topics
 
 if TYPE_CHECKING:
     import numpy as np

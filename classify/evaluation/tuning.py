@@ -5,12 +5,12 @@ over the keys of :class:`classify.pipeline.settings.Settings`, in rounds: round 
 - 1)`` random settings (the defaults always among them), scores each on every fold with a small
 stratified share of the fold's training rows, keeps the best third, triples the training rows, and so
 on until the survivors train on all of them; round 2 does the same with twice as many new settings,
-and so on until the budget is spent.
+and so on until the budget is spent. What is searched (:class:`PipelineEstimator`,
+:func:`search_space`) is in :mod:`classify.evaluation.estimator`.
 
 Why not ``HalvingRandomSearchCV`` itself:
 
-* it cannot stop at a time limit: one call runs all its rungs, and one logistic-regression fit on the
-  shipped corpus takes half a minute, so a call sized by guesswork can overrun a budget by minutes.
+* it cannot stop at a time limit: one call runs all its rungs, and one fit can take half a minute.
   Here the clock is read before every single fit, and a fit that is expected (from the fits already
   timed) to end past the budget is not started;
 * it subsamples the test folds as well as the training folds, so early rungs are scored on a few dozen
@@ -22,13 +22,6 @@ headlines kept in one fold, the same seed), so a tuned score can be set against 
 The score of one fold is scikit-learn's ``f1_macro``; a setting's score is its mean over the folds.
 ``classify evaluate`` pools the out-of-fold predictions before scoring, which gives a slightly
 different figure for the same setting.
-
-:class:`PipelineEstimator` is the classify pipeline as a scikit-learn estimator whose parameters are
-exactly the fields of :class:`~classify.pipeline.settings.Settings`, so it also works with ``GridSearchCV``
-and friends.
-
-One module, past the usual few hundred lines, because the search, its time keeping and its result are
-one thing: splitting them would put a private protocol between files.
 """
 
 from __future__ import annotations
@@ -38,19 +31,17 @@ import math
 import os
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sklearn.base import BaseEstimator, ClassifierMixin
-
-from classify.io.labelled import LabelledData
 from classify.errors import BudgetError
-from classify.pipeline.features import TextInput
-from classify.pipeline.model import fit_pipeline
-from classify.pipeline.settings import CLASSIFIERS, CONFIG_FORMAT, DEFAULT_SETTINGS, Settings, save_settings_file
+from classify.evaluation.estimator import PipelineEstimator
+from classify.evaluation.estimator import search_space as search_space
 from classify.evaluation.splits import DEFAULT_FOLDS, RANDOM_STATE, make_splits
+from classify.io.labelled import LabelledData
+from classify.pipeline.settings import CONFIG_FORMAT, DEFAULT_SETTINGS, Settings, save_settings_file
 
 if TYPE_CHECKING:
     import numpy as np
@@ -59,59 +50,10 @@ if TYPE_CHECKING:
 
 #: Each rung trains on this many times the rows of the one before, and keeps 1/FACTOR of the settings.
 FACTOR = 3
-#: At most this many rungs: 3 rungs start at 1/9 of the training rows (about 1,000 on the shipped
-#: corpus), enough to rank settings roughly. A fourth rung (1/27, ~350 rows) was tried: fits there are
-#: not much faster (logistic regression converges slowly whatever the size), so it cost a 5-minute
-#: budget half its time and left no time for the top rung.
+#: At most this many rungs: the smallest trains on 1/9 of the rows, enough to rank settings roughly; a
+#: fourth rung was hardly faster (fits converge slowly whatever the size) and starved the top rung.
 MAX_RUNGS = 3
 _UNITS = {"s": 1, "m": 60, "h": 3600}
-
-
-class PipelineEstimator(TextInput, ClassifierMixin, BaseEstimator):
-    """The classify pipeline as an estimator whose parameters are the fields of :class:`Settings`.
-
-    ``fit`` calls :func:`classify.pipeline.model.fit_pipeline`, so what is tuned is exactly what is trained.
-    scikit-learn's ``get_params`` reads the parameters off ``__init__``, which is why they are
-    spelled out here again; the defaults come from :data:`~classify.pipeline.settings.DEFAULT_SETTINGS`.
-    """
-
-    def __init__(
-        self,
-        word_ngrams: tuple[int, int] = DEFAULT_SETTINGS.word_ngrams,
-        char_ngrams: tuple[int, int] | None = DEFAULT_SETTINGS.char_ngrams,
-        min_df: float = DEFAULT_SETTINGS.min_df,
-        sublinear_tf: bool = DEFAULT_SETTINGS.sublinear_tf,
-        char_weight: float = DEFAULT_SETTINGS.char_weight,
-        classifier: str = DEFAULT_SETTINGS.classifier,
-        C: float = DEFAULT_SETTINGS.C,
-        views: str = DEFAULT_SETTINGS.views,
-        blend_bias: bool = DEFAULT_SETTINGS.blend_bias,
-        word_vectors: float = DEFAULT_SETTINGS.word_vectors,
-    ) -> None:
-        self.word_ngrams = word_ngrams
-        self.char_ngrams = char_ngrams
-        self.min_df = min_df
-        self.sublinear_tf = sublinear_tf
-        self.char_weight = char_weight
-        self.classifier = classifier
-        self.C = C
-        self.views = views
-        self.blend_bias = blend_bias
-        self.word_vectors = word_vectors
-
-    def fit(self, X: Sequence[str], y: Sequence[str]) -> PipelineEstimator:
-        """Fit the pipeline on headlines ``X`` and topics ``y``."""
-        self.pipeline_ = fit_pipeline(list(X), [str(t) for t in y], Settings(**self.get_params()))
-        self.classes_ = self.pipeline_.classes_
-        return self
-
-    def predict(self, X: Sequence[str]) -> np.ndarray:
-        """Most likely topic of each headline."""
-        return self.pipeline_.predict(list(X))
-
-    def predict_proba(self, X: Sequence[str]) -> np.ndarray:
-        """Topic probabilities, columns in ``classes_`` order."""
-        return self.pipeline_.predict_proba(list(X))
 
 
 def parse_budget(text: str) -> float:
@@ -129,32 +71,6 @@ def parse_budget(text: str) -> float:
     if seconds <= 0:
         raise ValueError(f"budget {text!r} is zero: give a positive time such as 30s, 10m or 1h")
     return seconds
-
-
-def search_space() -> dict[str, Any]:
-    """Distributions of the settings searched (``ParameterSampler`` form), one per :class:`Settings` field.
-
-    The ranges bracket the defaults: C on a log scale over two decades, word n-grams up to
-    trigrams, character n-grams from none to 3-6-grams, the rarest-term cut-off, and the character
-    block's weight against the word block's.
-    """
-    from scipy.stats import loguniform
-
-    return {
-        "word_ngrams": [(1, 1), (1, 2), (1, 3)],
-        "char_ngrams": [None, (2, 4), (2, 5), (3, 5), (3, 6), (1, 4)],
-        "min_df": [1, 2, 3],
-        "sublinear_tf": [True, False],
-        "char_weight": [0.5, 0.75, 1.0, 1.5, 2.0],
-        "classifier": list(CLASSIFIERS),
-        "C": loguniform(0.05, 5.0),
-        # Views blended by the "stack" classifier (ignored by the others).
-        "views": ["svm+nbsvm+mnb", "svm+nbsvm", "svm+mnb", "nbsvm+mnb", "nbsvm", "svm+nbsvm+mnb+emb"],
-        # Whether the stack's blend learns per-topic biases (ignored by the other classifiers).
-        "blend_bias": [True, False],
-        # Static word-vector columns (svm and logreg; classify.pipeline.embeddings).
-        "word_vectors": [0.0, 0.25, 0.35, 0.5],
-    }
 
 
 @dataclass(frozen=True)

@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from classify.errors import DataError
-from classify.io.formats import EXTENSIONS, LABEL_COLUMNS, TEXT_COLUMNS, find_column
+from classify.io.formats import ALL_EXTENSIONS, LABEL_COLUMNS, TEXT_COLUMNS, find_column, stream_format
 from classify.text import collapse
 
-#: Formats read in chunks, by extension (``.gz`` is looked through).
-STREAM_FORMATS = {**EXTENSIONS, ".parquet": "parquet", ".pq": "parquet"}
+#: Formats read in chunks, by extension (``.gz`` is looked through): every input format.
+STREAM_FORMATS = ALL_EXTENSIONS
 #: A CSV field longer than this means the quoting went wrong (a headline is a line, not a book).
 MAX_FIELD_CHARS = 1_000_000
 #: How many line numbers of malformed rows are kept for the report.
@@ -73,14 +73,6 @@ class ReadStats:
         self.malformed += 1
         if len(self.bad_lines) < KEEP_BAD_LINES:
             self.bad_lines.append((line, why))
-
-
-def stream_format(path: Path) -> str:
-    """csv, tsv, jsonl or parquet from the extension (``.gz`` looked through); else sniffed as csv."""
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] == ".gz":
-        suffixes = suffixes[:-1]
-    return STREAM_FORMATS.get(suffixes[-1], "csv") if suffixes else "csv"
 
 
 def file_size(path: Path) -> int:

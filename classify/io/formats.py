@@ -31,11 +31,27 @@ EXTENSIONS = {
     ".ndjson": "jsonl",
     ".json": "jsonl",
 }
+#: Every input format by extension, Parquet included (read by streaming training and partitioned
+#: prediction only: it needs ``classify[dask]``'s pyarrow). The one table the readers consult.
+ALL_EXTENSIONS = {**EXTENSIONS, ".parquet": "parquet", ".pq": "parquet"}
 
 
 def format_of(path: Path | str) -> str | None:
     """The table format of a file by its extension, or ``None`` (plain text, stdin, unknown)."""
     return EXTENSIONS.get(Path(str(path)).suffix.lower())
+
+
+def stream_format(path: Path) -> str:
+    """csv, tsv, jsonl or parquet from the extension (``.gz`` looked through); else csv."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return ALL_EXTENSIONS.get(suffixes[-1], "csv") if suffixes else "csv"
+
+
+def is_parquet(path: Path | str) -> bool:
+    """Whether a file is Parquet, by its extension."""
+    return ALL_EXTENSIONS.get(Path(str(path)).suffix.lower()) == "parquet"
 
 
 def sniff(first_line: str) -> str:

@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING
 
 from classify.errors import DataError
 from classify.io.formats import LABEL_COLUMNS, TEXT_COLUMNS, find_column, open_binary, table_format
-from classify.io.reading import Row, cell_text, headline_text, numbered_lines, peek, table_rows, truncation_note
+from classify.io.reading import (
+    Row,
+    cell_text,
+    headline_text,
+    numbered_lines,
+    peek,
+    table_rows,
+    truncation_note,
+)
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from classify.errors import DataError
-from classify.io.formats import TEXT_COLUMNS, find_column, format_of, open_binary, table_format
+from classify.io.formats import TEXT_COLUMNS, find_column, format_of, is_parquet, open_binary, table_format
 from classify.io.reading import (
     MAX_TEXT_CHARS,
     InputReport,
@@ -96,6 +96,9 @@ def iter_records(
     report = report if report is not None else InputReport()
     for source in sources:
         name = "<stdin>" if str(source) == "-" else str(source)
+        if is_parquet(source):
+            yield from parquet_records(Path(source), text_col)
+            continue
         with open_binary(source) as stream:
             if not from_page and format_of(source) is None and text_col is None:  # lines of text
                 blocks = text_blocks(stream, name, errors="replace", report=report)
@@ -108,6 +111,22 @@ def iter_records(
                     yield Record(headline)
             else:
                 yield from _table_records(lines, _table_format(source, first), text_col, name, report)
+
+
+def parquet_records(source: Path, text_col: str | None) -> Iterator[Record]:
+    """The rows of a Parquet file as records (needs pyarrow, from ``classify[dask]``)."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        from classify.errors import MissingExtraError
+
+        raise MissingExtraError(f"{source}: reading Parquet needs pyarrow: pip install '.[dask]'") from None
+    table = pq.read_table(source)
+    column = find_column(table.column_names, text_col, TEXT_COLUMNS, "text", "text_col", str(source))
+    for row in table.to_pylist():
+        text = collapse(str(row.get(column) or ""))
+        if text:
+            yield Record(text, dict(row))
 
 
 def _table_format(source: Path | str, first_line: str) -> str:

@@ -1,1 +1,40 @@
-"""TODO"""
+"""Labelling: the session behind ``classify label`` (answers file, refits), the order of the
+questions, and its local web page.
+
+The public names are re-exported here and imported on first use, so that importing the subpackage
+imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: Public name -> the module of this subpackage that defines it.
+_EXPORTS = {
+    "LabelSession": "session",
+    "DEFAULT_REFIT_EVERY": "session",
+    "parse_topics": "session",
+    "train_command": "session",
+    "labelling_order": "sampling",
+    "uncertainty_order": "sampling",
+}
+
+if TYPE_CHECKING:
+    from classify.labelling.sampling import labelling_order, uncertainty_order
+    from classify.labelling.session import DEFAULT_REFIT_EVERY, LabelSession, parse_topics, train_command
+
+__all__ = [
+    "DEFAULT_REFIT_EVERY",
+    "LabelSession",
+    "labelling_order",
+    "parse_topics",
+    "train_command",
+    "uncertainty_order",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

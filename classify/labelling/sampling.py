@@ -8,23 +8,28 @@ simulation in ``bench/active.py``, so that the benchmark measures the order the 
   placing two near-duplicates (the same story reworded) within ``window`` places of each other: labelling
   one of them teaches the model what the other would. Given the labels per topic so far, half of each
   batch is shared among the predicted topics by how few labels each has (:func:`_quota_picks`).
-- :func:`diverse_order`: before any model exists (``--topics`` with no model), typical headlines from
-  different regions of the pool: one representative per k-means cluster, largest cluster first, then
-  k-means++-style sampling (probability proportional to the squared distance from everything chosen).
+- :func:`diverse_order` (:mod:`classify.labelling._cold_start`): before any model exists (``--topics``
+  with no model), typical headlines from different regions of the pool: one representative per
+  k-means cluster, largest cluster first, then k-means++-style sampling.
+- :func:`selection_proba` (:mod:`classify.labelling._selection`): the probabilities that rank by
+  uncertainty once answers exist: a linear SVM fitted on the answers' pool vectors (which know the
+  whole pool's vocabulary), not the suggestion model's probabilities.
 
-- :func:`selection_proba`: the probabilities that rank by uncertainty once answers exist: a linear
-  SVM fitted on the answers' pool vectors (which know the whole pool's vocabulary), not the
-  suggestion model's probabilities. It is the variant that won in simulated labelling among those
-  measured for issue 14 (every variant is logged in bench/results/active_variants.jsonl).
-
-Similarity is :func:`classify.evaluation.groups.similarity_vectors` (mean of word and character TF-IDF cosines)
-and a near-duplicate is what :data:`classify.evaluation.groups.DUPLICATE_THRESHOLD` says it is, as in evaluation.
+Similarity is :func:`classify.evaluation.groups.similarity_vectors` (mean of word and character TF-IDF
+cosines) and a near-duplicate is what :data:`classify.evaluation.groups.DUPLICATE_THRESHOLD` says it
+is, as in evaluation.
+Simulated labelling with these orders: ``bench/results/active.md``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from classify.labelling._cold_start import cold_start_over as cold_start_over
+from classify.labelling._cold_start import diverse_order as diverse_order
+from classify.labelling._selection import SELECTION_C as SELECTION_C
+from classify.labelling._selection import selection_proba as selection_proba
 
 if TYPE_CHECKING:
     import numpy as np
@@ -156,11 +161,10 @@ def uncertainty_order(
     return ordered + [int(i) for i in ranked if int(i) not in placed]
 
 
-#: Candidates per batch place clustered by :func:`uncertainty_order` (Zhdanov's beta). 30 rather than
-#: his 10: in simulated labelling (bench/active.py, mean of 3 seeds) it reached random order's
-#: 1,000-label macro-F1 on AG News with ~800 labels instead of ~910, and was level on HuffPost (~870
-#: against ~850); its curves were higher up to 400 labels on AG News. A wider net lets the clusters
-#: prefer typical doubtful headlines to the odd ones at the very top of the margin ranking.
+#: Candidates per batch place clustered by :func:`uncertainty_order` (Zhdanov's beta): 30 rather than
+#: his 10, because a wider net lets the clusters prefer typical doubtful headlines to the odd ones at
+#: the very top of the margin ranking; it needed fewer labels in simulated labelling
+#: (``bench/results/active.md``).
 BATCH_POOL = 30
 
 
@@ -214,15 +218,8 @@ def _quota_picks(
     labels then decide its F1. Giving each predicted topic ``batch / (1 + labels)``-proportional
     places asks more about the rare ones without giving up uncertainty inside each topic; the other
     half of the batch (:data:`QUOTA_SHARE`) stays with plain uncertainty, which is what a balanced
-    pool needs. Measured in simulated labelling (``python -m bench.active --previous``, seeds 0-2,
-    bench/results/active.md), macro-F1 at 600 labels went from 0.316 to 0.326 on HuffPost (19
-    unbalanced topics) and from 0.657 to 0.661 on AG News (4 balanced topics), and random order's
-    1,000-label score was reached with 700 labels instead of 800 (HuffPost) and 800 instead of 900
-    (AG News). On the exploration seeds 3-8 (bench/results/active_variants.md): 0.306 -> 0.332 and
-    0.655 -> 0.662. The whole batch by quota did as well on HuffPost but worse on AG News (0.653);
-    a share of 0.25 or 0.75 did about as well as 0.5; stochastic batch acquisition (sampling the
-    batch by uncertainty instead of clustering the most uncertain) and longer random warm-ups did
-    worse on both sets.
+    pool needs. In simulated labelling it helped most on unbalanced topics, and other shares or
+    picking schemes did no better (``bench/results/active.md``, ``bench/results/active_variants.md``).
 
     Parameters
     ----------
@@ -256,75 +253,6 @@ def _quota_picks(
         else:
             picks += [int(i) for i in cand[members]]
     return picks
-
-
-#: Regularisation of :func:`selection_proba`'s SVM (scikit-learn's default; see the issue-14 log in
-#: bench/results/active_variants.jsonl for the values tried).
-SELECTION_C = 1.0
-
-
-def selection_proba(
-    vecs: Any, labelled: Sequence[int], labels: Sequence[str], topics: Sequence[str]
-) -> np.ndarray:
-    """Topic probabilities that rank the pool's questions: a linear SVM on the pool's own vectors.
-
-    Why not the probabilities of the model that suggests topics (the project pipeline refitted on
-    the answers): that pipeline learns its vocabulary and IDF from the few answers only, so a word
-    no answer has used yet is invisible to it and its margins on headlines made of such words say
-    little; and its temperature, fitted on a few dozen answers, is itself noisy. The pool's vectors
-    (:func:`vectors`, word and character TF-IDF fitted on the whole unlabelled pool) know every
-    word's rarity from the start, and an SVM on them fits in milliseconds. Measured in simulated
-    labelling (``python -m bench.active``, mean of 3 seeds, see bench/results/active.md), ranking by
-    this model instead of the pipeline's probabilities raised macro-F1 at 600 labels from 0.640 to
-    0.657 on AG News and from 0.304 to 0.316 on HuffPost (19 unbalanced topics), and random order's
-    1,000-label score was reached at 900 and 800 labels instead of 900 and 900. Logistic regression
-    on the same vectors did about as well on AG News but fits too slowly for 19 topics; other C
-    values, a two-view committee and BADGE did no better (bench/results/active_variants.md).
-    Probabilities are the softmax of the raw SVM scores: only their order and the gap
-    between a row's two best matter here, so no calibration is fitted.
-
-    Parameters
-    ----------
-    vecs
-        Pool vectors from :func:`vectors`.
-    labelled
-        Pool indices of the labelled headlines.
-    labels
-        Their topics (each must be in ``topics``).
-    topics
-        Column order of the result; a topic without a label gets a score that never wins.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(n_pool, len(topics))`` rows summing to 1.
-    """
-    import warnings
-
-    import numpy as np
-    from sklearn.svm import LinearSVC
-
-    if len(labelled) != len(labels):
-        raise ValueError(f"{len(labelled)} labelled indices but {len(labels)} labels")
-    column = {t: j for j, t in enumerate(topics)}
-    unknown = sorted(set(labels) - set(column))
-    if unknown:
-        raise ValueError(f"labels not among the topics: {', '.join(unknown)}")
-    if len(set(labels)) < 2:
-        raise ValueError("need labels of at least two topics to rank by uncertainty")
-    clf = LinearSVC(C=SELECTION_C, class_weight="balanced", random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # liblinear's convergence note on odd tiny sets
-        clf.fit(vecs[np.asarray(labelled, dtype=int)], list(labels))
-    raw = clf.decision_function(vecs)
-    if raw.ndim == 1:  # two topics: one score, positive for classes_[1]
-        raw = np.column_stack([-raw, raw])
-    scores = np.full((vecs.shape[0], len(column)), -1e3)
-    for k, topic in enumerate(clf.classes_):
-        scores[:, column[str(topic)]] = raw[:, k]
-    scores -= scores.max(axis=1, keepdims=True)
-    exp = np.exp(scores)
-    return exp / exp.sum(axis=1, keepdims=True)
 
 
 def labelling_order(
@@ -383,84 +311,3 @@ def _spread(ranked: np.ndarray, vecs: Any, *, limit: int, window: int, threshold
         n = next((n for n, pos in enumerate(waiting) if not recent or sims[pos, recent].max() < cut), 0)
         picked.append(waiting.pop(n))
     return [int(ranked[p]) for p in picked + waiting]
-
-
-def diverse_order(
-    vecs: Any,
-    candidates: Sequence[int] | np.ndarray,
-    *,
-    limit: int = 200,
-    clusters: int = 30,
-    seed: int = 0,
-) -> list[int]:
-    """Typical and varied headlines first, for a cold start without a model.
-
-    One representative per k-means cluster (the member nearest the centre), largest cluster
-    first, so the first answers cover the pool's main themes rather than its oddities; then
-    k-means++-style sampling: each next headline drawn with probability proportional to its
-    squared distance from everything chosen so far, so near-duplicates of a pick are (almost) never
-    drawn. Deterministic for a given ``seed``.
-
-    Returns
-    -------
-    list of int
-        The first ``limit`` picks, then the remaining candidates in pool order.
-    """
-    import warnings
-
-    import numpy as np
-    from sklearn.cluster import MiniBatchKMeans
-
-    cand = np.asarray(candidates, dtype=int)
-    if cand.size == 0:
-        return []
-    limit = min(limit, cand.size)
-    sub = vecs[cand]
-    k = max(1, min(clusters, limit, cand.size))
-    picked: list[int] = []
-    if k >= 2:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # convergence and memory notes on tiny pools
-            km = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3, batch_size=1024).fit(sub)
-        labels = km.labels_
-        centres = km.cluster_centers_
-        sizes = np.bincount(labels, minlength=k)
-        for c in np.argsort(-sizes, kind="stable"):
-            members = np.flatnonzero(labels == c)
-            if members.size == 0:
-                continue
-            closeness = np.asarray(sub[members] @ centres[c]).ravel()
-            picked.append(int(members[int(np.argmax(closeness))]))
-    picked = picked[:limit]
-    rng = np.random.default_rng(seed)
-    chosen = np.zeros(cand.size, dtype=bool)
-    chosen[picked] = True
-    if picked:
-        best_sim = np.asarray((sub @ sub[picked].T).max(axis=1).todense()).ravel()
-    else:
-        best_sim = np.zeros(cand.size)
-    while len(picked) < limit:
-        weight = np.clip(1.0 - best_sim, 0.0, None) ** 2
-        weight[chosen] = 0.0
-        total = weight.sum()
-        # When all left are copies of picks (no weight), fall back to pool order.
-        nxt = int(rng.choice(cand.size, p=weight / total)) if total > 0 else int(np.flatnonzero(~chosen)[0])
-        picked.append(nxt)
-        chosen[nxt] = True
-        best_sim = np.maximum(best_sim, np.asarray((sub @ sub[nxt].T).todense()).ravel())
-    rest = np.flatnonzero(~chosen)
-    return [int(cand[i]) for i in picked] + [int(cand[i]) for i in rest]
-
-
-def cold_start_over(counts: dict[str, int], topics: Sequence[str], answered: int) -> bool:
-    """Whether enough answers exist to rank by a model's uncertainty instead of by diversity.
-
-    Uncertainty needs a model that knows the topics: the cold start ends when every topic has two
-    labels (the least a topic needs to be trained on), or, when some topic is rare in the pool, once
-    two topics have two labels each and there are three answers per topic: rare topics are then
-    better found by the model's doubt than by waiting for diversity to stumble on them.
-    """
-    trainable = sum(1 for t in topics if counts.get(t, 0) >= 2)
-    if trainable == len(topics):
-        return True
-    return trainable >= 2 and answered >= 3 * len(topics)

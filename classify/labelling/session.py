@@ -1,65 +1,46 @@
-"""A labelling session: the pool, the answers file, the order of questions and background refits.
+"""A labelling session: the pool, the order of questions, the suggestions and background refits.
 
 :class:`LabelSession` is what ``classify label`` serves (the web layer is :mod:`classify.labelling.app`);
-it prints nothing and can be driven from Python. One module past the usual few hundred lines because
-the answers file, the order of questions and the refit thread share one lock and one state.
+it prints nothing and can be driven from Python. The answers file (``-o``; format and crash safety in
+:mod:`classify.labelling._answers`) is resumed on restart: answered headlines (labelled or skipped)
+are never shown again. The answers file, the order and the refit thread share one lock and one state.
 
-The answers file (``-o``) is a CSV with the columns :data:`COLUMNS`:
-
-``headline,topic,status,suggested,seconds,answered_at``
-
-- ``status`` is ``labelled`` (``topic`` holds the editor's topic) or ``skipped`` (``topic`` empty);
-- ``suggested`` is the topic the model proposed when the headline was shown (empty in a cold start);
-- ``seconds`` is how long the editor looked at the headline, ``answered_at`` the UTC time.
-
-Each answer is appended and flushed before it is acknowledged, so a closed browser, Ctrl-C, a crash
-or ``kill -9`` loses at most the answer in flight (the flush hands the row to the operating system;
-only a power cut before it writes the page cache could lose more). Undo removes the file's last row by
-rewriting the file atomically (temp file + rename), so the file always holds exactly the answers that
-stand, and ``classify train labels.csv`` reads it as it is: rows with an empty topic (skips) are left
-out like any row with an empty label. Restarting on the same file resumes: answered headlines (labelled
-or skipped) are never shown again.
-
-Order of questions (:mod:`classify.labelling.sampling`): with a model (``--model``, or the default model),
-:func:`classify.labelling.sampling.labelling_order`: a diverse mini-batch of the headlines with the smallest
-margin between the two most likely topics, half of it shared among the predicted topics by how few
-labels each has so far, then smallest margin first, near-duplicates kept apart;
-with ``--topics`` and no model, diverse headlines first until :func:`classify.labelling.sampling.cold_start_over`,
-then the same uncertainty order. Every ``refit_every`` labels a model is refitted on the answers in a
-background thread and the remaining pool is re-ranked; requests never wait for it. The margins that
-rank come from :func:`classify.labelling.sampling.selection_proba` (an SVM on the pool's own vectors, refitted
-with the suggestion model), blended with a starting model's as the suggestions are.
-
-Suggestions: in a cold start, the model fitted on the answers; from a starting model, a blend of the
-starting model and the model fitted on the answers, ``(1 - w) * p_start + w * p_answers`` with
-``w = n / (n + BLEND_LABELS)`` for ``n`` labels, so the site's own labels take over as they grow.
+Order of questions (:mod:`classify.labelling.sampling`): with a model (``--model``, or the default
+model), :func:`~classify.labelling.sampling.labelling_order`: a diverse mini-batch of the headlines
+with the smallest margin between the two most likely topics, half of it shared among the predicted
+topics by how few labels each has so far, then smallest margin first, near-duplicates kept apart;
+with ``--topics`` and no model, diverse headlines first until
+:func:`~classify.labelling.sampling.cold_start_over`, then the same uncertainty order. Every
+``refit_every`` labels a model is refitted on the answers in a background thread and the remaining
+pool is re-ranked; requests never wait for it. The margins that rank come from
+:func:`~classify.labelling.sampling.selection_proba`, blended with a starting model's as the
+suggestions are (:mod:`classify.labelling._suggestions`).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
-import io
-import os
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from classify.labelling import sampling
 from classify.errors import ClassifyError, DataError
+from classify.labelling import sampling
+from classify.labelling._answers import COLUMNS as COLUMNS
+from classify.labelling._answers import LABELLED, SKIPPED, AnswersFile
+from classify.labelling._commands import parse_topics as parse_topics
+from classify.labelling._commands import train_command as train_command
+from classify.labelling._suggestions import BLEND_LABELS as BLEND_LABELS
+from classify.labelling._suggestions import align, blend, fit_project_pipeline
 
 if TYPE_CHECKING:
     import numpy as np
 
     from classify.pipeline.model import Model
 
-COLUMNS = ("headline", "topic", "status", "suggested", "seconds", "answered_at")
-LABELLED, SKIPPED = "labelled", "skipped"
-#: Labels at which the model fitted on the answers weighs as much as the starting model.
-BLEND_LABELS = 100
 DEFAULT_REFIT_EVERY = 10
 #: Places of the cold-start order computed up front (the cold start ends long before).
 _COLD_START_PLACES = 300
@@ -116,97 +97,6 @@ class Progress:
     mode: str
 
 
-@dataclass
-class _Answers:
-    """The answers file: rows in memory, appended and flushed one by one."""
-
-    path: Path
-    rows: list[dict[str, str]] = field(default_factory=list)
-    _fh: io.TextIOWrapper | None = None
-
-    @classmethod
-    def open(cls, path: Path) -> _Answers:
-        path = Path(path)
-        log = cls(path)
-        if path.exists() and path.stat().st_size > 0:
-            _drop_partial_line(path)
-            log.rows = _read_answers(path)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("w", newline="", encoding="utf-8") as fh:
-                csv.writer(fh).writerow(COLUMNS)
-        log._reopen()
-        return log
-
-    def _reopen(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-        try:
-            self._fh = self.path.open("a", newline="", encoding="utf-8")  # type: ignore[assignment]
-        except OSError as exc:
-            raise DataError(f"{self.path}: cannot write answers ({exc.strerror})") from None
-
-    def append(self, row: dict[str, str]) -> None:
-        assert self._fh is not None
-        buffer = io.StringIO()
-        csv.writer(buffer).writerow([row[c] for c in COLUMNS])
-        # One write of the whole line, then flush: a crash leaves whole rows (or one partial last
-        # line, which the next start drops: it was never acknowledged).
-        self._fh.write(buffer.getvalue())
-        self._fh.flush()
-        self.rows.append(row)
-
-    def remove_last(self) -> dict[str, str] | None:
-        from classify.atomic import atomic_path
-
-        if not self.rows:
-            return None
-        kept = self.rows[:-1]
-        with atomic_path(self.path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(COLUMNS)
-            writer.writerows([r[c] for c in COLUMNS] for r in kept)
-        removed = self.rows[-1]
-        self.rows = kept
-        self._reopen()  # the old handle points at the replaced file
-        return removed
-
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-
-
-def _drop_partial_line(path: Path) -> None:
-    """Cut an unterminated last line (a write interrupted mid-row; it was never acknowledged)."""
-    with path.open("rb+") as fh:
-        fh.seek(0, os.SEEK_END)
-        size = fh.tell()
-        fh.seek(max(0, size - 1))
-        if fh.read(1) == b"\n":
-            return
-        fh.seek(0)
-        data = fh.read()
-        fh.truncate(data.rfind(b"\n") + 1)
-
-
-def _read_answers(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        header = tuple(reader.fieldnames or ())
-        if header != COLUMNS:
-            raise DataError(
-                f"{path}: not a 'classify label' answers file (columns: {', '.join(header) or 'none'}; "
-                f"expected: {', '.join(COLUMNS)}); give a new -o file"
-            )
-        rows = []
-        for row in reader:
-            if row.get("status") not in (LABELLED, SKIPPED) or not row.get("headline"):
-                raise DataError(f"{path}: line {reader.line_num}: not an answer row; fix or remove it")
-            rows.append({c: row.get(c) or "" for c in COLUMNS})
-    return rows
-
-
 class LabelSession:
     """Ask about a pool of headlines one at a time and record the answers.
 
@@ -249,7 +139,7 @@ class LabelSession:
         if not self.pool:
             raise DataError("the pool holds no headlines")
         names = list(topics or (start_model.topics if start_model is not None else []))
-        self._answers = _Answers.open(Path(output))
+        self._answers = AnswersFile.open(Path(output))
         for row in self._answers.rows:
             if row["status"] == LABELLED and row["topic"] not in names:
                 names.append(row["topic"])
@@ -259,7 +149,7 @@ class LabelSession:
         self.topics = names
         self.output = Path(output)
         self.refit_every = refit_every
-        self._fit = fit or _fit_project_pipeline
+        self._fit = fit or fit_project_pipeline
         self._lock = threading.RLock()
         self._index = {h: i for i, h in enumerate(self.pool)}
         self._done = np.zeros(len(self.pool), dtype=bool)
@@ -455,7 +345,7 @@ class LabelSession:
         return [h for h, _ in keep], [t for _, t in keep]
 
     def _select(self, texts: list[str], labels: list[str]) -> np.ndarray | None:
-        """:func:`classify.labelling.sampling.selection_proba` on the answers whose headline is in the pool."""
+        """:func:`~classify.labelling.sampling.selection_proba` on the answers whose headline is pooled."""
         rows = [(self._index[h], t) for h, t in zip(texts, labels, strict=True) if h in self._index]
         if len({t for _, t in rows}) < 2:
             return None
@@ -501,28 +391,18 @@ class LabelSession:
     def _selection(self) -> np.ndarray | None:
         """The probabilities that rank the questions: as :meth:`_proba`, with the selection model.
 
-        The model fitted on the answers for ranking is :func:`classify.labelling.sampling.selection_proba`
+        The model fitted on the answers for ranking is :func:`~classify.labelling.sampling.selection_proba`
         (it ranks better than the suggestion model's probabilities; see there), blended with a
         starting model's probabilities in the same proportion as the suggestions are. Without
         one (e.g. its topics unanswered so far), the suggestion probabilities rank.
         """
-        start, select = self._start_proba, self._select_proba
-        if select is None:
+        if self._select_proba is None:
             return self._proba()
-        if start is None:
-            return select
-        w = self._model_labels / (self._model_labels + BLEND_LABELS)
-        return (1 - w) * start + w * select
+        return blend(self._start_proba, self._select_proba, self._model_labels)
 
     def _proba(self) -> np.ndarray | None:
         """The suggestion probabilities for the whole pool (blend of start and answers models)."""
-        start, fitted = self._start_proba, self._fitted_proba
-        if start is None:
-            return fitted
-        if fitted is None:
-            return start
-        w = self._model_labels / (self._model_labels + BLEND_LABELS)
-        return (1 - w) * start + w * fitted
+        return blend(self._start_proba, self._fitted_proba, self._model_labels)
 
     def _item(self, i: int) -> Item:
         row = self._row_proba(i)
@@ -539,12 +419,9 @@ class LabelSession:
     def _row_proba(self, i: int) -> np.ndarray | None:
         """One headline's row of :meth:`_proba`, without blending the whole pool."""
         start, fitted = self._start_proba, self._fitted_proba
-        if start is None:
-            return None if fitted is None else fitted[i]
-        if fitted is None:
-            return start[i]
-        w = self._model_labels / (self._model_labels + BLEND_LABELS)
-        return (1 - w) * start[i] + w * fitted[i]
+        return blend(
+            None if start is None else start[i], None if fitted is None else fitted[i], self._model_labels
+        )
 
     def _check_id(self, item_id: int) -> None:
         if not 0 <= item_id < len(self.pool):
@@ -552,55 +429,4 @@ class LabelSession:
 
     def _align(self, model: Model | None, texts: Sequence[str]) -> np.ndarray:
         """``model``'s probabilities as columns in the session's topic order (0 for unknown topics)."""
-        import numpy as np
-
-        out = np.zeros((len(texts), len(self.topics)))
-        if model is None:
-            return out
-        proba = _predict_proba(model, texts)
-        column = {t: j for j, t in enumerate(self.topics)}
-        for k, topic in enumerate(model.topics):
-            if topic in column:
-                out[:, column[topic]] = proba[:, k]
-        total = out.sum(axis=1, keepdims=True)
-        # A starting model's topics outside the session's topics are dropped; renormalise the rest.
-        np.divide(out, total, out=out, where=total > 0)
-        return out
-
-
-# The calls into the rest of the library, in one place so they are easy to adapt. -------------
-def _fit_project_pipeline(texts: list[str], labels: list[str]) -> Model:
-    from classify.io.labelled import LabelledData
-    from classify.training.memory import train
-
-    return train(LabelledData(texts=texts, labels=labels, source="classify label answers")).model
-
-
-def _predict_proba(model: Model, texts: Sequence[str]) -> Any:
-    return model.predict_proba(texts)
-
-
-def parse_topics(text: str) -> list[str]:
-    """``"economy, sport,economy"`` -> ``["economy", "sport"]``; raises ``ValueError`` on fewer than 2."""
-    topics = list(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
-    if len(topics) < 2:
-        raise ValueError(f"give at least two comma-separated topics, got {text!r}")
-    return topics
-
-
-def train_command(answers: Path, pool: Path, *, text_col: str | None = None) -> str:
-    """The ``classify train`` command to run on a session's answers (``classify label`` prints it).
-
-    It trains on the answers and, by self-training (:mod:`classify.training.selftrain`), on the rest of the
-    pool the editor labelled from, at :data:`classify.training.selftrain.POOL_THRESHOLD`: in simulated
-    labelling that was worth more than another few hundred labels (bench/results/active.md).
-    """
-    import shlex
-
-    from classify.training.selftrain import POOL_THRESHOLD
-
-    parts = ["classify", "train", str(answers), "--unlabelled", str(pool)]
-    if text_col is not None:
-        parts += ["--pool-text-col", text_col]
-    parts += ["--threshold", f"{POOL_THRESHOLD:g}", "-o", "model.joblib"]
-    return shlex.join(parts)
+        return align(model, self.topics, texts)

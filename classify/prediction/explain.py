@@ -19,7 +19,7 @@ from classify.pipeline.model import Model, linear_weights
 from classify.text import preprocess
 
 if TYPE_CHECKING:
-    from classify.prediction.predictor import Prediction
+    from classify.prediction.results import Prediction
 
 #: Stripped from the ends of words shown to people (quotes of every style, stops, brackets).
 _PUNCTUATION = "\"'\u2018\u2019\u201c\u201d.,:;!?()[]"

@@ -35,28 +35,22 @@ Hostile text (issue 12):
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import json
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from json.encoder import encode_basestring  # type: ignore[attr-defined]  # the C encoder json uses
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any
+
+from classify.prediction._jsonl import _DECIMALS, _jsonl_lines
+from classify.prediction.results import RESULT_KEYS, result_fields
+from classify.prediction.table import _SURROGATES, _encodable, prediction_table
 
 if TYPE_CHECKING:
-    import numpy as np
 
-    from classify.prediction.predictor import ResultBatch
-
-#: Fields every result row may set (a pass-through column of the same name is overwritten).
-RESULT_KEYS = frozenset({"topic", "confidence", "best_guess", "topics", "why"})
+    from classify.prediction.results import ResultBatch
 
 #: A CSV text cell starting with one of these is read as a formula by spreadsheets (OWASP).
 FORMULA_START = frozenset("=+-@\t\r")
 
-#: ``repr(round(p, 4))`` for every ``round(p, 4) * 10**4`` (0 ... 10,000): how ``json`` and ``csv``
-#: print a rounded probability.
-_DECIMALS = [repr(k / 10_000) for k in range(10_001)]
 
 
 def formula_safe(value: Any) -> Any:
@@ -136,7 +130,6 @@ class Writer:
 
 
 #: Lone surrogates (only a ``\\ud800``-style JSON escape or a decoding error handler makes them).
-_SURROGATES = {c: "\ufffd" for c in range(0xD800, 0xE000)}
 
 
 def replace_unencodable(text: str, encoding: str = "utf-8") -> str:
@@ -155,96 +148,6 @@ class JsonlWriter(Writer):
     def write_batch(self, batch: ResultBatch) -> None:
         lines = _jsonl_lines(batch)
         self._emit("".join(lines), len(lines), lambda: lines)
-
-
-def _jsonl_lines(batch: ResultBatch) -> list[str]:
-    """The JSON lines of a batch, as ``json.dumps`` of each :func:`~classify.prediction.predictor.result_row`."""
-    options, preds = batch.options, batch.predictions
-    names = [encode_basestring(t) for t in preds.topics]
-    best = preds.ranked[:, 0].tolist()
-    confidence = [_DECIMALS[q] for q in batch.rounded[:, 0].tolist()]
-    # The text after the input's fields, built column by column.
-    if options.min_confidence is None:
-        # One prefix per topic, so a row's tail is one concatenation.
-        prefix = [f', "topic": {name}, "confidence": ' for name in names]
-        tails = [prefix[j] + c for j, c in zip(best, confidence, strict=True)]
-    else:
-        unsure_name = encode_basestring(options.uncertain_label)
-        tails = [
-            f', "topic": {unsure_name if u else names[j]}, "confidence": {c}, "best_guess": {names[j]}'
-            for j, u, c in zip(best, batch.unsure.tolist(), confidence, strict=True)
-        ]
-    if options.top_k > 1:
-        # Every "[topic, p]" pair is taken from a table of them all (numpy's take on an object
-        # array), one column per rank, then joined row by row: 0.08 s for 200k rows with three
-        # ranks, against 0.13 s formatting each pair.
-        k = batch.rounded.shape[1]
-        at = preds.ranked[:, :k] * len(_DECIMALS) + batch.rounded
-        pairs = _pair_table(tuple(names))[at.T].tolist()
-        joined = map(", ".join, zip(*pairs, strict=True))
-        tails = [t + ', "topics": [' + p + "]" for t, p in zip(tails, joined, strict=True)]
-    if batch.why is not None:
-        tails = [
-            t + ', "why": ' + json.dumps(w, ensure_ascii=False) for t, w in zip(tails, batch.why, strict=True)
-        ]
-    if batch.plain:  # lines of text: the headline is the only input field
-        heads = map(encode_basestring, preds.headlines)
-        return [f'{{"headline": {h}{t}}}\n' for h, t in zip(heads, tails, strict=True)]
-    opened = _uniform_text_objects([r.cells for r in batch.records])
-    if opened is not None:  # table rows of text cells under the same columns (CSV, TSV)
-        return [f"{o}{t}}}\n" for o, t in zip(opened, tails, strict=True)]
-    lines = []
-    for record, tail in zip(batch.records, tails, strict=True):
-        fields = record.fields
-        if len(fields) == 1 and "headline" in fields and isinstance(fields["headline"], str):
-            lines.append('{"headline": ' + encode_basestring(fields["headline"]) + tail + "}\n")
-        elif not fields:
-            lines.append("{" + tail[2:] + "}\n")
-        elif RESULT_KEYS.isdisjoint(fields):
-            lines.append(json.dumps(fields, ensure_ascii=False)[:-1] + tail + "}\n")
-        else:  # a pass-through column named like a result field: the row dict decides
-            lines.append(None)  # type: ignore[arg-type]  # filled below
-    if None in lines:
-        rows = batch.rows()
-        lines = [
-            line if line is not None else json.dumps(row, ensure_ascii=False) + "\n"
-            for line, row in zip(lines, rows, strict=True)
-        ]
-    return lines
-
-
-def _uniform_text_objects(rows: list[dict[str, object] | None]) -> list[str] | None:
-    """``json.dumps(row, ensure_ascii=False)`` without its closing brace, for rows that all have the
-    same columns in the same order, none named like a result field, and only text in them (a CSV or
-    TSV table's rows); None for any other batch.
-
-    Built a column at a time (each column's text encoded with one ``map`` of json's own C string
-    encoder) instead of a ``json.dumps`` per row, which took 0.45 s of a 200k-row table's 3.4 s.
-    """
-    first = rows[0] if rows else None
-    if not first or not RESULT_KEYS.isdisjoint(first):
-        return None
-    keys = list(first)
-    if any(row is None or list(row) != keys for row in rows):
-        return None
-    tables = cast(list[dict[str, object]], rows)
-    columns = [[row[k] for row in tables] for k in keys]
-    if not all(type(v) is str for column in columns for v in column):
-        return None
-    parts = [
-        [f"{encode_basestring(k)}: {v}" for v in map(encode_basestring, cast(list[str], column))]
-        for k, column in zip(keys, columns, strict=True)
-    ]
-    return ["{" + ", ".join(row) for row in zip(*parts, strict=True)]
-
-
-@functools.lru_cache(maxsize=8)
-def _pair_table(names: tuple[str, ...]) -> np.ndarray:
-    """``"[name, p]"`` for every topic (JSON-encoded ``names``) and every written probability,
-    topic ``j`` and ``p = q / 10**4`` at ``j * 10_001 + q`` (an object array, built once per topic set)."""
-    import numpy as np
-
-    return np.array([f"[{name}, {d}]" for name in names for d in _DECIMALS], dtype=object)
 
 
 class CsvWriter(Writer):
@@ -352,17 +255,15 @@ def _csv_line(cells: Sequence[Any]) -> str:
 
 
 def _result_columns(batch: ResultBatch) -> list[str]:
-    """The CSV columns after the input's own: topic, confidence and the optional ones."""
-    options = batch.options
-    names = ["topic", "confidence"]
-    if options.min_confidence is not None:
-        names.append("best_guess")
-    if options.top_k > 1:
-        k = min(options.top_k, len(batch.predictions.topics))
-        for i in range(2, k + 1):
-            names += [f"topic_{i}", f"confidence_{i}"]
-    if batch.why is not None:
-        names.append("why")
+    """The CSV columns after the input's own: the result fields, ``topics`` spread over columns."""
+    names: list[str] = []
+    for name in result_fields(batch.options):
+        if name == "topics":
+            k = min(batch.options.top_k, len(batch.predictions.topics))
+            for i in range(2, k + 1):
+                names += [f"topic_{i}", f"confidence_{i}"]
+        else:
+            names.append(name)
     return names
 
 
@@ -381,7 +282,7 @@ def _result_cells(
 
     Probabilities are given as the text the csv module printed for ``round(p, 4)`` (its ``repr``:
     ``_DECIMALS[q]`` is ``repr(q / 10**4)``, the very float ``round`` gives, see
-    :func:`classify.prediction.predictor.round_half_even`), and are never formula-guarded. ``cells``: topic names
+    :func:`~classify.prediction.results.round_half_even`), never formula-guarded. ``cells``: topic names
     as CSV cells (quoted if need be), for lines written by hand.
     """
     options, preds = batch.options, batch.predictions
@@ -460,71 +361,6 @@ class TableWriter(Writer):
         self._rows = []
 
 
-def _encodable(text: str, encoding: str) -> bool:
-    try:
-        text.encode(encoding)
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-#: Shown instead of control characters in tables: C0 and DEL as the Unicode "control pictures"
-#: (ESC as ␛), C1 as U+FFFD, tab and line breaks as spaces; lone surrogates as U+FFFD.
-_VISIBLE = {
-    **{c: chr(0x2400 + c) for c in range(0x20)},
-    0x09: " ",
-    0x0A: " ",
-    0x0D: " ",
-    0x7F: "\u2421",
-    **{c: "\ufffd" for c in range(0x80, 0xA0)},
-    **_SURROGATES,
-}
-
-
-def plain_text(value: object) -> Any:
-    """A rich ``Text`` of ``value`` for a table cell: no markup, no emoji codes, no control characters.
-
-    Data (headlines, labels, explanations) must never reach rich as a markup string: ``[/]`` would
-    crash the table and ``[link=...]`` or an escape sequence would act on the reader's terminal.
-    """
-    from rich.text import Text
-
-    return Text(str(value).translate(_VISIBLE))
-
-
-def prediction_table(rows: Iterable[tuple[str, dict[str, Any]]], *, start: int = 1) -> Any:
-    """A rich Table of (headline, row) pairs: headline, topic, confidence, and the optional columns.
-
-    ``start`` is the number shown on the first row.
-
-    Every cell is a :func:`plain_text` ``Text``: data is never read as markup.
-    """
-    from rich.table import Table
-
-    grid = Table(show_header=True, header_style="bold")
-    grid.add_column("#", justify="right", style="dim")
-    grid.add_column("headline", overflow="fold", ratio=3)
-    grid.add_column("topic", style="bold")
-    grid.add_column("conf.", justify="right")
-    optional = {"best_guess": "best guess", "topics": "next best", "why": "why"}
-    shown: list[str] = []
-    for n, (headline, row) in enumerate(rows, start=start):
-        if n == start:
-            shown = [key for key in optional if key in row]
-            for key in shown:
-                grid.add_column(optional[key], overflow="fold", ratio=1 if key != "why" else 2)
-        cells = [str(n), headline, row["topic"], f"{row['confidence']:.2f}"]
-        for key in shown:
-            value = row[key]
-            if key == "topics":
-                value = ", ".join(f"{t} {p:.2f}" for t, p in value[1:])
-            elif key == "why":
-                value = ", ".join(value)
-            cells.append(str(value))
-        grid.add_row(*(plain_text(c) for c in cells))
-    return grid
-
-
 #: Output formats and their writers.
 WRITERS: dict[str, type[Writer]] = {"jsonl": JsonlWriter, "csv": CsvWriter, "table": TableWriter}
 
@@ -540,18 +376,3 @@ def get_writer(fmt: str, out: IO[str], *, formula_guard: bool = True) -> Writer:
     except KeyError:
         raise ValueError(f"unknown output format {fmt!r} (choose from {', '.join(WRITERS)})") from None
     return writer(out, formula_guard=formula_guard)
-
-
-def summary_lines(counts: Counter[str], *, width: int = 30) -> list[str]:
-    """Count and share per topic with a bar, most frequent first (an editor's view of a ticker)."""
-    total = sum(counts.values())
-    if not total:
-        return []
-    name_width = max(len(t) for t in counts)
-    top = max(counts.values())
-    lines = []
-    for topic, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-        bar = "█" * max(1, round(width * n / top))
-        lines.append(f"{topic:<{name_width}}  {n:>6}  {n / total:6.1%}  {bar}")
-    lines.append(f"{'total':<{name_width}}  {total:>6}")
-    return lines

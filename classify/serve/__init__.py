@@ -1,6 +1,6 @@
 """``classify serve``: an HTTP service and a web page that classify headlines.
 
-The service is a FastAPI app (:mod:`classify.serve.app`) run by uvicorn; the model it serves is held by
+The service is a FastAPI app (:mod:`classify.serve.routes`) run by uvicorn; the model it serves is held by
 :class:`classify.serve.hosting.ModelHost`, which swaps in a new model when its file is replaced. This
 module holds what the command line needs and nothing that imports the web framework at import time,
 so that ``classify --help`` stays fast and a missing ``classify[serve]`` extra is one clear error.
@@ -13,247 +13,27 @@ Python use::
     app = create_app(ServeSettings())  # an ASGI app, for another ASGI server or a test client
 """
 
-from __future__ import annotations
+from classify.serve.running import app_from_env, check_port, create_app, run
+from classify.serve.settings import (
+    EXTRA_HINT,
+    SETTINGS_ENV,
+    ServeError,
+    ServeSettings,
+    api_key,
+    parse_size,
+    require_extra,
+)
 
-import dataclasses
-import errno
-import ipaddress
-import json
-import os
-import re
-import shutil
-import socket
-import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from classify.errors import ClassifyError
-
-if TYPE_CHECKING:
-    from classify.pipeline.model import Model
-
-#: The environment variable that hands the settings to worker processes (``--workers`` > 1).
-SETTINGS_ENV = "CLASSIFY_SERVE_SETTINGS"
-EXTRA_HINT = "install it with pip install 'classify[serve]'"
-
-
-class ServeError(ClassifyError):
-    """The service cannot start: missing extra, bad setting, port taken, no API key in the environment."""
-
-
-@dataclass(frozen=True)
-class ServeSettings:
-    """How the service runs (the options of ``classify serve``).
-
-    Attributes
-    ----------
-    model
-        Model file to serve and watch for replacement; None serves the default model.
-    host, port
-        Where to listen; loopback unless told otherwise.
-    workers
-        Worker processes, each with its own copy of the model (prediction is CPU-bound: more
-        processes use more cores).
-    max_batch
-        Most headlines in one request (after a ticker or page is split); more is answered 413.
-    max_body
-        Largest request body in bytes; more is answered 413 before it is parsed.
-    api_key_env
-        Name of the environment variable holding the API key; when set, ``/v1/*`` and ``/metrics``
-        need the key (``X-API-Key`` or ``Authorization: Bearer``).
-    cors
-        Origins allowed to call the API from a browser page of theirs (none by default).
-    timeout
-        Seconds a client has to send its body (else 408), and seconds from a request's arrival to
-        its answer (checked before and during the work, else 503).
-    reload_interval
-        Seconds between checks of the model file for a replacement (0: never reload).
-    access_log
-        Log one line per request (uvicorn's access log).
-    """
-
-    model: Path | None = None
-    host: str = "127.0.0.1"
-    port: int = 8000
-    workers: int = 1
-    max_batch: int = 1000
-    max_body: int = 1_000_000
-    api_key_env: str | None = None
-    cors: tuple[str, ...] = ()
-    timeout: float = 10.0
-    reload_interval: float = 1.0
-    access_log: bool = True
-
-    def __post_init__(self) -> None:
-        for name in ("workers", "max_batch", "max_body"):
-            if getattr(self, name) < 1:
-                raise ServeError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not 0 <= self.port <= 65535:
-            raise ServeError(f"port must be between 0 and 65535, got {self.port}")
-        if self.timeout <= 0:
-            raise ServeError(f"timeout must be positive, got {self.timeout}")
-        if self.reload_interval < 0:
-            raise ServeError(f"reload interval must be 0 (off) or positive, got {self.reload_interval}")
-
-    def to_json(self) -> str:
-        data = dataclasses.asdict(self)
-        data["model"] = None if self.model is None else str(self.model)
-        data["cors"] = list(self.cors)
-        return json.dumps(data)
-
-    @classmethod
-    def from_json(cls, text: str) -> ServeSettings:
-        data = json.loads(text)
-        data["model"] = None if data["model"] is None else Path(data["model"])
-        data["cors"] = tuple(data["cors"])
-        return cls(**data)
-
-
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 10**3, "m": 10**6, "g": 10**9, "ki": 2**10, "mi": 2**20, "gi": 2**30}
-
-
-def parse_size(text: str) -> int:
-    """Bytes in a size such as ``1MB``, ``512KB``, ``2MiB`` or ``1000000``.
-
-    Raises
-    ------
-    ValueError
-        If ``text`` is not such a size, or is zero.
-    """
-    match = _SIZE.match(text)
-    if not match:
-        raise ValueError(f"{text!r} is not a size; write it like 1MB, 512KB or 1000000")
-    number, unit = match.groups()
-    unit = (unit or "").lower()
-    unit = unit[:-1] if unit.endswith("b") and unit != "b" else unit
-    size = int(float(number) * _UNITS[unit])
-    if size < 1:
-        raise ValueError(f"{text!r} is too small; give at least 1 byte")
-    return size
-
-
-def require_extra() -> None:
-    """Fail with one clear line if the ``serve`` extra (fastapi, uvicorn, prometheus-client) is missing."""
-    missing = []
-    for module, package in (
-        ("fastapi", "fastapi"),
-        ("uvicorn", "uvicorn"),
-        ("prometheus_client", "prometheus-client"),
-    ):
-        try:
-            __import__(module)
-        except ImportError:
-            missing.append(package)
-    if missing:
-        raise ServeError(f"classify serve needs {', '.join(missing)}; {EXTRA_HINT}")
-
-
-def api_key(settings: ServeSettings) -> str | None:
-    """The API key from the environment variable the settings name (None when no key is asked)."""
-    if settings.api_key_env is None:
-        return None
-    key = os.environ.get(settings.api_key_env, "")
-    if not key.strip():
-        raise ServeError(
-            f"environment variable {settings.api_key_env} is not set or empty; set it to the API key"
-        )
-    return key
-
-
-def create_app(settings: ServeSettings, *, model: Model | None = None) -> Any:
-    """The FastAPI app for ``settings``.
-
-    Parameters
-    ----------
-    settings
-        What to serve and how.
-    model
-        A model already loaded from ``settings.model`` (or the default model), served at once
-        instead of being loaded again in the background.
-    """
-    require_extra()
-    from classify.serve.app import build_app
-
-    return build_app(settings, api_key(settings), model=model)
-
-
-def app_from_env() -> Any:
-    """App factory for uvicorn's worker processes: the settings come in :data:`SETTINGS_ENV`."""
-    text = os.environ.get(SETTINGS_ENV)
-    if not text:
-        raise ServeError(f"{SETTINGS_ENV} is not set; start the service with 'classify serve'")
-    return create_app(ServeSettings.from_json(text))
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_port(host: str, port: int) -> None:
-    """Fail early, with a clear message, when ``host:port`` cannot be listened on."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise ServeError(
-                    f"port {port} on {host} is in use by another program; pick another port"
-                ) from None
-            raise ServeError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
-
-
-def run(settings: ServeSettings, *, on_info: Callable[[str], None] | None = None) -> None:
-    """Start the service and block until it is stopped (Ctrl+C or SIGTERM).
-
-    The model is loaded once before the server starts, so that a missing or broken model file, a
-    taken port or a missing API key fail at once with a clear error instead of in every worker.
-
-    Raises
-    ------
-    ServeError, ModelError
-        If the service cannot start.
-    """
-    require_extra()
-    info = on_info or (lambda _message: None)
-    api_key(settings)
-    check_port(settings.host, settings.port)
-    if not _is_loopback(settings.host) and settings.api_key_env is None:
-        info(f"warning: listening on {settings.host} without an API key: anyone who can reach it can use it")
-    from classify.serve import hosting
-
-    model = hosting.load(settings.model)
-    for note in model.warnings:
-        info(f"warning: {note}")
-    import uvicorn
-
-    common: dict[str, Any] = {
-        "host": settings.host,
-        "port": settings.port,
-        "access_log": settings.access_log,
-        "server_header": False,  # do not advertise the server software
-        "log_level": "info",
-        "timeout_graceful_shutdown": max(5, int(settings.timeout) + 1),
-    }
-    if settings.workers == 1:
-        uvicorn.run(create_app(settings, model=model), **common)
-        return
-    del model  # each worker loads its own copy
-    # Each worker process counts its own requests: prometheus-client's multiprocess mode adds them up
-    # through files in a folder that this process owns and removes.
-    metrics_dir = tempfile.mkdtemp(prefix="classify-serve-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    os.environ[SETTINGS_ENV] = settings.to_json()
-    try:
-        uvicorn.run("classify.serve:app_from_env", factory=True, workers=settings.workers, **common)
-    finally:
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+__all__ = [
+    "EXTRA_HINT",
+    "SETTINGS_ENV",
+    "ServeError",
+    "ServeSettings",
+    "api_key",
+    "app_from_env",
+    "check_port",
+    "create_app",
+    "parse_size",
+    "require_extra",
+    "run",
+]

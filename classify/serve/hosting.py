@@ -30,11 +30,13 @@ from classify.errors import ClassifyError, DataError, ModelError
 
 if TYPE_CHECKING:
     from classify.pipeline.model import Model
-    from classify.prediction.predictor import PredictOptions
+    from classify.prediction.results import PredictOptions
 
 #: The service logs through uvicorn's error logger, so its lines appear with uvicorn's own.
 log = logging.getLogger("uvicorn.error")
 
+#: Headlines classified between two checks of a request's deadline.
+BATCH = 256
 #: What identifies one version of a model file: device, inode, size, modification time (ns).
 Signature = tuple[int, int, int, int]
 
@@ -111,16 +113,17 @@ def result_rows(
 ) -> list[dict[str, Any]]:
     """One output row per headline, in order: exactly the rows ``classify predict`` writes.
 
-    ``deadline`` (a :func:`time.monotonic` time) is checked after every row, so that a request
-    cannot keep a worker busy past the service's time limit.
+    The same batched path as the command line (:func:`predict_record_batches`, batch explanations);
+    ``deadline`` (a :func:`time.monotonic` time) is checked after every batch, so that a request
+    cannot keep a worker busy long past the service's time limit.
     """
-    from classify.prediction.predictor import predict, result_row
     from classify.io.records import Record
+    from classify.prediction.predictor import predict_record_batches
 
-    rows = []
-    for p in predict(model, headlines, top_k=max(options.top_k, 2 if options.explain else 1)):
-        why = explainer.why(p) if explainer is not None else None
-        rows.append(result_row(Record(p.headline), p, options, why))
+    rows: list[dict[str, Any]] = []
+    records = (Record(h) for h in headlines)
+    for batch in predict_record_batches(model, records, options, batch_size=BATCH, explainer=explainer):
+        rows.extend(batch.rows())
         if time.monotonic() > deadline:
             raise RequestTimeout("the request took longer than the time limit")
     return rows

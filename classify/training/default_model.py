@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from classify.errors import ModelError
-from classify.pipeline.model import Model, load_model, save_model, versions
 from classify.paths import MODELS_DIR, is_source_checkout, packaged_data, user_cache_dir
+from classify.pipeline.model import Model, load_model, save_model, versions
 
 if TYPE_CHECKING:
     from classify.io.labelled import LabelledData

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from classify.io.labelled import LabelledData
 from classify.errors import DataError
+from classify.io.labelled import LabelledData
 from classify.pipeline.model import Model
 
 #: Pseudo-label a pool headline when the model gives its topic at least this probability. With the

@@ -1,9 +1,7 @@
-"""The FastAPI app of ``classify serve``: routes, JSON errors, limits, API key, metrics, the page.
+"""The service's ASGI middleware (body limit, API key, metrics, CORS) and its JSON error handlers.
 
-Imported only when the service starts (it needs the ``serve`` extra). Every error a client can cause
-is answered as JSON ``{"error": "<one sentence>"}`` with its status; nothing internal (tracebacks,
-paths, exception text) reaches a client. One module past the usual few hundred lines because the
-routes, their error handlers and the middleware that limits them are one HTTP contract.
+Every error a client can cause is answered as JSON ``{"error": "<one sentence>"}`` with its status;
+nothing internal (tracebacks, paths, exception text) reaches a client.
 """
 
 from __future__ import annotations
@@ -14,26 +12,15 @@ import hmac
 import json
 import os
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
-from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from classify.version import __version__
-from classify.errors import DataError, ModelError
-from classify.prediction.predictor import PredictOptions
-from classify.serve import hosting
-from classify.serve.hosting import ModelHost, NotReady, RequestTimeout, log
-
-if TYPE_CHECKING:
-    from classify.pipeline.model import Model
-    from classify.serve import ServeSettings
+from classify.serve.schemas import ClassifyRequest
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -46,83 +33,6 @@ STARTED = "classify.started"
 #: Routes that need the API key when one is set. The page, the probes and the docs stay open: a
 #: load balancer must reach /healthz and /readyz, and the page asks for the key itself.
 PROTECTED_PREFIXES = ("/v1/", "/metrics")
-
-
-# Request and response bodies -----------------------------------------------------------------------
-class ClassifyRequest(BaseModel):
-    """Headlines to classify: a list, or a ticker blob / scraped page to split into headlines."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        strict=True,
-        json_schema_extra={
-            "examples": [
-                {"headlines": ["Central bank raises interest rates by two points"], "top_k": 2},
-                {"text": "Coach sacked after defeat | Oil prices climb on supply worries", "explain": True},
-            ]
-        },
-    )
-
-    headlines: list[str] | None = Field(None, description="Headlines, one per item, answered in this order.")
-    text: str | None = Field(
-        None, description="A ticker blob (lines split into headlines) or, with from_page, a scraped page."
-    )
-    split: bool = Field(
-        True, description="Split ticker lines of `text` into headlines (false: one per line)."
-    )
-    split_pattern: str | None = Field(
-        None, description="Separator regular expression for ticker lines (default: the CLI's separators)."
-    )
-    from_page: bool = Field(False, description="`text` is a scraped news page: keep only its headlines.")
-    top_k: int = Field(1, ge=1, le=100, description="Also give the K most likely topics, as `topics`.")
-    min_confidence: float | None = Field(
-        None, ge=0.0, le=1.0, description="Below this probability the topic is `uncertain_label`."
-    )
-    uncertain_label: str = Field("uncertain", min_length=1, max_length=100)
-    explain: bool = Field(False, description="Add `why`: the words that pushed each headline to its topic.")
-
-    @model_validator(mode="after")
-    def _one_input(self) -> ClassifyRequest:
-        if (self.headlines is None) == (self.text is None):
-            raise ValueError(
-                "give either 'headlines' (a list of strings) or 'text' (a ticker or page), not both"
-            )
-        return self
-
-
-class ModelRef(BaseModel):
-    id: str = Field(description="First 16 hex digits of the model file's SHA-256.")
-    topics: list[str]
-
-
-class Result(BaseModel):
-    headline: str
-    topic: str
-    confidence: float
-    topics: list[tuple[str, float]] | None = Field(None, description="With top_k > 1: [topic, probability].")
-    why: list[str] | None = Field(None, description="With explain: the words behind the topic.")
-    best_guess: str | None = Field(None, description="With min_confidence: the model's best topic.")
-
-
-class ClassifyResponse(BaseModel):
-    model: ModelRef
-    results: list[Result]
-
-
-class ErrorBody(BaseModel):
-    error: str
-
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody, "description": text}
-    for status, text in {
-        401: "Missing or wrong API key (when the service has one).",
-        408: "The request body did not arrive in time.",
-        413: "Body larger than --max-body, or more headlines than --max-batch.",
-        422: "Malformed JSON, wrong types, unknown fields, or input that cannot be read.",
-        503: "No model loaded yet, or the request ran past the time limit.",
-    }.items()
-}
 
 
 # Small ASGI pieces ------------------------------------------------------------------------------------
@@ -396,195 +306,3 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_crash)
-
-
-# The page -------------------------------------------------------------------------------------------------
-STATIC = {
-    "index.html": "text/html; charset=utf-8",
-    "app.css": "text/css; charset=utf-8",
-    "app.js": "text/javascript; charset=utf-8",
-}
-PAGE_HEADERS = {
-    # Everything the page uses comes from this service: no CDN, no inline script.
-    "content-security-policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
-        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-    ),
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "cache-control": "no-cache",
-}
-
-
-def static_files() -> dict[str, bytes]:
-    folder = resources.files("classify.serve") / "static"
-    return {name: (folder / name).read_bytes() for name in STATIC}
-
-
-# The app --------------------------------------------------------------------------------------------------
-def build_app(settings: ServeSettings, key: str | None, *, model: Model | None = None) -> FastAPI:
-    """Assemble the app: routes, error handlers, and the middleware stack (outermost first):
-    measure -> CORS -> API key -> body limit -> FastAPI."""
-    from contextlib import asynccontextmanager
-
-    metrics = Metrics()
-    host = ModelHost(settings.model, on_reload=metrics.reloaded)
-    if model is not None:
-        host.adopt(model)
-    files = static_files()
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> Any:
-        log.info(
-            f"classify {__version__}: max batch {settings.max_batch}, max body {settings.max_body} bytes"
-        )
-        if host.served is None:
-            # Loaded before the worker accepts connections: with several workers sharing the port,
-            # a request never reaches a worker that has no model yet.
-            import anyio.to_thread
-
-            await anyio.to_thread.run_sync(host.load_first)
-        else:
-            served = host.served
-            log.info(f"serving model {served.id} ({served.file}, {len(served.topics)} topics)")
-        host.watch(settings.reload_interval)
-        yield
-        host.stop()
-
-    app = FastAPI(
-        title="classify",
-        version=__version__,
-        summary="Sort news headlines into topics.",
-        description=(
-            "Classify headlines, ticker blobs and scraped pages with the model the service was started with. "
-            'Every error is JSON `{"error": ...}`.'
-            + (
-                " `/v1/*` and `/metrics` need the API key (`X-API-Key` or `Authorization: Bearer`)."
-                if key
-                else ""
-            )
-        ),
-        lifespan=lifespan,
-    )
-    app.state.host = host
-    install_error_handlers(app)
-
-    # CPU-bound work is in plain `def` endpoints: FastAPI runs them in its thread pool, so the event
-    # loop keeps accepting connections and answering /healthz while a batch is classified. Threads,
-    # not a process pool: one-headline requests would pay more for shipping data to another process
-    # than for the prediction itself, and the model is used by one thread at a time anyway
-    # (Served.lock); more cores are used through --workers processes.
-
-    @app.post("/v1/classify", response_model=None, responses={200: {"model": ClassifyResponse}, **ERRORS})
-    def classify(body: ClassifyRequest, request: Request) -> JSONResponse:
-        """Classify headlines (or the headlines of a ticker blob or page), in input order."""
-        deadline = request.scope.get(STARTED, time.monotonic()) + settings.timeout
-        try:
-            if body.headlines is not None:
-                if len(body.headlines) > settings.max_batch:
-                    return too_many(len(body.headlines))
-                headlines = hosting.clean_headlines(body.headlines)
-            else:
-                assert body.text is not None
-                headlines = hosting.split_text(
-                    body.text, split=body.split, from_page=body.from_page, pattern=body.split_pattern
-                )
-                if len(headlines) > settings.max_batch:
-                    return too_many(len(headlines))
-            served = host.require()  # one model for the whole request, even if a reload swaps it now
-            options = PredictOptions(body.top_k, body.min_confidence, body.uncertain_label, body.explain)
-            rows = served.classify(headlines, options, deadline)
-        except (DataError, ModelError) as exc:
-            return error(422, str(exc))
-        except NotReady as exc:
-            return error(503, str(exc), {"retry-after": "5"})
-        except RequestTimeout as exc:
-            return error(503, f"{exc} of {settings.timeout:g} s; send fewer headlines per request")
-        count_topics(rows)
-        return JSONResponse({"model": {"id": served.id, "topics": served.topics}, "results": rows})
-
-    def too_many(n: int) -> JSONResponse:
-        return error(
-            413,
-            f"{n} headlines in one request, more than the limit of {settings.max_batch}; "
-            "send smaller batches",
-        )
-
-    def count_topics(rows: list[dict[str, Any]]) -> None:
-        best = Counter(str(row.get("best_guess", row["topic"])) for row in rows)
-        for topic, n in best.items():
-            metrics.headlines.labels(topic).inc(n)
-        unsure = sum(1 for row in rows if "best_guess" in row and row["best_guess"] != row["topic"])
-        if unsure:
-            metrics.uncertain.inc(unsure)
-
-    @app.get("/v1/topics", responses=ERRORS)
-    def topics() -> JSONResponse:
-        """The model's topics with their training counts (and definitions, for the default topics)."""
-        try:
-            served = host.require()
-        except NotReady as exc:
-            return error(503, str(exc), {"retry-after": "5"})
-        known = hosting.topic_descriptions()
-        counts = served.model.meta.get("counts", {})
-        out = []
-        for name in served.topics:
-            item: dict[str, Any] = {"name": name, "count": counts.get(name, 0)}
-            if name in known:
-                item["description"], item["iptc"] = known[name]
-            out.append(item)
-        return JSONResponse({"model": {"id": served.id}, "topics": out})
-
-    @app.get("/v1/model", responses=ERRORS)
-    def model_info() -> JSONResponse:
-        """Provenance of the model being served (from its file), and the state of model reloads."""
-        served = host.served
-        if served is None:
-            problem = (host.status()["last_error"] or {}).get("error")
-            return error(503, f"no model is loaded yet ({problem})" if problem else "no model is loaded yet")
-        return JSONResponse({**served.describe(), "reload": host.status()})
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        """The process is alive and answering."""
-        return {"status": "ok"}
-
-    @app.get("/readyz", responses=ERRORS)
-    async def readyz() -> JSONResponse:
-        """A model is loaded: the service can classify."""
-        served = host.served
-        if served is None:
-            return error(503, "the model is not loaded yet", {"retry-after": "2"})
-        return JSONResponse({"status": "ready", "model": served.id})
-
-    @app.get("/metrics", response_class=Response, responses=ERRORS)
-    def prometheus() -> Response:
-        """Metrics in Prometheus text format."""
-        data, content_type = metrics.exposition()
-        return Response(data, media_type=content_type)
-
-    @app.get("/", response_class=Response, include_in_schema=False)
-    async def page() -> Response:
-        return Response(files["index.html"], media_type=STATIC["index.html"], headers=PAGE_HEADERS)
-
-    @app.get("/static/app.css", response_class=Response, include_in_schema=False)
-    async def page_css() -> Response:
-        return Response(files["app.css"], media_type=STATIC["app.css"], headers=PAGE_HEADERS)
-
-    @app.get("/static/app.js", response_class=Response, include_in_schema=False)
-    async def page_js() -> Response:
-        return Response(files["app.js"], media_type=STATIC["app.js"], headers=PAGE_HEADERS)
-
-    # add_middleware wraps: the last added is the outermost.
-    app.add_middleware(BodyLimit, max_body=settings.max_body, timeout=settings.timeout)  # type: ignore[arg-type]
-    if key is not None:
-        app.add_middleware(ApiKey, key=key)  # type: ignore[arg-type]
-    if settings.cors:
-        app.add_middleware(
-            json_cors(),  # type: ignore[arg-type]
-            allow_origins=list(settings.cors),
-            allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", "Authorization", "X-API-Key"],
-        )
-    app.add_middleware(Measure, metrics=metrics)  # type: ignore[arg-type]
-    return app

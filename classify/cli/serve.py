@@ -1,0 +1,93 @@
+"""``classify serve``: the HTTP service and its page (:func:`classify.serve.run`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from classify.cli._common import ModelOpt, app, error, handle_errors, info, usage_parser
+from classify.serve.settings import ServeSettings
+
+#: The library's defaults, shown and used by the options below.
+DEFAULTS = ServeSettings()
+
+_size = usage_parser("classify.serve.settings", "parse_size")
+
+
+@app.command("serve")
+@handle_errors
+def serve_cli(
+    model_path: ModelOpt = None,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (loopback unless told otherwise).")
+    ] = DEFAULTS.host,
+    port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535, help="Port to listen on.")] = DEFAULTS.port,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", min=1, help="Worker processes (each holds the model).")
+    ] = DEFAULTS.workers,
+    max_batch: Annotated[
+        int, typer.Option("--max-batch", min=1, help="Most headlines in one request (more: 413).")
+    ] = DEFAULTS.max_batch,
+    max_body: Annotated[
+        int,
+        typer.Option(
+            "--max-body",
+            metavar="SIZE",
+            parser=_size,
+            help="Largest request body: 1MB, 512KB, ... (more: 413).",
+        ),
+    ] = "1MB",  # type: ignore[assignment]  # parsed by _size
+    api_key_env: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key-env",
+            metavar="VAR",
+            help="Require the API key held in this environment variable on /v1/* and /metrics.",
+        ),
+    ] = None,
+    cors: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cors", metavar="ORIGIN", help="Allow browser pages from ORIGIN to call the API (repeatable)."
+        ),
+    ] = None,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", min=0.001, help="Seconds a request may take before it is answered 408/503."
+        ),
+    ] = DEFAULTS.timeout,
+    reload_interval: Annotated[
+        float,
+        typer.Option(
+            "--reload-interval", min=0.0, help="Seconds between checks for a replaced model file (0: never)."
+        ),
+    ] = DEFAULTS.reload_interval,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log one line per request.")
+    ] = DEFAULTS.access_log,
+) -> None:
+    """Run the HTTP service and the web page (needs: pip install 'classify[serve]').
+
+    POST /v1/classify, GET /v1/topics, /v1/model, /healthz, /readyz, /metrics; the page at /, the
+    API docs at /docs. A replaced model file is loaded without a restart.
+    """
+    from classify.serve.running import run
+
+    settings = ServeSettings(
+        model=model_path,
+        host=host,
+        port=port,
+        workers=workers,
+        max_batch=max_batch,
+        max_body=max_body,
+        api_key_env=api_key_env,
+        cors=tuple(cors or ()),
+        timeout=timeout,
+        reload_interval=reload_interval,
+        access_log=access_log,
+    )
+    if model_path is not None and not model_path.exists():
+        error(f"{model_path}: no such model file; train one with 'classify train DATA -o {model_path}'")
+    run(settings, on_info=info)

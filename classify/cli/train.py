@@ -1,0 +1,162 @@
+"""``classify train``: a labelled file in, a model file out (:func:`classify.training.files.train_file`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from classify.cli._common import ConfigOpt, LabelCol, TextCol, app, duration, error, handle_errors, info, warn
+from classify.training.selftrain import DEFAULT_ROUNDS, DEFAULT_THRESHOLD
+
+
+@app.command("train")
+@handle_errors
+def train_cli(
+    data: Annotated[
+        Path | None, typer.Argument(help="Labelled CSV, TSV or JSON Lines file.", show_default=False)
+    ] = None,
+    text_col: TextCol = None,
+    label_col: LabelCol = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            "-o",
+            help="Where to save the model [default: models/<DATA name>.joblib].",
+            dir_okay=False,
+        ),
+    ] = None,
+    default: Annotated[
+        bool, typer.Option("--default", help="(Re)build the default model from the shipped corpus.")
+    ] = False,
+    config: ConfigOpt = None,
+    unlabelled: Annotated[
+        Path | None,
+        typer.Option(
+            "--unlabelled",
+            metavar="POOL",
+            help="Self-training: also learn from this file of unlabelled headlines (confident predictions "
+            "become labels, for a few rounds).",
+            dir_okay=False,
+        ),
+    ] = None,
+    threshold: Annotated[
+        float,
+        typer.Option(
+            "--threshold",
+            min=0.01,
+            max=1.0,
+            help="With --unlabelled: probability from which a prediction is used.",
+        ),
+    ] = DEFAULT_THRESHOLD,
+    rounds: Annotated[
+        int, typer.Option("--rounds", min=0, help="With --unlabelled: rounds of pseudo-labelling.")
+    ] = DEFAULT_ROUNDS,
+    pool_text_col: Annotated[
+        str | None,
+        typer.Option(
+            "--pool-text-col", help="With --unlabelled: column holding the headline, for a table POOL."
+        ),
+    ] = None,
+    stream: Annotated[
+        bool | None,
+        typer.Option(
+            "--stream/--no-stream",
+            help="Read DATA in chunks with hashed features, never holding it in memory [default: on for "
+            "files over 32 MB (x4 for .gz) and for Parquet].",
+            show_default=False,
+        ),
+    ] = None,
+    passes: Annotated[
+        int | None,
+        typer.Option(
+            "--passes", min=1, help="Passes over DATA when streaming [default: 2; 1 from 500,000 rows]."
+        ),
+    ] = None,
+) -> None:
+    """Train a model on a labelled file and save it (--unlabelled POOL: self-training)."""
+    if default:
+        _train_default(data, config, unlabelled, output)
+        return
+    if data is None:
+        error("missing DATA: give a labelled CSV, TSV or JSON Lines file (or --default)", code=2)
+    from classify.training.files import train_file
+
+    progress = _StreamProgress()
+    try:
+        result = train_file(
+            data,
+            output=output,
+            text_col=text_col,
+            label_col=label_col,
+            config=config,
+            stream=stream,
+            passes=passes,
+            pool=unlabelled,
+            pool_text_col=pool_text_col,
+            threshold=threshold,
+            rounds=rounds,
+            on_progress=progress,
+            on_info=info,
+            on_warning=warn,
+        )
+    finally:
+        progress.close()
+    topics = ", ".join(f"{t} {n}" for t, n in result.counts.items())
+    if result.route == "stream":
+        from classify.evaluation.render import passes_text
+
+        how = f"(streaming, {passes_text(result.passes)}) "
+        typer.echo(f"trained {how}on {result.n_rows} rows in {result.seconds:.1f}s")
+    else:
+        columns = f"{result.columns[0]} -> {result.columns[1]}" if result.columns else ""
+        typer.echo(f"trained on {result.n_rows} rows ({columns}) in {result.seconds:.1f}s")
+    typer.echo(f"topics ({len(result.counts)}): {topics}")
+    typer.echo(f"saved {result.path}")
+
+
+def _train_default(
+    data: Path | None, config: Path | None, unlabelled: Path | None, output: Path | None
+) -> None:
+    from classify.training.default_model import build_default_model
+
+    if data is not None:
+        error("--default trains on the shipped corpus; give no DATA with it", code=2)
+    if config is not None:
+        error("--default builds the default model with the default settings; drop --config", code=2)
+    if unlabelled is not None:
+        error("--default builds the default model from the shipped corpus alone; drop --unlabelled", code=2)
+    model, path, seconds = build_default_model(output)
+    rows, n_topics = model.meta["n_rows"], len(model.topics)
+    info(f"default model: {rows} rows, {n_topics} topics, {seconds:.1f}s -> {path}")
+
+
+class _StreamProgress:
+    """Streaming progress on stderr: a line rewritten in place on a terminal, else a line per pass."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.shown_pass = -1
+        self.wrote = False
+
+    def __call__(self, p: Any) -> None:
+        where = "scan" if p.phase == "scan" else f"pass {p.pass_number}/{p.passes}"
+        if p.phase == "calibrate":
+            where = "calibrating"
+        total = f"/{p.rows_total:,}" if p.rows_total else ""
+        eta = f", ETA {duration(p.eta)}" if p.eta is not None else ""
+        line = f"{where}: {p.rows_read:,}{total} rows, {duration(p.elapsed)} elapsed{eta}"
+        if self.tty:
+            sys.stderr.write("\r" + line.ljust(78))
+            sys.stderr.flush()
+            self.wrote = True
+        elif p.pass_number != self.shown_pass or p.phase == "calibrate":
+            self.shown_pass = p.pass_number
+            info(line)
+
+    def close(self) -> None:
+        if self.wrote:
+            sys.stderr.write("\n")
