@@ -140,13 +140,9 @@ def _expand(path: str) -> list[str]:
     return [path[: match.start()] + part + path[match.end() :] for part in match.group(1).split(",")]
 
 
-@pytest.mark.parametrize(
-    "path", [*_markdown_files(), ROOT / "bench" / "README.md"], ids=lambda p: str(p.relative_to(ROOT))
-)
+@pytest.mark.parametrize("path", _markdown_files(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_cited_results_exist(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
-    if path.parent.name == "bench":  # bench/README.md cites them as results/...
-        text = re.sub(r"(?<![/\w])results/", "bench/results/", text)
     missing = [p for cited in RESULT.findall(text) for p in _expand(cited) if not (ROOT / p).exists()]
     assert not missing, f"{path.relative_to(ROOT)} cites result files that do not exist: {missing}"
 
