@@ -4,6 +4,7 @@ two setup commands CI runs."""
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import re
 from pathlib import Path
@@ -94,7 +95,9 @@ def test_every_command_in_a_guide(name: str) -> None:
 
 def test_readme_is_short() -> None:
     lines = len(README.splitlines())
-    assert lines <= README_MAX_LINES, f"README.md has {lines} lines (at most {README_MAX_LINES}): move text to docs/"
+    assert lines <= README_MAX_LINES, (
+        f"README.md has {lines} lines (at most {README_MAX_LINES}): move text to docs/"
+    )
 
 
 def test_readme_has_the_two_setup_commands() -> None:
@@ -149,11 +152,14 @@ def test_cited_results_exist(path: Path) -> None:
 
 def test_python_api_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The python blocks of docs/python-api.md, in order, in a folder with site.csv and site-test.csv."""
-    from tests.conftest import TINY, tiny_rows, write_csv
+    from tests.conftest import TINY
 
-    write_csv(tmp_path / "site.csv", ["headline", "topic"], tiny_rows())
-    test_rows = [(f"{text} again", topic) for topic, texts in TINY.items() for text in texts[:3]]
-    write_csv(tmp_path / "site-test.csv", ["headline", "topic"], test_rows)
+    def write(name: str, rows: list[tuple[str, str]]) -> None:
+        with (tmp_path / name).open("w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows([("headline", "topic"), *rows])
+
+    write("site.csv", [(text, topic) for topic, texts in TINY.items() for text in texts])
+    write("site-test.csv", [(f"{text} again", topic) for topic, texts in TINY.items() for text in texts[:3]])
     text = (DOCS / "python-api.md").read_text(encoding="utf-8")
     blocks = re.findall(r"^```python\n(.*?)^```", text, flags=re.S | re.M)
     assert blocks, "docs/python-api.md has no python examples"
