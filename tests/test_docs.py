@@ -124,12 +124,22 @@ def test_relative_links_exist(path: Path) -> None:
     text = _without_code(path.read_text(encoding="utf-8"))
     broken = []
     for target in LINK.findall(text):
-        if re.match(r"[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
-            continue  # https:, mailto:, an anchor in the same page
-        file = target.split("#", 1)[0]
-        if not (path.parent / file).exists():
+        if re.match(r"[a-z][a-z0-9+.-]*:", target):
+            continue  # https:, mailto:
+        file, _, anchor = target.partition("#")
+        linked = (path.parent / file) if file else path
+        if not linked.exists() or (anchor and linked.suffix == ".md" and anchor not in _anchors(linked)):
             broken.append(target)
-    assert not broken, f"{path.relative_to(ROOT)} links to missing files: {broken}"
+    assert not broken, f"{path.relative_to(ROOT)} links to missing files or headings: {broken}"
+
+
+def _anchors(path: Path) -> set[str]:
+    """GitHub's anchors for a markdown file's headings (code blocks left out)."""
+    text = re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.S | re.M)
+    anchors = set()
+    for heading in re.findall(r"^#{1,6} +(.+?) *$", text, flags=re.M):
+        anchors.add(re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-"))
+    return anchors
 
 
 RESULT = re.compile(r"bench/results/[A-Za-z0-9_.{},-]*[A-Za-z0-9_}]")
