@@ -1,4 +1,4 @@
-"""Which linear model over sparse headline features gets past MiniLM + LogReg? (issue 16)
+"""Which linear model over sparse headline features gets past MiniLM + LogReg?
 
     python -m bench.accuracy                                # every variant on every set
     python -m bench.accuracy --variants base,nbsvm --sets bbc
@@ -377,7 +377,8 @@ VARIANTS.update(
         "SL-unbalanced": _stacked(class_weight=None),
         "SL-svm+nbsvm": _stacked(views="svm+nbsvm"),
         "SL-nb1-C0.25": _stacked(C=0.25, nb_alpha=0.5),
-        # The product's own no-bias blend (classify.pipeline.stacking, blend_bias=False) and what it combines with.
+        # The product's own no-bias blend (classify.pipeline.stacking, blend_bias=False) and what it
+        # combines with.
         "SLnb": _stacked(blend_bias=False),
         "SLnb-Cgrid": _stacked(blend_bias=False, C_grid=(0.125, 0.25, 0.5, 1.0, 2.0)),
         "SL-Cgrid": _stacked(C_grid=(0.125, 0.25, 0.5, 1.0, 2.0)),
@@ -820,7 +821,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     mine = everything.setdefault(section, {})
     mine.update({key: value for key, value in cache.items() if before.get(key) != value})
     write_text_atomic(cache_path, json.dumps(everything, indent=1, sort_keys=True) + "\n")
-    lines = ["# Accuracy variants (issue 16)", ""]
+    lines = ["# Accuracy variants", ""]
     for name, scores in sorted(everything.items()):
         opts = {k: int(v) for k, v in (part.split("=") for part in name.split(","))}
         variants_done = [v for v in [*VARIANTS, *TEXT_VARIANTS] if any(f"{s}/{v}" in scores for s in SETS)]

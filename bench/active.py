@@ -8,7 +8,8 @@ headline is picked). For each set and seed, a stratified 80/20 split: the 80% is
 the held-out test. Two orders:
 
 - *uncertainty*: what ``classify label --topics ... --refit-every BATCH`` does
-  (``classify.labelling.sampling.labelling_order``): diverse headlines until the cold start is over, then after
+  (``classify.labelling.sampling.labelling_order``): diverse headlines until the cold start is over, then
+  after
   every ``--batch`` answers the selection model (``classify.labelling.sampling.selection_proba``: a linear SVM
   on the pool's own TF-IDF vectors) refitted on the answers so far picks the next batch: half of it
   the ``30 * places`` smallest-margin headlines clustered into that many groups, the most typical of

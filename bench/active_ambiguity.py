@@ -3,7 +3,7 @@
     python -m bench.active_ambiguity [--sets ag_news,huffpost] [--seeds 0]
                                               # writes bench/results/active_ambiguity.{md,json}
 
-Why: the labelling goal of issue 14 (random order's 1,000-label macro-F1 with 600 labels) is not met,
+Why: the labelling goal (random order's 1,000-label macro-F1 with 600 labels) is not met,
 and the usual suspect is that uncertainty sampling keeps asking about headlines that are ambiguous in
 themselves, whose labels teach little. This measures it. Same split as ``bench/active.py``; a model
 trained by 5-fold cross-validation on the whole pool (``classify.pipeline.model.fit_pipeline``, every label

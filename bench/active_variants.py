@@ -1,4 +1,4 @@
-"""Exploration loop for issue 14: variants of the labelling order, one set and seed at a time.
+"""Exploration loop for the labelling order: variants of the labelling order, one set and seed at a time.
 
     python -m bench.active_variants --sets ag_news,huffpost --seeds 3,4 --variant SPEC [--variant SPEC ...]
     python -m bench.active_variants --summary      # bench/results/active_variants.md from the log
@@ -200,10 +200,11 @@ def proba_bagged(ctx, idx, labels, c=1.0, n=5, **kw):  # type: ignore[no-untyped
 
 
 def _word_vector_matrix(ctx: dict[str, Any], norm: float) -> Any:
-    """The pool vectors with the shipped static word vectors as extra columns (issue 14, fifth round).
+    """The pool vectors with the shipped static word vectors as extra columns (fifth round).
 
     ``classify.pipeline.linear.VectorColumns`` over the pool vectors' word block: the word TF-IDF of
-    ``classify.evaluation.groups.similarity_vectors`` is its first block and is deterministic, so refitting the
+    ``classify.evaluation.groups.similarity_vectors`` is its first block and is deterministic, so refitting
+    the
     same word vectorizer on the pool gives that block's vocabulary (column j of the block is column j
     of the pool vectors). The columns are standardised on the whole pool and scaled to a row norm of
     about ``norm`` (the pipeline's ``word_vectors`` uses 0.35).
@@ -873,9 +874,9 @@ def main() -> int:
     return 0
 
 
-#: Text of the third round of variants (issue 14 continued) in the summary.
+#: Text of the third round of variants  in the summary.
 THIRD_ROUND = """\
-Third round (issue 14, the directions not tried before; seeds 3-8; every cquota variant below keeps
+Third round (the directions not tried before; seeds 3-8; every cquota variant below keeps
 s0.5's quota half unless it says otherwise). `-rerun`: s0.5 measured again in the same session (AG
 0.652, HuffPost 0.330 at 600 on seeds 3-8; 0.652 and 0.332 on 3-14: the reference for this round).
 `svm-cal`: contrastive active learning (CAL, Margatina et al. 2021): the batch with the highest mean
@@ -917,11 +918,12 @@ either (0.315, or 0.325 in the quota half).
 
 #: Text of the fifth round (static word vectors in the order) in the summary.
 FIFTH_ROUND = """\
-Fifth round (issue 14, static word vectors; the evaluated pipeline now trains with them, `word_vectors`
+Fifth round (static word vectors; the evaluated pipeline now trains with them, `word_vectors`
 0.35, so these rows are tagged `[wv0.35]` and compared with random order re-measured with that
 pipeline: random's 1,000-label score is 0.720 on AG News and 0.360 on HuffPost on seeds 0-2, against
 0.683 and 0.337 before). `svmwvN`: the selection SVM on [pool TF-IDF, the shipped word vectors as
-columns] (`classify.pipeline.linear.VectorColumns` over the pool vectors' word block, standardised on the pool,
+columns] (`classify.pipeline.linear.VectorColumns` over the pool vectors' word block, standardised on the
+pool,
 a row's vector part scaled to norm N); `-cluwv`: also the batch's k-means on those vectors (unit rows);
 `-allwv`: also the near-duplicate rule; `svmpair`: the mean of the SVMs without and with the vectors;
 `-quotawvN`: only the quota half ranked by the SVM with vectors; `-coldwvN`: the cold start's
@@ -947,7 +949,7 @@ product order (`svm-cquota-clu-s0.5-full [wv0.35]`, seeds 0-2) reaches random's 
 
 #: Text of the sixth round (telling the model's own doubt from the headlines' ambiguity).
 SIXTH_ROUND = """\
-Sixth round (issue 14; `[wv0.35]`, seeds 3-8 at 600 labels; base `svm-cquota-clu-s0.5`: AG 0.699,
+Sixth round (`[wv0.35]`, seeds 3-8 at 600 labels; base `svm-cquota-clu-s0.5`: AG 0.699,
 HuffPost 0.347). Aim: stop asking about headlines that are ambiguous in themselves (many AG News
 headlines fit two topics), on the guess that uncertainty keeps choosing them (the diagnostic below
 found that on AG News it hardly does). `-tod`:
@@ -994,7 +996,7 @@ def summary(rows: list[dict[str, Any]]) -> str:
         runs.setdefault((r["set"], variant), {})[r["seed"]] = r  # a rerun replaces
     at = [CHECKPOINTS.index(n) for n in EXPLORE_MARKS]
     md = [
-        "# Active learning: every variant of the order measured for issue 14",
+        "# Active learning: every variant of the order measured for the labelling order",
         "",
         "`python -m bench.active_variants` (log: `active_variants.jsonl`, one line per run, with its spec).",
         "Mean macro-F1 on the held-out 20% over the seeds listed; random is the same seeds' random order.",
@@ -1002,9 +1004,9 @@ def summary(rows: list[dict[str, Any]]) -> str:
         "the winner; runs marked `explore` stop at 600 labels. Scores of one seed vary by about 0.02.",
         "",
         "Names are model-picker. Models (what the selection reads): `pipe`, the project pipeline's",
-        "calibrated probabilities (the order before issue 14); `svm`, a LinearSVC (balanced, C=1 unless",
+        "calibrated probabilities (the order before 0.2); `svm`, a LinearSVC (balanced, C=1 unless",
         "`svmC`) on the pool's own TF-IDF vectors, softmax of its raw scores (the winner, now",
-        "`classify.labelling.sampling.selection_proba`); `lr`, logistic regression on the same vectors (C=10 unless",
+        "`sampling.selection_proba`); `lr`, logistic regression on the same vectors (C=10 unless",
         "`lrC`; too slow on HuffPost's 19 topics, stopped); `qbc`, a word-SVM and a character-SVM averaged.",
         "Pickers: `current`, `sampling.labelling_order` (the 30*batch smallest margins clustered by",
         "weighted k-means, the most typical of each cluster); `margin`, smallest margin first with the",
@@ -1017,7 +1019,7 @@ def summary(rows: list[dict[str, Any]]) -> str:
         "of 20; `coldrand`: random cold start; `cold50div`/`cold50rand`: the first 50 diverse/random",
         "(`cold100rand`..`cold200rand`: a longer random warm-up).",
         "",
-        "Second round (issue 14 continued; exploration seeds 3-8, since a run now takes seconds):",
+        "Second round (exploration seeds 3-8, since a run now takes seconds):",
         "`stoch`, stochastic batch acquisition (Kirsch et al. 2023): the batch drawn without replacement",
         "(Gumbel-top-k) with p ~ u**beta (`pow`, u = 1 - margin), p ~ exp(u / (T * std u)) (`softmax`),",
         "p ~ rank**-beta (`softrank`) or p ~ margin**-beta (`inv`), then the near-duplicate rule; `-clu30`:",
@@ -1026,7 +1028,7 @@ def summary(rows: list[dict[str, Any]]) -> str:
         "`cquota`, predicted-topic quotas (places ~ (1/(1 + labels))**alpha, `a2`: alpha 2) filled per",
         "topic by the clustering of its 30*places smallest margins (`clu`) or by `inv` sampling; `sX`:",
         "only a share X of the batch by quota, the rest by `current`'s clustering (s0.5: the winner, now",
-        "`classify.labelling.sampling.labelling_order` with `counts`; `-b10`: refit every 10; `-stochinv1`: the",
+        "`sampling.labelling_order` with `counts`; `-b10`: refit every 10; `-stochinv1`: the",
         "quota places by `inv` sampling; `-skip5`: the plain half clustered from below the top 5*places;",
         "`svm0.3-cquota...`: with C=0.3). The bench's selection SVM has no fixed",
         "random_state, so a rerun of one seed moves by up to ~0.015.",

@@ -61,7 +61,7 @@ SYSTEMS = (
     "cnb",
 )
 DEFAULT_SYSTEMS = ("classify", "fasttext", "cnb")
-#: The settings of the ``classify_stack`` system: the opt-in stack of views (issue 16), over the defaults.
+#: The settings of the ``classify_stack`` system: the opt-in stack of views, over the defaults.
 STACK_PARAMS: dict[str, Any] = {"classifier": "stack", "blend_bias": False, "views": "svm+nbsvm+mnb+emb"}
 #: The settings of the ``classify_vectors`` system: the default SVM with static word-vector columns
 #: (``word_vectors``, classify.pipeline.embeddings), over the defaults.
@@ -148,7 +148,7 @@ class System:
 
 
 class ClassifySystem(System):
-    """This project's default pipeline, built and fitted only through :func:`classify.pipeline.model.fit_pipeline`."""
+    """This project's default pipeline, fitted only through :func:`classify.pipeline.model.fit_pipeline`."""
 
     name = "classify"
     pipeline: Any = None

@@ -1,4 +1,4 @@
-"""Hostile input, measured (issue 12 cases 10 and 11): a huge cell in training data, and the reader's speed.
+"""Hostile input, measured: a huge cell in training data, and the reader's speed.
 
 Two questions, each answered for this checkout and, with ``--old DIR``, for another copy of classify
 (e.g. ``git archive <commit> | tar -x -C DIR``) in the same run, so the figures are ratios on one

@@ -300,7 +300,8 @@ def _evaluate_child(path: Path, out: Path) -> None:
     progress = out.with_suffix(".progress")
     began = time.perf_counter()
     data = load_labelled(path)
-    # The folds are fitted as the command fits them (classify.evaluation.evaluate.cross_validate): by streaming
+    # The folds are fitted as the command fits them (classify.evaluation.evaluate.cross_validate): by
+    # streaming
     # above the auto-stream size, with the passes chosen for all the rows.
     streaming = should_stream(path)
     fold_fit = (
@@ -625,7 +626,7 @@ def markdown(payload: dict[str, Any]) -> str:
             "",
             "`classify.evaluation.groups.near_duplicate_groups` (threshold 0.5; `auto` picks `blocked` up to "
             "50,000 rows and `minhash` above) then the grouped 5-fold split of `make_splits` "
-            "(`classify.evaluation.splits.grouped_kfold`: scikit-learn's `StratifiedGroupKFold` up to 50,000 rows, "
+            "(`evaluation.splits.grouped_kfold`: scikit-learn's `StratifiedGroupKFold` up to 50,000 rows, "
             "the linear-time `grouped_folds` above), on the same archive, in a child process on one "
             "core; peak memory is the child's, reading the CSV included. The synthetic archive is an "
             "extreme case for grouping: every row shares half its words with ~2 x rows / 16,000 other "

@@ -5,7 +5,8 @@
 
 What it measures, in one run on one machine (speeds are only comparable within a run):
 
-1. In-process throughput of the library on one core: ``classify.prediction.predictor.predict`` on batches of 1, 50
+1. In-process throughput of the library on one core: ``classify.prediction.predictor.predict`` on batches
+of 1, 50
    and 1,000 headlines, and the service's own work per request without HTTP
    (:func:`classify.serve.hosting.result_rows`: predict + output rows) on batches of 1 and 50.
 2. For 1 and 2 worker processes, a real ``python -m classify serve`` (default settings, access log

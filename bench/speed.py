@@ -7,12 +7,13 @@ Writes ``bench/results/speed.md`` and ``speed.json`` (atomically; ``--name`` ren
 prints the markdown. ``--sizes-only`` times just the commands on ``--sizes`` (e.g. the 2M run alone,
 on the other core).
 
-How it measures, and why (issue 11):
+How it measures, and why:
 
 - Input: unique headlines made at run time by recombining AG News and HuffPost headlines from
   ``../shared/datasets`` (the first half of the words of one, the second half of another, duplicates
   dropped), written to a temporary folder that is deleted afterwards. Nothing is stored.
-- Models: classify's default pipeline (:func:`classify.pipeline.model.fit_pipeline`, saved with ``save_model``)
+- Models: classify's default pipeline (:func:`classify.pipeline.model.fit_pipeline`, saved with
+``save_model``)
   and fastText with the short-text recipe of ``bench/compare.py``, both trained on all of AG News test.
 - Every command is a whole process pinned to one core (``taskset -c CORE``, one BLAS/OpenMP thread),
   its stdout redirected to a file, as a user would run it; the commands of one size run back to back,

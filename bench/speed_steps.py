@@ -4,7 +4,7 @@
 
 Complements ``bench/speed.py`` (whole processes): the same recombined AG News + HuffPost headlines
 and AG-trained model, with each stage of the command timed alone in one process pinned to one core,
-so that each change of issue 11 can be measured before and after:
+so that each change can be measured before and after:
 
 - startup: importing the CLI and loading the model file;
 - reading: ``classify.io.records.iter_records`` on the file (``--no-split`` and with ticker splitting);

@@ -1,8 +1,10 @@
 """Prediction speed and accuracy of the pipeline: scikit-learn's FeatureUnion vs HeadlineVectorizer.
 
 Trains the default pipeline twice on a labelled file, once with the features as scikit-learn's
-``FeatureUnion`` of two ``TfidfVectorizer`` (the old pipeline, :func:`classify.pipeline.features.reference_union`)
-and once with :class:`classify.pipeline.features.HeadlineVectorizer` (the current one), then reports as markdown
+``FeatureUnion`` of two ``TfidfVectorizer`` (the old pipeline,
+:func:`classify.pipeline.features.reference_union`)
+and once with :class:`classify.pipeline.features.HeadlineVectorizer` (the current one), then reports as
+markdown
 on stdout:
 
 - fit time on the whole file;

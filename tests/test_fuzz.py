@@ -1,4 +1,4 @@
-"""Property-based fuzzing (issue 12, part 3): random text and structure through every reader and writer.
+"""Property-based fuzzing: random text and structure through every reader and writer.
 
 Each property states a round trip or a clean failure: what goes into a pass-through column comes out
 unchanged, one output row per headline, the output parses as CSV or JSON Lines, and bad input raises

@@ -5,7 +5,7 @@ The golden files in ``tests/golden/`` were written by the per-row code of v0.1 (
 ``conftest.py`` trained from a seeded generator. The batched writers must give exactly the same
 bytes. The inputs hold quotes, commas, backslashes, non-ASCII text, duplicates, tickers,
 pass-through values of every JSON type and columns named like the result's own fields, and none of
-the characters that issue 12 changes on purpose (formula prefixes, CR/LF inside fields, control
+the characters the hostile-text rules change on purpose (formula prefixes, CR/LF inside fields, control
 characters, rich markup, lone surrogates).
 
 To rewrite them after a deliberate change of the output (or of the tiny model's training), run

@@ -1,4 +1,4 @@
-"""Issue 12: the reader-side hostile-input cases (2, 3, 8, 9, 10, 11) and case 1 for audit and tune tables.
+"""Hostile input on the reader side, and hostile text in the audit and tune tables.
 
 Each test failed before the fix. Training and prediction read files through one reader
 (:mod:`classify.io.reading`), so most cases check both verbs on the same file.

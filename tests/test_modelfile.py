@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
+import sys
 import zipfile
 from pathlib import Path
 
@@ -165,13 +167,15 @@ def test_a_newer_format_asks_for_an_upgrade(tiny_model_path: Path, tmp_path: Pat
 
 
 def legacy_model(tmp_path: Path) -> tuple[Path, object]:
-    """A model file as classify 0.1 wrote it: a joblib pickle of a calibrated LinearSVC pipeline."""
+    """A model file as classify 0.1 wrote it: a joblib pickle of a calibrated LinearSVC pipeline,
+    whose features are named by their module of then, ``classify.features.HeadlineVectorizer``."""
     import joblib
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.pipeline import Pipeline
     from sklearn.svm import LinearSVC
 
     from classify.pipeline.features import HeadlineVectorizer
+    from classify.pipeline.legacy import old_module_names
 
     rows = tiny_rows()
     pipeline = Pipeline(
@@ -187,8 +191,52 @@ def legacy_model(tmp_path: Path) -> tuple[Path, object]:
     ).fit([t for t, _ in rows], [label for _, label in rows])
     meta = {"topics": ["economy", "health", "sport"], "n_rows": len(rows)}
     path = tmp_path / "old.joblib"
-    joblib.dump({"format": "classify-model", "format_version": 1, "meta": meta, "pipeline": pipeline}, path)
+    payload = {"format": "classify-model", "format_version": 1, "meta": meta, "pipeline": pipeline}
+    # Pickle records a class by its __module__, which it checks by importing: the old name must exist.
+    with pytest.MonkeyPatch.context() as patch, old_module_names():
+        patch.setattr(HeadlineVectorizer, "__module__", "classify.features")
+        joblib.dump(payload, path)
     return path, pipeline
+
+
+def test_a_pickle_naming_the_old_modules_loads_and_leaves_no_old_module(tmp_path: Path) -> None:
+    from classify.pipeline.features import HeadlineVectorizer
+    from classify.pipeline.legacy import MODULES
+
+    path, _ = legacy_model(tmp_path)
+    raw = path.read_bytes()
+    assert b"classify.features" in raw and b"classify.pipeline" not in raw
+    assert "classify.features" not in sys.modules
+    model = load_model(path, allow_pickle=True)
+    assert type(model.pipeline.named_steps["features"]) is HeadlineVectorizer
+    assert model.topics == ["economy", "health", "sport"]
+    assert not set(MODULES) & set(sys.modules)
+    with pytest.raises(ImportError):
+        importlib.import_module("classify.features")
+
+
+def test_a_pickled_hashed_pipeline_of_the_old_layout_keeps_its_predictions(tmp_path: Path) -> None:
+    import joblib
+    from sklearn.pipeline import Pipeline
+
+    from classify.pipeline.features import HashedHeadlineVectorizer
+    from classify.pipeline.legacy import old_module_names
+    from classify.pipeline.linear import TopicClassifier
+
+    rows = tiny_rows()
+    pipeline = Pipeline(
+        [("features", HashedHeadlineVectorizer(word_bits=10, char_bits=10)), ("clf", TopicClassifier())]
+    ).fit([t for t, _ in rows], [label for _, label in rows])
+    path = tmp_path / "hashed.joblib"
+    with pytest.MonkeyPatch.context() as patch, old_module_names():
+        patch.setattr(HashedHeadlineVectorizer, "__module__", "classify.hashing")
+        patch.setattr(TopicClassifier, "__module__", "classify.linear")
+        joblib.dump({"format": "classify-model", "format_version": 1, "meta": {}, "pipeline": pipeline}, path)
+    raw = path.read_bytes()
+    assert b"classify.hashing" in raw and b"classify.linear" in raw and b"classify.pipeline" not in raw
+    model = load_model(path, allow_pickle=True)
+    assert np.allclose(model.predict_proba(HEADLINES), pipeline.predict_proba(HEADLINES))
+    assert "classify.hashing" not in sys.modules and "classify.linear" not in sys.modules
 
 
 def test_old_pickle_models_load_only_when_allowed_and_convert(tmp_path: Path) -> None:

@@ -69,13 +69,26 @@ def test_a_streamed_model_predicts_with_the_plain_hashed_features(stream_model_p
     assert np.array_equal(model.predict_proba(HEADLINES), model.pipeline.predict_proba(HEADLINES))
 
 
-def test_an_old_import_of_the_hashed_estimator_still_works() -> None:
-    # Pickled models made before the estimator moved name it in classify.pipeline.hashing.
-    from classify.pipeline.hashing import HashedHeadlineVectorizer as old_name
+def test_an_old_name_of_the_hashed_estimator_still_unpickles() -> None:
+    # Pickled models made before the estimator moved name it classify.hashing.HashedHeadlineVectorizer.
+    import importlib
+    import pickle
 
-    assert old_name is HashedHeadlineVectorizer
-    with pytest.raises(ImportError):
-        from classify.pipeline.hashing import NoSuchThing  # noqa: F401
+    from classify.pipeline.legacy import old_module_names
+
+    features = HashedHeadlineVectorizer(word_bits=8, char_bits=8).fit(["Oil prices rise", "Team wins"])
+    with pytest.MonkeyPatch.context() as patch, old_module_names():
+        patch.setattr(HashedHeadlineVectorizer, "__module__", "classify.hashing")
+        blob = pickle.dumps(features)
+    assert b"classify.hashing" in blob
+    with old_module_names():
+        old_name = importlib.import_module("classify.hashing").HashedHeadlineVectorizer
+        with pytest.raises(AttributeError):
+            importlib.import_module("classify.hashing").NoSuchThing  # noqa: B018
+        loaded = pickle.loads(blob)
+    assert old_name is HashedHeadlineVectorizer and type(loaded) is HashedHeadlineVectorizer
+    assert np.array_equal(loaded.idf_, features.idf_)
+    assert "classify.hashing" not in sys.modules
 
 
 @pytest.mark.parametrize("which", ["tiny_model_path", "stream_model_path"])

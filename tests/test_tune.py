@@ -86,7 +86,9 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     import classify.evaluation.tuning
 
     fake = FakeClock(step=0.01)
-    monkeypatch.setattr(classify.evaluation.tuning, "time", types.SimpleNamespace(perf_counter=fake.perf_counter))
+    monkeypatch.setattr(
+        classify.evaluation.tuning, "time", types.SimpleNamespace(perf_counter=fake.perf_counter)
+    )
     return fake
 
 

@@ -1,4 +1,4 @@
-"""Output formats against hostile text (issue 12, cases 1, 4, 5, 6, 7) and the batch writers' contract.
+"""Output formats against hostile text, and the batch writers' contract.
 
 Each case of the issue's table has a test here that failed before the fix: rich markup and control
 characters in tables, formula prefixes and bare CRs in CSV, lone surrogates in any format.

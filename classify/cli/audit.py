@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from classify.cli._common import ConfigOpt, DataArg, LabelCol, TextCol, app, handle_errors, load_labelled
+from classify.cli._common import ConfigOpt, DataArg, LabelCol, TextCol, handle_errors, load_labelled
 from classify.evaluation.splits import DEFAULT_FOLDS
 
 
@@ -17,7 +17,6 @@ class AuditFormat(StrEnum):
     csv = "csv"
 
 
-@app.command("audit")
 @handle_errors
 def audit_cli(
     data: DataArg,

@@ -16,7 +16,6 @@ from classify.cli._common import (
     LabelCol,
     ReportFormat,
     TextCol,
-    app,
     error,
     handle_errors,
     info,
@@ -26,7 +25,6 @@ from classify.cli._common import (
 from classify.evaluation.splits import DEFAULT_FOLDS, DUPLICATE_THRESHOLD
 
 
-@app.command("evaluate")
 @handle_errors
 def evaluate_cli(
     data: DataArg,

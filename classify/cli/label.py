@@ -7,11 +7,10 @@ from typing import Annotated
 
 import typer
 
-from classify.cli._common import app, error, handle_errors, info, load_model
+from classify.cli._common import error, handle_errors, info, load_model
 from classify.labelling.session import DEFAULT_REFIT_EVERY
 
 
-@app.command("label")
 @handle_errors
 def label_cli(
     pool: Annotated[

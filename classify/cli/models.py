@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from classify.cli._common import AllowPickle, ModelOpt, app, handle_errors, load_model
+from classify.cli._common import AllowPickle, ModelOpt, handle_errors, load_model
 
 
-@app.command("topics")
 @handle_errors
 def topics_cli(model_path: ModelOpt = None, allow_pickle: AllowPickle = False) -> None:
     """List a model's topics with their descriptions (where known) and training counts."""
@@ -26,7 +25,6 @@ def topics_cli(model_path: ModelOpt = None, allow_pickle: AllowPickle = False) -
         typer.echo(f"{topic:<{width}}  {counts.get(topic, 0):>6}  {text}".rstrip())
 
 
-@app.command("convert")
 @handle_errors
 def convert_cli(
     source: Annotated[Path, typer.Argument(help="A model file of an older classify.", show_default=False)],

@@ -14,7 +14,6 @@ from classify.cli._common import (
     DaskOpt,
     ModelOpt,
     OutputFormat,
-    app,
     error,
     handle_errors,
     headline_progress,
@@ -24,7 +23,6 @@ from classify.cli._common import (
 )
 
 
-@app.command("predict")
 @handle_errors
 def predict_cli(
     inputs: Annotated[

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from classify.cli._common import ModelOpt, app, error, handle_errors, info, usage_parser
+from classify.cli._common import ModelOpt, error, handle_errors, info, usage_parser
 from classify.serve.settings import ServeSettings
 
 #: The library's defaults, shown and used by the options below.
@@ -15,14 +15,15 @@ DEFAULTS = ServeSettings()
 _size = usage_parser("classify.serve.settings", "parse_size")
 
 
-@app.command("serve")
 @handle_errors
 def serve_cli(
     model_path: ModelOpt = None,
     host: Annotated[
         str, typer.Option("--host", help="Address to listen on (loopback unless told otherwise).")
     ] = DEFAULTS.host,
-    port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535, help="Port to listen on.")] = DEFAULTS.port,
+    port: Annotated[
+        int, typer.Option("--port", "-p", min=0, max=65535, help="Port to listen on.")
+    ] = DEFAULTS.port,
     workers: Annotated[
         int, typer.Option("--workers", "-w", min=1, help="Worker processes (each holds the model).")
     ] = DEFAULTS.workers,

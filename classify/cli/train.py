@@ -8,11 +8,10 @@ from typing import Annotated, Any
 
 import typer
 
-from classify.cli._common import ConfigOpt, LabelCol, TextCol, app, duration, error, handle_errors, info, warn
+from classify.cli._common import ConfigOpt, LabelCol, TextCol, duration, error, handle_errors, info, warn
 from classify.training.selftrain import DEFAULT_ROUNDS, DEFAULT_THRESHOLD
 
 
-@app.command("train")
 @handle_errors
 def train_cli(
     data: Annotated[

@@ -13,7 +13,6 @@ from classify.cli._common import (
     DataArg,
     LabelCol,
     TextCol,
-    app,
     handle_errors,
     info,
     load_labelled,
@@ -25,7 +24,6 @@ from classify.evaluation.splits import DEFAULT_FOLDS
 _budget = usage_parser("classify.evaluation.tuning", "parse_budget")
 
 
-@app.command("tune")
 @handle_errors
 def tune_cli(
     data: DataArg,

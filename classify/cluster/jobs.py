@@ -162,7 +162,9 @@ def predict_partition(
     if die_once is not None and not Path(die_once).exists():
         Path(die_once).write_text("died\n", encoding="utf-8")
         os._exit(1)  # a worker lost mid-partition, as a killed process or a lost node would be
-    run = predict_to_file(model, source, target, fmt=fmt, options=PredictOptions(top_k=top_k), text_col=text_col)
+    run = predict_to_file(
+        model, source, target, fmt=fmt, options=PredictOptions(top_k=top_k), text_col=text_col
+    )
     return run.rows
 
 

@@ -4,7 +4,8 @@ Likely label errors come from confident learning (Northcutt, Jiang & Chuang, "Co
 Estimating Uncertainty in Dataset Labels", JAIR 2021), done here in a few lines of numpy:
 
 1. out-of-fold probabilities for every row from the grouped folds of ``classify evaluate``
-   (:func:`classify.evaluation.evaluate.cross_validate`, on the splits of :mod:`classify.evaluation.splits`), so that no
+   (:func:`classify.evaluation.evaluate.cross_validate`, on the splits of
+   :mod:`classify.evaluation.splits`), so that no
    row, and no reworded copy of it, helped train the model that judges it;
 2. a per-topic threshold: the mean probability of topic *k* over the rows labelled *k* (how sure the
    model is on its own turf; a topic the model finds hard gets a lower bar);
@@ -127,7 +128,8 @@ def audit(
     params
         Pipeline settings (e.g. from ``classify tune``).
     run
-        A cross-validation of ``data`` made before (default: :func:`classify.evaluation.evaluate.cross_validate`
+        A cross-validation of ``data`` made before (default:
+        :func:`classify.evaluation.evaluate.cross_validate`
         with ``folds`` and ``params``).
 
     Returns

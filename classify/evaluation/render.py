@@ -2,7 +2,8 @@
 
 Each result has one renderer here, in plain text (pipes, logs) and, where a terminal shows it, as a
 rich table built from the same cells. Prediction rows are written by :mod:`classify.prediction.writers`, the
-Markdown report by :mod:`classify.evaluation.report`. Nothing here reads argv or exits; the CLI decides where the
+Markdown report by :mod:`classify.evaluation.report`. Nothing here reads argv or exits; the CLI decides
+where the
 text goes.
 """
 

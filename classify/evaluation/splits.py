@@ -1,6 +1,7 @@
 """Splits: which rows train and which test, for cross-validation, tuning and audits.
 
-Leakage-aware by default: headlines that tell the same story (see :mod:`classify.evaluation.groups`) are kept in
+Leakage-aware by default: headlines that tell the same story (see :mod:`classify.evaluation.groups`) are
+kept in
 one fold with ``StratifiedGroupKFold`` (or, above :data:`FAST_SPLIT_ROWS` rows, :func:`grouped_folds`,
 its linear-time equivalent), so that a reworded copy of a test headline never sits in the training
 folds. ``group=False`` gives plain ``StratifiedKFold``; a date split (train on the older rows,

@@ -209,7 +209,8 @@ def _line_records(
 
 
 #: Lines taken at a time by :func:`_plain_records`: the size of the first batch of
-#: :func:`classify.prediction.predictor.predict_record_batches`, so piped input does not wait for more lines than
+#: :func:`classify.prediction.predictor.predict_record_batches`, so piped input does not wait for more
+#: lines than
 #: that batch needs (unless some of them are blank).
 _BLOCK_LINES = 1024
 

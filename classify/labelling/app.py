@@ -1,6 +1,6 @@
-"""The web layer of ``classify label``: a FastAPI app over a :class:`~classify.labelling.session.LabelSession`.
+"""The web layer of ``classify label``: FastAPI over a :class:`~classify.labelling.session.LabelSession`.
 
-Endpoints (JSON; the page is ``classify/static/label.html``, self-contained, no CDN):
+Endpoints (JSON; the page is ``classify/labelling/static/label.html``, self-contained, no CDN):
 
 - ``GET /``: the labelling page;
 - ``GET /api/state``: ``{"item", "progress", "topics"}``: the question to show now;

@@ -1,214 +1,67 @@
-"""The numpy machinery behind :class:`classify.pipeline.runtime.HeadlineFeatures` (private).
+"""The token table behind :class:`classify.pipeline.runtime.HeadlineFeatures` (private).
 
+:class:`~classify.pipeline.features.HeadlineVectorizer` computes the same matrix as scikit-learn's
+``FeatureUnion`` of a word and a ``char_wb`` ``TfidfVectorizer``, several times faster at prediction
+time. ``char_wb`` n-grams never cross whitespace, so a document's character counts are the sum of its
+words' counts, and words repeat a lot: each distinct whitespace token is analysed once and its feature
+columns kept as a row of a sparse table ``T``; a batch becomes a sparse document-by-token matrix
+``D`` and ``D @ T`` (compiled sparse code) adds the rows up. Word n-grams of two or more words, which
+do cross whitespace, are found with numpy and enter ``D`` as rows of an identity block at the top of
+``T``. The Python-level work left is one lowercasing per headline and one dict look-up per token.
 
-:class:`HeadlineVectorizer` computes the same matrix as the scikit-learn ``FeatureUnion`` of a word
-1-2-gram ``TfidfVectorizer`` and a ``char_wb`` 2-5-gram ``TfidfVectorizer`` (same sorted columns, same
-values up to float32 rounding), several times faster at prediction time.
-
-Why it is faster: scikit-learn extracts every character n-gram of every document in Python and looks
-each one up in a dict, about 150 look-ups per headline. But ``char_wb`` n-grams never cross whitespace
-(each word is padded with one space on each side and cut into n-grams inside it), so a document's
-character counts are the sum of its words' counts, and words repeat a lot. Here each distinct
-whitespace token is analysed once and its feature columns are kept in a table (a sparse matrix ``T``
-with one row per token); a batch of documents becomes a sparse document-by-token matrix ``D``, and
-``D @ T`` (compiled sparse code) adds the rows up. Word n-grams of two or more words, which do cross
-whitespace, are looked up with numpy (sorted integer keys and ``searchsorted``) and enter ``D`` as rows
-of an identity block at the top of ``T``. The Python-level work left is one lowercasing per headline
-and one dict look-up per token (a batch is split as one string); tokens never seen before are
-analysed together, in one pass, when a batch first meets them.
-
-Kept apart from the estimator so that ``features.py`` reads as a scikit-learn transformer,
-``runtime.py`` as the fitted transform, and this module as the counting they rely on; nothing
-outside those two (and ``hashing.py``, which splits batches with :func:`split_tokens`) should import
-it.
+This module holds the table (:class:`TokenTable`, :class:`CharIndex`); the array kernels it and the
+estimators use are in :mod:`classify.pipeline._counting` and re-exported here. Nothing outside
+``features.py``, ``runtime.py`` and ``hashing.py`` should import either.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-from itertools import repeat
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
-from classify.text import char_wb_ngrams, preprocess
+from classify.pipeline._counting import (
+    SEP,
+    WORD,
+    FirstSight,
+    KeyIndex,
+    append,
+    code_points,
+    count_matrix,
+    gather,
+    get_all,
+    get_ids,
+    lookup,
+    ngram_ids,
+    pack,
+    split_tokens,
+    stack_rows,
+    unpack,
+)
+from classify.text import char_wb_ngrams
 
-if TYPE_CHECKING:
-    from classify.pipeline.runtime import HeadlineFeatures
-
-#: scikit-learn's default ``token_pattern``: words of two or more word characters.
-WORD = re.compile(r"(?u)\b\w\w+\b")
-
-
-def gather(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Indices of the concatenation of the ranges ``starts[i] : starts[i] + lengths[i]``, without a loop."""
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    offsets = np.cumsum(lengths) - lengths
-    return np.repeat(starts.astype(np.int64) - offsets, lengths) + np.arange(total, dtype=np.int64)
-
-
-def lookup(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
-    """Position of each key in ``sorted_keys``, or -1 where it is absent."""
-    if len(sorted_keys) == 0:
-        return np.full(len(keys), -1, dtype=np.int64)
-    pos = np.searchsorted(sorted_keys, keys)
-    pos[pos == len(sorted_keys)] = 0
-    return np.where(sorted_keys[pos] == keys, pos, -1)
-
-
-#: Marks the end of each document when a batch is split as one string. It is looked up like any
-#: token (so a headline that really holds it is still analysed right); :func:`split_tokens` only
-#: treats it as a boundary after checking that no headline of the batch contains it.
-SEP = "\x00"
-
-
-def split_tokens(docs: Sequence[str], ids: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Preprocess and whitespace-split a batch; return each token's id and its document's index.
-
-    The batch is joined with a separator token and split once: splitting each headline into its own
-    list made a million small lists, and the garbage collector's passes over them tripled the time.
-    An all-ASCII batch (most of them) is lowercased whole, in one call; otherwise preprocessing is
-    per headline, because lowercasing after accent stripping would differ from scikit-learn on a
-    few characters.
-
-    Parameters
-    ----------
-    docs
-        Raw headlines.
-    ids
-        Token -> id; looking up a token it lacks must add it (a dict with ``__missing__``).
-    """
-    joined = f" {SEP} ".join(docs)
-    if joined.isascii():  # lowercasing ASCII text is the same whole or headline by headline
-        joined = joined.lower()
-        pre = None
-    else:
-        pre = [d.lower() if d.isascii() else preprocess(d) for d in docs]
-        joined = f" {SEP} ".join(pre)
-    if joined.count(SEP) == len(docs) - 1:
-        tokens = joined.split()
-        tok = np.fromiter(map(ids.__getitem__, tokens), dtype=np.int64, count=len(tokens))
-        boundary = tok == ids[SEP]
-        doc = np.cumsum(boundary)
-        return tok[~boundary], doc[~boundary]
-    # A headline holds the separator itself: split one by one.
-    split = [d.split() for d in (pre if pre is not None else [d.lower() for d in docs])]
-    lens = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
-    tokens = [t for toks in split for t in toks]
-    tok = np.fromiter(map(ids.__getitem__, tokens), dtype=np.int64, count=len(tokens))
-    return tok, np.repeat(np.arange(len(docs), dtype=np.int64), lens)
-
-
-class FirstSight(dict):
-    """Token -> id in order of first sight (the fit's provisional ids)."""
-
-    def __missing__(self, token: str) -> int:
-        value = self[token] = len(self)
-        return value
-
-
-class KeyIndex:
-    """The positions of distinct non-negative integer keys, found by hashing instead of bisection.
-
-    ``searchsorted`` takes ~17 dependent steps through a 36k-key array per query, and the word
-    bigram look-up makes one query per word of every headline: 0.135 s of a 200k-headline run. An
-    open-addressing table four times the keys' count answers most queries in one vectorised probe
-    (multiplicative hashing, linear probing; the few that collide take another round): 0.08 s.
-
-    Parameters
-    ----------
-    keys
-        Distinct non-negative keys; a key's answer is its index in this array.
-    """
-
-    #: Fibonacci hashing: the key times 2**64 / golden ratio, top bits kept.
-    _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
-
-    def __init__(self, keys: np.ndarray) -> None:
-        keys = np.asarray(keys, dtype=np.int64)
-        bits = max(4, (4 * len(keys)).bit_length())
-        self._shift = np.uint64(64 - bits)
-        self._mask = (1 << bits) - 1
-        self._keys = np.full(1 << bits, -1, dtype=np.int64)  # -1: an empty slot
-        self._values = np.full(1 << bits, -1, dtype=np.int64)
-        todo = np.arange(len(keys), dtype=np.int64)
-        slot = self._slot(keys)
-        while len(todo):
-            free = self._keys[slot] == -1
-            # Of the keys that want the same free slot, the first takes it; the rest probe on.
-            wanted, first = np.unique(slot[free], return_index=True)
-            taken = np.flatnonzero(free)[first]
-            self._keys[wanted] = keys[todo[taken]]
-            self._values[wanted] = todo[taken]
-            left = np.ones(len(todo), dtype=bool)
-            left[taken] = False
-            todo, slot = todo[left], (slot[left] + 1) & self._mask
-
-    def _slot(self, keys: np.ndarray) -> np.ndarray:
-        return ((keys.astype(np.uint64) * self._MULTIPLIER) >> self._shift).astype(np.int64)
-
-    def find(self, queries: np.ndarray) -> np.ndarray:
-        """The index of each query among the keys, or -1 where it is not one."""
-        slot = self._slot(queries)
-        found = self._keys[slot]
-        out = np.where(found == queries, self._values[slot], -1)
-        # Queries whose probe met another key go on to the next slot until a match or an empty one.
-        pending = np.flatnonzero((found != queries) & (found != -1))
-        while len(pending):
-            slot_p = (slot[pending] + 1) & self._mask
-            slot[pending] = slot_p
-            found_p = self._keys[slot_p]
-            hit = found_p == queries[pending]
-            out[pending[hit]] = self._values[slot_p[hit]]
-            pending = pending[~hit & (found_p != -1)]
-        return out
-
-
-def ngram_ids(
-    words: np.ndarray, docs: np.ndarray, n: int, levels: Sequence[KeyIndex], base: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Find the known n-grams (n >= 2) in a flat sequence of word ids.
-
-    An n-gram is identified one word at a time: a known prefix id times ``base`` plus the next word id
-    is looked up in that level's sorted keys, and its position there is the next prefix id. Keys stay
-    far below 2**63 whatever ``n`` is, unlike a single base-``base`` number of ``n`` digits.
-
-    Parameters
-    ----------
-    words
-        Word ids of all documents concatenated (-1 for words in no known n-gram).
-    docs
-        Document index of each word, to keep n-grams inside one document.
-    n
-        N-gram length.
-    levels
-        The ``n - 1`` levels' keys (each level's sorted key array, indexed); the position in the
-        last one is the n-gram's id.
-    base
-        One more than the largest word id.
-
-    Returns
-    -------
-    start, ngram
-        Position of the first word of each n-gram found, and its id.
-    """
-    count = len(words) - n + 1
-    if count <= 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    start = np.flatnonzero((docs[:count] == docs[n - 1 :]) & (words[:count] >= 0))
-    prefix = words[start]
-    for j in range(1, n):
-        nxt = words[start + j]
-        keep = nxt >= 0
-        start, prefix, nxt = start[keep], prefix[keep], nxt[keep]
-        prefix = levels[j - 1].find(prefix * base + nxt)
-        keep = prefix >= 0
-        start, prefix = start[keep], prefix[keep]
-    return start, prefix
+__all__ = [
+    "SEP",
+    "WORD",
+    "CharIndex",
+    "FirstSight",
+    "KeyIndex",
+    "TokenCache",
+    "TokenTable",
+    "append",
+    "code_points",
+    "count_matrix",
+    "gather",
+    "get_all",
+    "get_ids",
+    "lookup",
+    "ngram_ids",
+    "pack",
+    "split_tokens",
+    "stack_rows",
+    "unpack",
+]
 
 
 class TokenTable:
@@ -221,10 +74,41 @@ class TokenTable:
 
     New tokens are only queued on look-up and analysed together in :meth:`flush`: one ``map`` of
     ``dict.get`` over all their n-grams is over twice as fast as analysing them one by one.
+
+    Parameters
+    ----------
+    n_word, n_features
+        Columns of the word block (which comes first) and in all.
+    word_columns
+        Word unigram -> column, or ``None`` when the word n-grams start above one word.
+    char_columns, char_ngrams
+        Character n-gram -> column of the whole matrix, and the ``char_wb`` lengths (``None``: no
+        character block).
+    ngram_words, ngram_keys
+        Word -> id among the words of known n-grams of two or more words, and per length ``n`` the
+        sorted keys of its ``n - 1`` levels (see :func:`~classify.pipeline._counting.ngram_ids`).
     """
 
-    def __init__(self, vectorizer: HeadlineFeatures) -> None:
-        self.vec = vectorizer
+    def __init__(
+        self,
+        *,
+        n_word: int,
+        n_features: int,
+        word_columns: dict[str, int] | None,
+        char_columns: dict[str, int],
+        char_ngrams: Sequence[int] | None,
+        ngram_words: dict[str, int],
+        ngram_keys: Mapping[int, Sequence[np.ndarray]],
+    ) -> None:
+        self.n_word = n_word
+        self.n_features = n_features
+        self.word_columns = word_columns
+        self.char_columns = char_columns
+        self.char_ngrams: tuple[int, int] | None = (
+            (int(char_ngrams[0]), int(char_ngrams[1])) if char_ngrams else None
+        )
+        self.ngram_words = ngram_words
+        self.ngram_keys = ngram_keys
         # Built on first use, so that a cold start answered from the cache never pays for it; kept
         # by reset (they depend on the vocabulary only).
         self.char_index: CharIndex | None = None
@@ -234,7 +118,7 @@ class TokenTable:
     def reset(self) -> None:
         """Forget every token (in place: the vectorizer keeps the same table object)."""
         self.cache: TokenCache = TokenCache(self)
-        n_word = self.vec.n_word_features_
+        n_word = self.n_word
         self.base_rows = n_word
         self.indptr = np.arange(n_word + 1, dtype=np.int32)
         self.indices = np.arange(n_word, dtype=np.int32)
@@ -249,7 +133,7 @@ class TokenTable:
     def ngram_levels(self, n: int) -> list[KeyIndex]:
         """The hashed keys of the word n-grams of length ``n``, level by level (built on first use)."""
         if n not in self._ngram_index:
-            self._ngram_index[n] = [KeyIndex(keys) for keys in self.vec._ngram_levels[n][0]]
+            self._ngram_index[n] = [KeyIndex(keys) for keys in self.ngram_keys[n]]
         return self._ngram_index[n]
 
     def flush(self) -> None:
@@ -257,19 +141,17 @@ class TokenTable:
         tokens = self.pending
         if not tokens:
             return
-        vec = self.vec
         count = len(tokens)
         words = [WORD.findall(t) for t in tokens]
         flat_words = [w for ws in words for w in ws]
         word_lens = np.fromiter(map(len, words), dtype=np.int64, count=count)
         rows, cols = [], []
-        if vec._unigrams:
+        if self.word_columns is not None:
             rows.append(np.repeat(np.arange(count), word_lens))
-            cols.append(get_all(vec.word_vocabulary_, flat_words))
-        if vec.char_ngrams:
+            cols.append(get_all(self.word_columns, flat_words))
+        if self.char_ngrams:
             if self.char_index is None:
-                ngram_range: tuple[int, int] = tuple(vec.char_ngrams)  # type: ignore[assignment]
-                self.char_index = CharIndex(vec._char_columns, ngram_range)
+                self.char_index = CharIndex(self.char_columns, self.char_ngrams)
             char_rows, char_cols = self.char_index.find(tokens)
             rows.append(char_rows)
             cols.append(char_cols)
@@ -287,9 +169,9 @@ class TokenTable:
         self.indptr = append(self.indptr, self.rows + 1, (self.nnz + np.cumsum(lens)).astype(np.int32))
         self.nnz += added
         self.rows += count
-        if vec._ngram_levels:
+        if self.ngram_keys:
             used = int(self.seq_ptr[-1])
-            ids = get_all(vec._ngram_words, flat_words)
+            ids = get_all(self.ngram_words, flat_words)
             self.seq_data = np.concatenate([self.seq_data[:used], ids])
             self.seq_ptr = np.concatenate([self.seq_ptr, used + np.cumsum(word_lens)])
             self.seq_len = np.concatenate([self.seq_len, word_lens])
@@ -299,7 +181,7 @@ class TokenTable:
         """The table as a sparse matrix (views on the buffers, no copy)."""
         return sp.csr_matrix(
             (self.data[: self.nnz], self.indices[: self.nnz], self.indptr[: self.rows + 1]),
-            shape=(self.rows, self.vec.n_features_),
+            shape=(self.rows, self.n_features),
             copy=False,
         )
 
@@ -400,11 +282,6 @@ class CharIndex:
         return np.concatenate(found_rows), np.concatenate(found_cols)
 
 
-def code_points(text: str) -> np.ndarray:
-    """The code points of ``text`` as uint32 (lone surrogates included, as scikit-learn keeps them)."""
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-
-
 class TokenCache(dict):
     """Token -> token id; a miss queues the token for analysis (``dict.__getitem__`` stays in C)."""
 
@@ -417,122 +294,3 @@ class TokenCache(dict):
         token_id = self[token] = table.rows - table.base_rows + len(table.pending)
         table.pending.append(token)
         return token_id
-
-
-def get_all(mapping: dict[str, int], keys: list[str]) -> np.ndarray:
-    """``mapping[key]`` for each key, -1 where absent, looked up in one C-level loop."""
-    return np.fromiter(map(mapping.get, keys, repeat(-1)), dtype=np.int64, count=len(keys))
-
-
-def get_ids(ids: FirstSight, keys: list[str]) -> np.ndarray:
-    """Provisional id of each key, new keys numbered in order of first sight."""
-    return np.fromiter(map(ids.__getitem__, keys), dtype=np.int64, count=len(keys))
-
-
-def append(buffer: np.ndarray, used: int, values: np.ndarray) -> np.ndarray:
-    """Write ``values`` after the first ``used`` items, doubling the capacity when needed.
-
-    Doubling keeps the cost of adding tokens one small batch at a time linear overall.
-    """
-    need = used + len(values)
-    if need > len(buffer):
-        grown = np.empty(max(need, 2 * len(buffer)), dtype=buffer.dtype)
-        grown[:used] = buffer[:used]
-        buffer = grown
-    buffer[used:need] = values
-    return buffer
-
-
-def pack(vocabulary: dict[str, int]) -> tuple[str, np.ndarray, np.ndarray]:
-    """A str -> int dict as (all keys concatenated, key lengths, values)."""
-    keys = list(vocabulary)
-    lengths = np.fromiter((len(k) for k in keys), dtype=np.int64, count=len(keys))
-    values = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(keys))
-    return "".join(keys), lengths, values
-
-
-def unpack(packed: tuple[str, np.ndarray, np.ndarray]) -> dict[str, int]:
-    """Inverse of :func:`pack`."""
-    text, lengths, values = packed
-    ends = np.cumsum(lengths).tolist()
-    starts = [0, *ends[:-1]] if ends else []
-    return dict(zip([text[a:b] for a, b in zip(starts, ends, strict=True)], values.tolist(), strict=True))
-
-
-def stack_rows(parts: list[tuple[np.ndarray, np.ndarray] | None], n_rows: int, n_cols: int) -> sp.csr_matrix:
-    """A count matrix whose row ``r`` holds the columns of row ``r`` of every part (ragged arrays)."""
-    cols, rows = [], []
-    for part in parts:
-        if part is None:
-            continue
-        values, lens = part
-        cols.append(values)
-        rows.append(np.repeat(np.arange(n_rows, dtype=np.int64), lens))
-    if not cols:
-        return sp.csr_matrix((n_rows, n_cols), dtype=np.float32)
-    row = np.concatenate(rows)
-    col = np.concatenate(cols)
-    return sp.csr_matrix((np.ones(len(col), dtype=np.float32), (row, col)), shape=(n_rows, n_cols))
-
-
-def count_matrix(
-    n_docs: int,
-    tok_doc: np.ndarray,
-    tok_rows: np.ndarray,
-    gram_doc: np.ndarray,
-    gram_rows: np.ndarray,
-    table: sp.csr_matrix,
-) -> sp.csr_matrix:
-    """Documents x features counts as ``D @ T``: D counts each document's token rows and n-gram rows.
-
-    The product is compiled sparse code that adds up duplicate columns, which is the per-document
-    counting scikit-learn does with a Python dict. Its column indices are not sorted within rows;
-    nothing downstream (``X @ coef``, l2 norms) needs them sorted.
-    """
-    row = np.concatenate([tok_doc, gram_doc])
-    col = np.concatenate([tok_rows, gram_rows])
-    if len(gram_doc):
-        order = np.argsort(row, kind="stable")  # two sorted runs: timsort merges them in linear time
-        row, col = row[order], col[order]
-    index = np.int32 if table.shape[0] < 2**31 - 1 else np.int64
-    indptr = np.zeros(n_docs + 1, dtype=index)
-    np.cumsum(np.bincount(row, minlength=n_docs), out=indptr[1:])
-    col = col.astype(index)
-    ones = np.ones(len(col), dtype=np.float32)
-    product = _product_into(n_docs, indptr, col, ones, table)
-    if product is not None:
-        return product
-    docs = sp.csr_matrix((ones, col, indptr), shape=(n_docs, table.shape[0]))
-    return sp.csr_matrix(docs @ table)
-
-
-def _product_into(
-    n_docs: int, indptr: np.ndarray, col: np.ndarray, ones: np.ndarray, table: sp.csr_matrix
-) -> sp.csr_matrix | None:
-    """``D @ T`` with scipy's compiled kernel, into arrays sized by a bound known beforehand.
-
-    ``D @ T`` first runs a whole symbolic pass over both matrices only to count the product's
-    entries (``csr_matmat_maxnnz``), a fifth of the product's time. Here the count is bounded by
-    the sum of the table rows that ``D`` adds up (no more than 10% above the true count on
-    headlines, whose words share few n-grams), the kernel fills the arrays, and they are cut to
-    what it wrote. The kernel is scipy's private ``_sparsetools.csr_matmat``, unchanged for a
-    decade; if it is missing, or the index types differ, None tells the caller to use ``@``.
-    """
-    try:
-        from scipy.sparse._sparsetools import csr_matmat
-    except ImportError:  # pragma: no cover - a scipy that moved its kernels
-        return None
-    if table.indptr.dtype != indptr.dtype or table.indices.dtype != indptr.dtype:
-        return None
-    bound = int((table.indptr[col.astype(np.int64) + 1] - table.indptr[col]).sum())
-    if bound >= np.iinfo(indptr.dtype).max or table.data.dtype != np.float32:
-        return None
-    out_ptr = np.empty(n_docs + 1, dtype=indptr.dtype)
-    out_ind = np.empty(bound, dtype=indptr.dtype)
-    out_val = np.empty(bound, dtype=np.float32)
-    n_cols = table.shape[1]
-    csr_matmat(
-        n_docs, n_cols, indptr, col, ones, table.indptr, table.indices, table.data, out_ptr, out_ind, out_val
-    )
-    nnz = int(out_ptr[-1])
-    return sp.csr_matrix((out_val[:nnz], out_ind[:nnz], out_ptr), shape=(n_docs, n_cols), copy=False)

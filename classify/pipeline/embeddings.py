@@ -141,7 +141,9 @@ def _encode(ids: np.ndarray, weights: dict[str, np.ndarray], config: dict[str, A
 
 
 def build_table(path: Path, dims: int = DIMS) -> Path:
-    """Distil the encoder into the shipped table at ``path`` (``python -m classify.pipeline.embeddings PATH``).
+    """Distil the encoder into the shipped table at ``path``.
+
+    Run as ``python -m classify.pipeline.embeddings PATH``.
 
     PCA keeps the ``dims`` strongest centred directions, each sign made deterministic (largest
     loading positive) so that every machine computing the same states writes the same table. Each
@@ -224,7 +226,10 @@ def word_projection(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Rebuild the shipped table: ``python -m classify.pipeline.embeddings [PATH]`` (needs ``classify[embed]``)."""
+    """Rebuild the shipped table: ``python -m classify.pipeline.embeddings [PATH]``.
+
+    Needs ``classify[embed]``.
+    """
     import sys
 
     args = sys.argv[1:] if argv is None else argv

@@ -7,11 +7,10 @@ same sorted columns, same values up to float32 rounding), several times faster a
 because it analyses each distinct whitespace token once (how: :mod:`classify.pipeline._ngrams`).
 
 It follows scikit-learn's estimator rules: parameters are set in ``__init__`` and checked in ``fit``
-(by :func:`classify.pipeline.settings.check_setting`, as every other reader of settings does); derived look-ups
-are built at the end of ``fit`` and again when a model is loaded, never in ``transform``, which leaves
-``__dict__`` as it was (its token cache is filled in place). ``token_features`` maps columns back to
-whole words, for explanations. One estimator, past the usual few hundred lines: its fit, transform,
-explanation look-ups and model-file arrays must agree column for column.
+(by :func:`classify.pipeline.settings.check_setting`, as every other reader of settings does); derived
+look-ups are built at the end of ``fit`` and again when a model is loaded, never in ``transform``,
+which leaves ``__dict__`` as it was (its token cache is filled in place). ``token_features`` maps
+columns back to whole words, for explanations.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from classify.pipeline import _ngrams as ngr
+import classify.pipeline._counting as ngr
 from classify.pipeline.hashing import HashedFeatures
 from classify.pipeline.runtime import DERIVED, HeadlineFeatures
 from classify.text import char_wb_ngrams, preprocess

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from classify.pipeline._ngrams import FirstSight, split_tokens
+from classify.pipeline._counting import FirstSight, split_tokens
 from classify.text import char_wb_ngrams, preprocess
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
@@ -36,8 +36,8 @@ class HashedFeatures:
     """Word n-gram plus ``char_wb`` n-gram hashed TF-IDF, in float32, with a fixed width.
 
     Plain numpy (no scikit-learn import), so that a model trained by streaming predicts with
-    :mod:`classify.pipeline.runtime` alone; :class:`classify.pipeline.features.HashedHeadlineVectorizer` is the
-    scikit-learn estimator over it, which pipelines, training and model files use.
+    :mod:`classify.pipeline.runtime` alone; :class:`classify.pipeline.features.HashedHeadlineVectorizer`
+    is the scikit-learn estimator over it, which pipelines, training and model files use.
 
     Parameters
     ----------
@@ -239,8 +239,8 @@ class HashedFeatures:
         table = self._table()
         ids: _TokenIds = table["ids"]
         n_docs = len(X)
-        # The batch is lowercased and split as one string, each token looked up in C (as the
-        # in-memory features do, see classify.pipeline._ngrams.split_tokens); only unseen tokens are analysed.
+        # The batch is lowercased and split as one string, each token looked up in C (as the in-memory
+        # features do, see classify.pipeline._counting.split_tokens); only unseen tokens are analysed.
         tok, tok_doc = split_tokens(list(X), ids)
         if ids.pending:
             analysed = [self._token(t) for t in ids.pending]
@@ -317,13 +317,3 @@ class _TokenIds(FirstSight):
     def __missing__(self, token: str) -> int:
         self.pending.append(token)
         return super().__missing__(token)
-
-
-def __getattr__(name: str) -> Any:
-    # Model files pickled before the estimator moved to classify.pipeline.features name it here; importing
-    # it lazily keeps this module free of scikit-learn for the runtime.
-    if name == "HashedHeadlineVectorizer":
-        from classify.pipeline.features import HashedHeadlineVectorizer
-
-        return HashedHeadlineVectorizer
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

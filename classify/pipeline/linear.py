@@ -26,13 +26,9 @@ from classify.pipeline.runtime import scores as _scores
 
 #: Above this many training rows the SVM is fitted once, by stochastic gradient descent, and the
 #: temperature on a held-out slice, instead of by liblinear once per calibration fold and once on all
-#: rows. liblinear's cost per pass over the data grows with the topics and it makes dozens of passes;
-#: five epochs of SGD reach the same held-out macro-F1 (within 0.1 point on 60k synthetic archive rows,
-#: 33 topics) in a quarter of the time, and a slice of thousands of rows calibrates as well as
-#: cross-validated scores do. Every benchmark set (7.6k-17.8k rows) stays below it, on the exact path,
-#: and so does the default model (20.6k corpus + 7k lexicon rows): at 20,000 it took the SGD path and
-#: lost 2.8 points on the BBC titles and 2.5 on AG News (bench/default_model.py), the held-out slice
-#: taking lexicon lines away from training.
+#: rows: on large data five epochs of SGD reach the same macro-F1 in a quarter of the time.
+#: High enough that every benchmark set and the default model stay on the exact path: at 20,000 the
+#: default model took the SGD path and lost 2-3 macro-F1 points (bench/default_model.py).
 HOLDOUT_ABOVE = 50_000
 #: Epochs of SGD on large data.
 SGD_EPOCHS = 5
@@ -61,7 +57,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
     views
         The views ``stack`` blends (see :class:`~classify.pipeline.settings.Settings`).
     blend_bias
-        Whether ``stack``'s blend learns one bias per topic (see :class:`~classify.pipeline.settings.Settings`).
+        Whether ``stack``'s blend learns one bias per topic (see
+        :class:`~classify.pipeline.settings.Settings`).
 
     Attributes
     ----------

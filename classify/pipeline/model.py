@@ -186,8 +186,9 @@ def make_meta(
 
 
 def save_model(model: Model, path: Path) -> Path:
-    """Write a model file (arrays and JSON, :mod:`classify.pipeline.modelfile`), atomically (temp file + rename)."""
-    from classify.pipeline import modelfile
+    """Write a model file (arrays and JSON, :mod:`classify.pipeline.modelfile`), atomically (temp file
+    + rename)."""
+    import classify.pipeline.modelfile as modelfile
     from classify.atomic import atomic_path
 
     path = Path(path)
@@ -216,7 +217,7 @@ def load_model(path: Path, *, allow_pickle: bool = False) -> Model:
         If the file is missing, damaged, not a classify model, a pickle that is not allowed, or made
         by a newer classify.
     """
-    from classify.pipeline import modelfile
+    import classify.pipeline.modelfile as modelfile
 
     path = Path(path)
     if not path.exists():
@@ -244,7 +245,9 @@ def _load_pickle(path: Path) -> Model:
     """Load a classify 0.1 model file (a joblib pickle) and turn its pipeline into today's."""
     import joblib
 
-    with warnings.catch_warnings():
+    from classify.pipeline.legacy import old_module_names
+
+    with warnings.catch_warnings(), old_module_names():
         warnings.simplefilter("ignore")  # scikit-learn's version warnings: the pipeline is rebuilt below
         try:
             payload = joblib.load(path)
@@ -277,6 +280,8 @@ def _modernise(old: Any) -> Pipeline:
     from classify.pipeline.runtime import weights_layout
 
     features, clf = old.named_steps["features"], old.named_steps["clf"]
+    if isinstance(clf, TopicClassifier):  # pickled after 0.1 (e.g. a streamed model): today's already
+        return Pipeline([("features", features), ("clf", clf)])
     calibrated = getattr(clf, "calibrated_classifiers_", None)
     linear = calibrated[0].estimator if calibrated else clf
     coef = np.asarray(linear.coef_, dtype=np.float64)

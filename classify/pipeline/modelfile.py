@@ -185,14 +185,15 @@ def read(source: Path, *, runtime: bool = False) -> tuple[Any, dict[str, Any]]:
 
 
 def to_pipeline(fitted: Any) -> Pipeline:
-    """The scikit-learn ``Pipeline`` of a :class:`~classify.pipeline.runtime.FittedPipeline` read by :func:`read`
-    (for what needs the estimators: saving, refitting, reports), from the arrays already in memory."""
+    """The scikit-learn ``Pipeline`` of a :class:`~classify.pipeline.runtime.FittedPipeline` read by
+    :func:`read` (for what needs the estimators: saving, refitting, reports), from the arrays already
+    in memory."""
     return _pipeline(Path(fitted.source), fitted.parts, None)
 
 
 def _restore(source: Path, part: StepParts, *, runtime: bool) -> Any:
     """One fitted step from its parts, as a scikit-learn estimator or (``runtime``) its numpy form."""
-    from classify.pipeline import runtime as rt
+    import classify.pipeline.runtime as rt
 
     # The runtime form of a step, where it has one; the estimators subclass these, so both forms
     # check a file's settings and arrays with the same from_arrays.

@@ -98,18 +98,15 @@ class Settings:
         :mod:`classify.pipeline.embeddings`).
     blend_bias
         Whether ``stack``'s blend learns one bias per topic besides the view weights. Without them
-        the blend keeps the topic priors the balanced views set: on an unbalanced set with many
-        topics (HuffPost, 19) learnt biases cost 2.6 macro-F1, on balanced sets they change nothing
-        measurable. Ignored by the other classifiers.
+        the blend keeps the topic priors the balanced views set, which helps unbalanced sets with
+        many topics (``bench/results/accuracy.md``). Ignored by the other classifiers.
     word_vectors
         ``svm`` and ``logreg`` only (the stack has its ``emb`` view instead): if positive, static word
         vectors distilled from MiniLM (:mod:`classify.pipeline.embeddings`), each headline's TF-IDF-weighted
         sum of its words' vectors, are fitted as extra columns scaled to a norm of about this value,
         then folded back into the word weights, so the model stays one linear model over the same
-        features and predicts at the same cost. ``0``: none. The default, 0.35, put the pipeline at
-        or above all-MiniLM-L6-v2 + logistic regression on all four sets of ``bench.compare`` (AG
-        News, BBC titles, HuffPost, the shipped corpus), where 0 stayed below it on three; 0.25
-        scored level with 0.35, 0.5 and above fell below MiniLM on BBC
+        features and predicts at the same cost. ``0``: none. The default, 0.35, puts the pipeline at
+        or above all-MiniLM-L6-v2 + logistic regression on the sets of ``bench.compare``
         (``bench/results/accuracy.md``).
     """
 

@@ -1,6 +1,7 @@
 """Several linear views of the same sparse features, blended per data set, as one linear model.
 
-:class:`StackedLinear` fits a few linear classifiers ("views") on the same feature matrix:
+:class:`StackedLinear` fits a few linear classifiers ("views", fitted in
+:mod:`classify.pipeline._stack_views`) on the same feature matrix:
 
 ``svm``
     LinearSVC, one-vs-rest, balanced class weights (the previous default model).
@@ -38,8 +39,7 @@ constructor's scalars and strings, so a model file can store it as arrays plus J
 from __future__ import annotations
 
 import copy
-import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -47,115 +47,11 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from classify.pipeline._stack_views import VIEW_FITS as _VIEW_FITS
+from classify.pipeline._stack_views import nb_log_ratios
 from classify.pipeline.settings import parse_views
 
-
-def _linear_svc(est: StackedLinear) -> Any:
-    """The SVM views' linear model: LinearSVC (squared hinge), or logistic regression if asked."""
-    if est.view_loss == "logistic":
-        from sklearn.linear_model import LogisticRegression
-
-        # 20x the SVM's C puts logistic regression's optimum near the SVM's on headlines (see linear.py).
-        return LogisticRegression(
-            C=est.C * 20, class_weight=est.class_weight, max_iter=2000, random_state=est.random_state
-        )
-    from sklearn.svm import LinearSVC
-
-    # A fixed seed: liblinear shuffles rows, and the same data must give the same model.
-    return LinearSVC(C=est.C, class_weight=est.class_weight, random_state=est.random_state)
-
-
-def _quiet_fit(clf: Any, X: Any, y: np.ndarray) -> Any:
-    """Fit, ignoring LinearSVC's convergence warnings (odd tiny folds; the fit is still usable)."""
-    from sklearn.exceptions import ConvergenceWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return clf.fit(X, y)
-
-
-def _svm_view(X: sp.csr_matrix, y: np.ndarray, k: int, est: StackedLinear) -> tuple[np.ndarray, np.ndarray]:
-    """LinearSVC one-vs-rest: weights (k, n_features) and biases (k,)."""
-    clf = _quiet_fit(_linear_svc(est), X, y)
-    W, b = np.asarray(clf.coef_, dtype=np.float64), np.asarray(clf.intercept_, dtype=np.float64)
-    if k == 2:  # one row, positive for the second class: one score per class, as for k > 2
-        W, b = np.vstack([-W[0], W[0]]), np.array([-b[0], b[0]])
-    return W, b
-
-
-def nb_log_ratios(X: sp.csr_matrix, y: np.ndarray, k: int, alpha: float) -> np.ndarray:
-    """One-vs-rest naive Bayes log-count ratios on binarised features, one row per class.
-
-    ``r_c = log((p_c / |p_c|_1) / (q_c / |q_c|_1))`` with ``p_c = alpha + `` the count of rows of class
-    ``c`` holding each feature and ``q_c`` the same over the other rows (Wang and Manning 2012).
-    """
-    B = sp.csr_matrix(X, copy=True)
-    B.data[:] = 1.0
-    onehot = sp.csr_matrix((np.ones(len(y)), (y, np.arange(len(y)))), shape=(k, len(y)))
-    inside = np.asarray((onehot @ B).todense(), dtype=np.float64)
-    outside = inside.sum(axis=0, keepdims=True) - inside
-    p, q = inside + alpha, outside + alpha
-    return np.log(p / p.sum(axis=1, keepdims=True)) - np.log(q / q.sum(axis=1, keepdims=True))
-
-
-def _nbsvm_view(X: sp.csr_matrix, y: np.ndarray, k: int, est: StackedLinear) -> tuple[np.ndarray, np.ndarray]:
-    """NB-SVM one-vs-rest: a binary LinearSVC per class on features scaled by that class's ratios.
-
-    The score ``w_c . (r_c * x) + b_c`` is ``(w_c * r_c) . x + b_c``: linear in ``x`` with weights
-    ``w_c * r_c``.
-    """
-    R = nb_log_ratios(X, y, k, est.nb_alpha)
-    W = np.zeros_like(R)
-    b = np.zeros(k)
-    for c in range(k):
-        member = (y == c).astype(np.int64)
-        clf = _quiet_fit(_linear_svc(est), sp.csr_matrix(X.multiply(R[c])), member)
-        W[c] = clf.coef_[0] * R[c]
-        b[c] = clf.intercept_[0]
-    return W, b
-
-
-def _mnb_view(X: sp.csr_matrix, y: np.ndarray, k: int, est: StackedLinear) -> tuple[np.ndarray, np.ndarray]:
-    """Multinomial naive Bayes joint log-likelihoods, centred over the classes.
-
-    Centring (subtracting the mean over classes of each score) removes a term shared by all
-    classes that only grows with the length of the headline: it changes no prediction, and it
-    keeps the logistic layer's inputs on a scale comparable with the SVMs'.
-    """
-    from sklearn.naive_bayes import MultinomialNB
-
-    clf = MultinomialNB(alpha=est.mnb_alpha).fit(X, y)
-    W = np.asarray(clf.feature_log_prob_, dtype=np.float64)
-    b = np.asarray(clf.class_log_prior_, dtype=np.float64)
-    return W - W.mean(axis=0), b - b.mean()
-
-
-def _emb_view(X: sp.csr_matrix, y: np.ndarray, k: int, est: StackedLinear) -> tuple[np.ndarray, np.ndarray]:
-    """LinearSVC on static word vectors ``Z = X @ P`` (standardised), mapped back onto ``X``'s columns.
-
-    ``P`` is the projection :meth:`StackedLinear.fit` was given (see :mod:`classify.pipeline.embeddings`).
-    Standardising ``Z`` (``(Z - mu) / sd``) is affine, so the score ``W_d . (Z - mu) / sd + b_d`` is
-    ``(W_d / sd) @ P.T . x + (b_d - (W_d / sd) . mu)``: linear in ``x`` with weights ``(W_d / sd) @ P.T``.
-    """
-    P = getattr(est, "_projection", None)
-    if P is None:
-        raise ValueError("the emb view needs the word projection: StackedLinear.fit(X, y, word_projection=P)")
-    Z = np.asarray((X @ P).todense(), dtype=np.float64)
-    mu, sd = Z.mean(axis=0), Z.std(axis=0) + 1e-9
-    clf = _quiet_fit(_linear_svc(est), (Z - mu) / sd, y)
-    Wd = np.asarray(clf.coef_, dtype=np.float64) / sd
-    bd = np.asarray(clf.intercept_, dtype=np.float64) - Wd @ mu
-    if k == 2:  # one row, positive for the second class: one score per class, as for k > 2
-        Wd, bd = np.vstack([-Wd[0], Wd[0]]), np.array([-bd[0], bd[0]])
-    return np.asarray((P @ Wd.T).T), bd
-
-
-_VIEW_FITS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
-    "svm": _svm_view,
-    "nbsvm": _nbsvm_view,
-    "mnb": _mnb_view,
-    "emb": _emb_view,
-}
+__all__ = ["StackedLinear", "fit_view_weights", "macro_f1_shifts", "nb_log_ratios"]
 
 
 def fit_view_weights(scores: np.ndarray, y: np.ndarray, est: StackedLinear) -> tuple[np.ndarray, np.ndarray]:
@@ -199,7 +95,7 @@ def fit_view_weights(scores: np.ndarray, y: np.ndarray, est: StackedLinear) -> t
 
     if not est.blend_bias:
         # Weights only: the biases stay at zero, so the blend cannot shift the classes' priors that the
-        # (balanced) views already set; on unbalanced sets a learnt bias cost 2.6 macro-F1 (HuffPost).
+        # (balanced) views already set, which unbalanced sets need (bench/results/accuracy.md).
         def loss_weights(a: np.ndarray) -> tuple[float, np.ndarray]:
             value, grad = loss(np.concatenate([a, np.zeros(k)]))
             return value, grad[:n_views]
@@ -312,8 +208,8 @@ class StackedLinear(ClassifierMixin, BaseEstimator):
     f1_bias
         Shift the ``views`` blend's per-class biases further, to the values that maximise the
         macro-F1 of the held-out blended scores (:func:`macro_f1_shifts`), instead of leaving them
-        where log-loss puts them. An experiment of issue 16: it lowered BBC's macro-F1 (see
-        ``bench/results/accuracy.md``), so it is off by default and no pipeline setting reaches it.
+        where log-loss puts them. It lowered BBC's macro-F1 (``bench/results/accuracy.md``), so it is
+        off by default and no pipeline setting reaches it.
 
     Attributes
     ----------

@@ -17,7 +17,7 @@ same as one ``json.dumps`` / ``csv.DictWriter.writerow`` per row would give (``t
 A fast JSON library (orjson) would not help: its output differs from ``json.dumps`` (no spaces after
 separators), and the strings it would encode are already encoded by the C encoder ``json`` uses.
 
-Hostile text (issue 12):
+Hostile text:
 
 - Table: every cell is a rich ``Text`` built from the data, never markup, so ``[/]``, ``[link=...]``
   and ``:warning:`` print literally; control characters (C0, DEL, C1: the start of every ANSI/OSC

@@ -213,7 +213,8 @@ def _train_streaming(
     sorted_chunks = result.model.meta["stream"]["sorted_chunks"]
     if sorted_chunks > 1:
         warn(
-            f"{data}: {sorted_chunks} chunks hold a single topic; rows sorted by topic train poorly: shuffle the file"
+            f"{data}: {sorted_chunks} chunks hold a single topic; rows sorted by topic train poorly: "
+            "shuffle the file"
         )
     save_model(result.model, target)
     return TrainedFile(

@@ -67,7 +67,7 @@ class SelfTrainRound:
 
 @dataclass(frozen=True)
 class SelfTrainResult:
-    """A self-trained model, with the same fields as :class:`classify.training.memory.TrainResult` plus rounds.
+    """A self-trained model, with the fields of :class:`~classify.training.memory.TrainResult` and rounds.
 
     Attributes
     ----------
