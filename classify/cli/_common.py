@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -18,7 +19,8 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from classify.errors import ClassifyError, UsageError
+from classify.errors import ClassifyError, ClassifyWarning, UsageError
+from classify.io.formats import LABEL_COLUMNS, TEXT_COLUMNS
 from classify.version import __version__
 
 app = typer.Typer(
@@ -30,7 +32,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-_state = {"debug": False}
+_state = {"debug": False, "quiet": False}
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -64,7 +66,19 @@ def handle_errors(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with warnings.catch_warnings():
+                # The library's warnings become one "Warning:" line each, as its errors do.
+                warnings.simplefilter("always", ClassifyWarning)
+                shown = warnings.showwarning
+
+                def show(message: Any, category: type[Warning], *rest: Any, **named: Any) -> None:
+                    if isinstance(message, ClassifyWarning):
+                        warn(message.render(flag))
+                    else:
+                        shown(message, category, *rest, **named)
+
+                warnings.showwarning = show
+                return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except ClassifyError as exc:
@@ -109,12 +123,28 @@ def _version(value: bool) -> None:
 @app.callback()
 def main_callback(
     debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks on errors.")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="No progress display on a terminal (results and errors only)."),
+    ] = False,
     version: Annotated[
         bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = None,
 ) -> None:
     """Sort news headlines into topics (TF-IDF + linear classifier)."""
     _state["debug"] = debug
+    _state["quiet"] = quiet
+
+
+def deprecated(old: str, new: str) -> Callable[[Any], Any]:
+    """A callback for an old spelling of an option: it keeps working, with a one-line warning."""
+
+    def callback(value: Any) -> Any:
+        if value not in (None, False):
+            warn(f"{old} is deprecated and will be removed after 0.2; use {new}")
+        return value
+
+    return callback
 
 
 def usage_parser(module: str, name: str) -> Callable[[str], Any]:
@@ -133,9 +163,40 @@ def usage_parser(module: str, name: str) -> Callable[[str], Any]:
 
 
 # Shared option types -------------------------------------------------------------------------
-DataArg = Annotated[Path, typer.Argument(help="Labelled CSV, TSV or JSON Lines file.", show_default=False)]
-TextCol = Annotated[str | None, typer.Option("--text-col", help="Column holding the headline.")]
-LabelCol = Annotated[str | None, typer.Option("--label-col", help="Column holding the topic.")]
+DataArg = Annotated[
+    Path,
+    typer.Argument(metavar="DATA", help="Labelled CSV, TSV or JSON Lines file.", show_default=False),
+]
+TextCol = Annotated[
+    str | None,
+    typer.Option(
+        "--text-col",
+        metavar="COL",
+        help=f"Column holding the headline [default: the first of {', '.join(TEXT_COLUMNS)}].",
+    ),
+]
+LabelCol = Annotated[
+    str | None,
+    typer.Option(
+        "--label-col",
+        metavar="COL",
+        help=f"Column holding the topic [default: the first of {', '.join(LABEL_COLUMNS)}].",
+    ),
+]
+FoldsOpt = Annotated[
+    int, typer.Option("--folds", metavar="N", min=2, help="Cross-validation folds (grouped unless told).")
+]
+#: ``-k`` meant ``--folds`` in 0.1; it is ``--top-k`` now wherever it is meant.
+OldFoldsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "-k",
+        hidden=True,
+        min=2,
+        help="Deprecated: --folds.",
+        callback=deprecated("-k for --folds", "--folds"),
+    ),
+]
 DaskOpt = Annotated[
     str | None,
     typer.Option(
@@ -147,7 +208,13 @@ DaskOpt = Annotated[
 ]
 ModelOpt = Annotated[
     Path | None,
-    typer.Option("--model", "-m", help="Model file (default: the built-in default model).", dir_okay=False),
+    typer.Option(
+        "--model",
+        "-m",
+        metavar="FILE",
+        help="Model file (default: the built-in default model).",
+        dir_okay=False,
+    ),
 ]
 AllowPickle = Annotated[
     bool,

@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from classify.cli._common import ConfigOpt, DataArg, LabelCol, TextCol, handle_errors, load_labelled
+from classify.cli._common import (
+    ConfigOpt,
+    DataArg,
+    FoldsOpt,
+    LabelCol,
+    OldFoldsOpt,
+    TextCol,
+    handle_errors,
+    load_labelled,
+)
 from classify.evaluation.splits import DEFAULT_FOLDS
 
 
@@ -20,21 +29,26 @@ class AuditFormat(StrEnum):
 @handle_errors
 def audit_cli(
     data: DataArg,
-    folds: Annotated[
-        int, typer.Option("--folds", "-k", min=2, help="Cross-validation folds (grouped, as evaluate).")
-    ] = DEFAULT_FOLDS,
+    folds: FoldsOpt = DEFAULT_FOLDS,
+    old_folds: OldFoldsOpt = None,
     top: Annotated[
         int,
         typer.Option(
             "--top",
             "-n",
+            metavar="N",
             min=0,
             help="Rows of likely label errors, and near-duplicate groups, to show (0: all).",
         ),
     ] = 20,
     fmt: Annotated[
         AuditFormat | None,
-        typer.Option("--format", "-f", help="Output format [default: table on a terminal, else csv]."),
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="Output format: table or csv [default: table on a terminal, else csv].",
+        ),
     ] = None,
     config: ConfigOpt = None,
     text_col: TextCol = None,
@@ -44,6 +58,7 @@ def audit_cli(
 
     Each row is judged by a model cross-validated on grouped folds that never saw it.
     """
+    folds = old_folds or folds
     from classify.evaluation import auditing as audit
 
     params = None

@@ -13,7 +13,9 @@ from classify.cli._common import (
     AllowPickle,
     DaskOpt,
     DataArg,
+    FoldsOpt,
     LabelCol,
+    OldFoldsOpt,
     ReportFormat,
     TextCol,
     error,
@@ -29,15 +31,20 @@ from classify.evaluation.splits import DEFAULT_FOLDS, DUPLICATE_THRESHOLD
 def evaluate_cli(
     data: DataArg,
     model_path: Annotated[
-        Path | None, typer.Option("--model", "-m", help="Score this trained model on DATA.", dir_okay=False)
+        Path | None,
+        typer.Option(
+            "--model", "-m", metavar="FILE", help="Score this trained model on DATA.", dir_okay=False
+        ),
     ] = None,
     test: Annotated[
-        Path | None, typer.Option("--test", help="Train on DATA and score on this file.", dir_okay=False)
+        Path | None,
+        typer.Option("--test", metavar="FILE", help="Train on DATA and score on this file.", dir_okay=False),
     ] = None,
-    folds: Annotated[
-        int, typer.Option("--folds", "-k", min=2, help="Cross-validation folds.")
-    ] = DEFAULT_FOLDS,
-    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")] = ReportFormat.text,
+    folds: FoldsOpt = DEFAULT_FOLDS,
+    old_folds: OldFoldsOpt = None,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", "-f", metavar="FORMAT", help="Report format: text or json.")
+    ] = ReportFormat.text,
     text_col: TextCol = None,
     label_col: LabelCol = None,
     group: Annotated[
@@ -52,6 +59,7 @@ def evaluate_cli(
         float,
         typer.Option(
             "--group-threshold",
+            metavar="SIM",
             min=0.01,
             max=1.0,
             help="Similarity (mean of word and character TF-IDF cosines) from which two headlines "
@@ -67,12 +75,14 @@ def evaluate_cli(
         ),
     ] = False,
     date_col: Annotated[
-        str | None, typer.Option("--date-col", help="Column holding the date, for --split-by-date.")
+        str | None,
+        typer.Option("--date-col", metavar="COL", help="Column holding the date, for --split-by-date."),
     ] = None,
     report_dir: Annotated[
         Path | None,
         typer.Option(
             "--report",
+            metavar="DIR",
             help="Also write metrics.json, report.md, confusion.png and calibration.png into this folder.",
             file_okay=False,
         ),
@@ -93,6 +103,7 @@ def evaluate_cli(
 
     Cross-validation keeps near-duplicate headlines in one fold unless --no-group is given.
     """
+    folds = old_folds or folds
     from classify.evaluation import evaluate as ev
     from classify.evaluation import render
 

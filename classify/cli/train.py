@@ -8,24 +8,46 @@ from typing import Annotated, Any
 
 import typer
 
-from classify.cli._common import ConfigOpt, LabelCol, TextCol, duration, error, handle_errors, info, warn
+from classify.cli._common import (
+    ConfigOpt,
+    LabelCol,
+    TextCol,
+    deprecated,
+    duration,
+    error,
+    handle_errors,
+    info,
+    warn,
+)
 from classify.training.selftrain import DEFAULT_ROUNDS, DEFAULT_THRESHOLD
 
 
 @handle_errors
 def train_cli(
     data: Annotated[
-        Path | None, typer.Argument(help="Labelled CSV, TSV or JSON Lines file.", show_default=False)
+        Path | None,
+        typer.Argument(metavar="DATA", help="Labelled CSV, TSV or JSON Lines file.", show_default=False),
     ] = None,
     text_col: TextCol = None,
     label_col: LabelCol = None,
     output: Annotated[
         Path | None,
         typer.Option(
-            "--model",
+            "--output",
             "-o",
-            help="Where to save the model [default: models/<DATA name>.joblib].",
+            metavar="FILE",
+            help="Where to save the model [default: DATA's name with .model, in the current folder].",
             dir_okay=False,
+        ),
+    ] = None,
+    old_output: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            hidden=True,
+            dir_okay=False,
+            help="Deprecated: -o/--output.",
+            callback=deprecated("train --model", "-o/--output"),
         ),
     ] = None,
     default: Annotated[
@@ -46,18 +68,22 @@ def train_cli(
         float,
         typer.Option(
             "--threshold",
+            metavar="P",
             min=0.01,
             max=1.0,
             help="With --unlabelled: probability from which a prediction is used.",
         ),
     ] = DEFAULT_THRESHOLD,
     rounds: Annotated[
-        int, typer.Option("--rounds", min=0, help="With --unlabelled: rounds of pseudo-labelling.")
+        int,
+        typer.Option("--rounds", metavar="N", min=0, help="With --unlabelled: rounds of pseudo-labelling."),
     ] = DEFAULT_ROUNDS,
     pool_text_col: Annotated[
         str | None,
         typer.Option(
-            "--pool-text-col", help="With --unlabelled: column holding the headline, for a table POOL."
+            "--pool-text-col",
+            metavar="COL",
+            help="With --unlabelled: column holding the headline, for a table POOL.",
         ),
     ] = None,
     stream: Annotated[
@@ -72,11 +98,15 @@ def train_cli(
     passes: Annotated[
         int | None,
         typer.Option(
-            "--passes", min=1, help="Passes over DATA when streaming [default: 2; 1 from 500,000 rows]."
+            "--passes",
+            metavar="N",
+            min=1,
+            help="Passes over DATA when streaming [default: 2; 1 from 500,000 rows].",
         ),
     ] = None,
 ) -> None:
     """Train a model on a labelled file and save it (--unlabelled POOL: self-training)."""
+    output = output or old_output
     if default:
         _train_default(data, config, unlabelled, output)
         return

@@ -11,7 +11,9 @@ import typer
 from classify.cli._common import (
     DaskOpt,
     DataArg,
+    FoldsOpt,
     LabelCol,
+    OldFoldsOpt,
     TextCol,
     handle_errors,
     info,
@@ -33,14 +35,20 @@ def tune_cli(
             "--budget", "-b", metavar="TIME", parser=_budget, help="Time to search for: 30s, 10m, 1h."
         ),
     ] = "10m",  # type: ignore[assignment]  # parsed by _budget
-    folds: Annotated[
-        int, typer.Option("--folds", "-k", min=2, help="Cross-validation folds (grouped, as evaluate).")
-    ] = DEFAULT_FOLDS,
+    folds: FoldsOpt = DEFAULT_FOLDS,
+    old_folds: OldFoldsOpt = None,
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Where to save the best settings (JSON).", dir_okay=False)
+        Path,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Where to save the best settings (JSON).", dir_okay=False
+        ),
     ] = Path("best.json"),
-    top: Annotated[int, typer.Option("--top", min=1, help="Leaderboard rows to show.")] = 10,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Folds fitted at once (-1: one per CPU).")] = -1,
+    top: Annotated[
+        int, typer.Option("--top", "-n", metavar="N", min=1, help="Leaderboard rows to show.")
+    ] = 10,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", metavar="N", help="Folds fitted at once (-1: one per CPU).")
+    ] = -1,
     text_col: TextCol = None,
     label_col: LabelCol = None,
     dask: DaskOpt = None,
@@ -49,6 +57,7 @@ def tune_cli(
 
     Successive halving within the time budget; 'classify train DATA --config FILE' uses the result.
     """
+    folds = old_folds or folds
     from classify.evaluation import render
     from classify.evaluation import tuning as tune
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from classify.errors import UsageError
-from classify.paths import MODELS_DIR
 from classify.pipeline.model import Model, save_model
 from classify.training.selftrain import DEFAULT_ROUNDS, DEFAULT_THRESHOLD
 
@@ -42,10 +41,16 @@ class TrainedFile:
     passes: int | None = None
 
 
+#: The suffix of a model file named by default: the file is a zip of arrays and JSON (a ``.joblib``
+#: name, as classify 0.1 wrote them, loads all the same).
+MODEL_SUFFIX = ".model"
+
+
 def default_output(data: Path) -> Path:
-    """Where a model trained on ``data`` goes unless told: ``models/<name>.joblib``, the name without
-    its data extensions (``feed.csv.gz`` -> ``feed``)."""
-    return MODELS_DIR / f"{Path(data).name.split('.')[0]}.joblib"
+    """Where a model trained on ``data`` goes unless told: ``<name>.model`` in the current folder,
+    the name without its data extensions (``feed.csv.gz`` -> ``feed.model``), as fastText and
+    scikit-learn users expect a file to land where they run the command."""
+    return Path(f"{Path(data).name.split('.')[0]}{MODEL_SUFFIX}")
 
 
 def wants_stream(
