@@ -224,6 +224,15 @@ AllowPickle = Annotated[
         "only for files you made or trust.",
     ),
 ]
+MinCountOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--min-count",
+        metavar="N",
+        min=1,
+        help="Drop the topics that have fewer than N rows (a line says which).",
+    ),
+]
 ConfigOpt = Annotated[
     Path | None,
     typer.Option(
@@ -243,7 +252,9 @@ def load_model(path: Path | None, allow_pickle: bool = False) -> Any:
     return model
 
 
-def load_labelled(path: Path, text_col: str | None, label_col: str | None) -> Any:
+def load_labelled(
+    path: Path, text_col: str | None, label_col: str | None, min_count: int | None = None
+) -> Any:
     from classify.io.labelled import load_labelled as load
 
     data = load(path, text_col=text_col, label_col=label_col)
@@ -251,6 +262,12 @@ def load_labelled(path: Path, text_col: str | None, label_col: str | None) -> An
         warn(f"{path}: skipped {data.skipped} row(s) with an empty headline or label")
     for note in data.warnings:
         warn(note)
+    if min_count:
+        data, dropped = data.without_small_topics(min_count)
+        if dropped:
+            from classify.io.labelled import dropped_note
+
+            info(dropped_note(path, dropped, min_count))
     return data
 
 

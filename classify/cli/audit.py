@@ -13,6 +13,7 @@ from classify.cli._common import (
     DataArg,
     FoldsOpt,
     LabelCol,
+    MinCountOpt,
     OldFoldsOpt,
     TextCol,
     handle_errors,
@@ -53,6 +54,7 @@ def audit_cli(
     config: ConfigOpt = None,
     text_col: TextCol = None,
     label_col: LabelCol = None,
+    min_count: MinCountOpt = None,
 ) -> None:
     """List rows whose label looks wrong, and near-duplicates labelled differently.
 
@@ -66,7 +68,7 @@ def audit_cli(
         from classify.pipeline.settings import load_settings_file
 
         params = load_settings_file(config).settings
-    labelled = load_labelled(data, text_col, label_col)
+    labelled = load_labelled(data, text_col, label_col, min_count)
     result = audit.audit(labelled, folds=folds, params=params)
     fmt = fmt or (AuditFormat.table if sys.stdout.isatty() else AuditFormat.csv)
     if fmt is AuditFormat.csv:

@@ -15,6 +15,7 @@ from classify.cli._common import (
     DataArg,
     FoldsOpt,
     LabelCol,
+    MinCountOpt,
     OldFoldsOpt,
     ReportFormat,
     TextCol,
@@ -47,6 +48,16 @@ def evaluate_cli(
     ] = ReportFormat.text,
     text_col: TextCol = None,
     label_col: LabelCol = None,
+    min_count: MinCountOpt = None,
+    label_map: Annotated[
+        str | None,
+        typer.Option(
+            "--label-map",
+            metavar="MAP",
+            help="With --model: turn DATA's labels into the model's topics, as LABEL=TOPIC,... or a "
+            "file (CSV/TSV of label,topic, or JSON). Labels that differ only in case match anyway.",
+        ),
+    ] = None,
     group: Annotated[
         bool,
         typer.Option(
@@ -107,6 +118,8 @@ def evaluate_cli(
     from classify.evaluation import evaluate as ev
     from classify.evaluation import render
 
+    if label_map is not None and model_path is None:
+        error("--label-map maps DATA's labels to a trained model's topics: give --model", code=2)
     if model_path is not None and test is not None:
         error("give --model or --test, not both", code=2)
     if stream and (model_path is not None or test is not None):
@@ -133,12 +146,15 @@ def evaluate_cli(
         require_matplotlib()  # fail before minutes of cross-validation, not after
     started = time.perf_counter()
     written: list[Path] = []
-    labelled = load_labelled(data, text_col, label_col)
+    labelled = load_labelled(data, text_col, label_col, min_count)
     if model_path is not None:
-        result = ev.evaluate_model(load_model(model_path, allow_pickle), labelled)
+        from classify.evaluation.label_map import parse_label_map
+
+        mapping = parse_label_map(label_map) if label_map is not None else None
+        result = ev.evaluate_model(load_model(model_path, allow_pickle), labelled, label_map=mapping)
         source = f"{data} with {model_path}"
     elif test is not None:
-        result = ev.train_and_test(labelled, load_labelled(test, text_col, label_col))
+        result = ev.train_and_test(labelled, load_labelled(test, text_col, label_col, min_count))
         source = f"{data} -> {test}"
     else:
         how: dict[str, Any] = {

@@ -102,6 +102,9 @@ def label_cli(
     info(f"{progress.remaining} to label, topics: {', '.join(session.topics)}; answers -> {output}{resumed}")
     # Said at the start: uvicorn re-raises the signal that stopped it, so nothing runs after serve().
     info("then train on the answers and the rest of the pool (self-training):")
-    info("  " + labelling.train_command(output, pool, text_col=text_col))
+    original, missing = labelling.original_training_file(start) if start is not None else (None, None)
+    info("  " + labelling.train_command(output, pool, text_col=text_col, original=original))
+    if missing:
+        info(f"  ({missing})")
     info(f"open http://{host}:{port}/  (Ctrl-C to stop; every answer is already saved)")
     label_app.serve(session, host=host, port=port)

@@ -99,5 +99,7 @@ def serve_cli(
         access_log=access_log,
     )
     if model_path is not None and not model_path.exists():
-        error(f"{model_path}: no such model file; train one with 'classify train DATA -o {model_path}'")
+        from classify.pipeline.model import missing_model_message
+
+        error(missing_model_message(model_path))
     run(settings, on_info=info)

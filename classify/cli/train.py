@@ -11,6 +11,7 @@ import typer
 from classify.cli._common import (
     ConfigOpt,
     LabelCol,
+    MinCountOpt,
     TextCol,
     deprecated,
     duration,
@@ -25,11 +26,16 @@ from classify.training.selftrain import DEFAULT_ROUNDS, DEFAULT_THRESHOLD
 @handle_errors
 def train_cli(
     data: Annotated[
-        Path | None,
-        typer.Argument(metavar="DATA", help="Labelled CSV, TSV or JSON Lines file.", show_default=False),
+        list[Path] | None,
+        typer.Argument(
+            metavar="[DATA]...",
+            help="Labelled CSV, TSV or JSON Lines file(s); several are trained on as one.",
+            show_default=False,
+        ),
     ] = None,
     text_col: TextCol = None,
     label_col: LabelCol = None,
+    min_count: MinCountOpt = None,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -110,7 +116,7 @@ def train_cli(
     if default:
         _train_default(data, config, unlabelled, output)
         return
-    if data is None:
+    if not data:
         error("missing DATA: give a labelled CSV, TSV or JSON Lines file (or --default)", code=2)
     from classify.training.files import train_file
 
@@ -121,6 +127,7 @@ def train_cli(
             output=output,
             text_col=text_col,
             label_col=label_col,
+            min_count=min_count,
             config=config,
             stream=stream,
             passes=passes,
@@ -148,11 +155,11 @@ def train_cli(
 
 
 def _train_default(
-    data: Path | None, config: Path | None, unlabelled: Path | None, output: Path | None
+    data: list[Path] | None, config: Path | None, unlabelled: Path | None, output: Path | None
 ) -> None:
     from classify.training.default_model import build_default_model
 
-    if data is not None:
+    if data:
         error("--default trains on the shipped corpus; give no DATA with it", code=2)
     if config is not None:
         error("--default builds the default model with the default settings; drop --config", code=2)

@@ -13,6 +13,7 @@ from classify.cli._common import (
     DataArg,
     FoldsOpt,
     LabelCol,
+    MinCountOpt,
     OldFoldsOpt,
     TextCol,
     handle_errors,
@@ -51,6 +52,7 @@ def tune_cli(
     ] = -1,
     text_col: TextCol = None,
     label_col: LabelCol = None,
+    min_count: MinCountOpt = None,
     dask: DaskOpt = None,
 ) -> None:
     """Search pipeline settings by grouped cross-validated macro-F1 and save the best.
@@ -65,7 +67,7 @@ def tune_cli(
         from classify.cluster.jobs import joblib_on_dask, require_dask
 
         require_dask()
-    labelled = load_labelled(data, text_col, label_col)
+    labelled = load_labelled(data, text_col, label_col, min_count)
     if dask is not None:
         # Fold fits go through joblib.Parallel; its dask backend sends them to the cluster.
         with joblib_on_dask(dask) as threads:

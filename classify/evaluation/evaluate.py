@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Unpack
 
-from classify.errors import DataError
+from classify.errors import ClassifyWarning, DataError
 from classify.evaluation.splits import SPLIT_DATE, SplitOptions, Splits, make_splits
 from classify.io.labelled import LabelledData
 from classify.pipeline.model import Model, as_settings, fit_pipeline
@@ -345,18 +345,39 @@ def cross_validate(
     return CrossValidation(splits, oof, evaluation)
 
 
-def evaluate_model(model: Model, data: LabelledData) -> Evaluation:
-    """Score an already trained model on labelled data it was not trained on."""
+def evaluate_model(
+    model: Model, data: LabelledData, *, label_map: Mapping[str, str] | None = None
+) -> Evaluation:
+    """Score an already trained model on labelled data it was not trained on.
+
+    ``label_map`` turns the data's labels into the model's topics (``{"Sports": "sport"}``); a label
+    that is still no topic but equals one except for case is matched to it, with a warning that says so.
+    """
+    import warnings
+
+    from classify.evaluation.label_map import match_labels
+
     if not len(data):
         raise DataError(f"{data.source}: no rows with both a headline and a label")
-    unknown = sorted(set(data.labels) - set(model.topics))
-    if len(unknown) == len(set(data.labels)):
+    labels, by_case = match_labels(data.labels, model.topics, label_map)
+    if by_case:
+        pairs = ", ".join(f"{a} -> {b}" for a, b in sorted(by_case.items())[:5])
+        more = f" and {len(by_case) - 5} more" if len(by_case) > 5 else ""
+        warnings.warn(
+            ClassifyWarning(
+                f"{data.source}: labels matched to the model's topics ignoring case: {pairs}{more}"
+            ),
+            stacklevel=2,
+        )
+    unknown = sorted(set(labels) - set(model.topics))
+    if len(unknown) == len(set(labels)):
         raise DataError(
             f"{data.source}: none of its labels ({', '.join(unknown[:5])}) are topics of the model "
-            f"({', '.join(model.topics)})"
+            f"({', '.join(model.topics)}); map them with {{label_map}} LABEL=TOPIC,...",
+            arguments=("label_map",),
         )
     predicted = [str(t) for t in model.fitted.predict(data.texts)]
-    return score(data.labels, predicted, mode="held-out")
+    return score(labels, predicted, mode="held-out")
 
 
 def train_and_test(

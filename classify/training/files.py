@@ -7,7 +7,7 @@ file checked against the data it was tuned on, and where the model goes by defau
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,11 +80,12 @@ def wants_stream(
 
 
 def train_file(
-    data: Path,
+    data: Path | Sequence[Path],
     *,
     output: Path | None = None,
     text_col: str | None = None,
     label_col: str | None = None,
+    min_count: int | None = None,
     config: Path | None = None,
     stream: bool | None = None,
     passes: int | None = None,
@@ -101,9 +102,12 @@ def train_file(
     Parameters
     ----------
     data
-        A labelled CSV, TSV, JSON Lines or Parquet file (``.gz`` too when streamed).
+        A labelled CSV, TSV, JSON Lines or Parquet file (``.gz`` too when streamed), or several files
+        trained on as one (in memory; e.g. a labelling session's answers and the model's own data).
     output
         Where to save the model (default: :func:`default_output`).
+    min_count
+        Drop the topics with fewer rows than this (in memory only; said through ``on_info``).
     config
         A settings file from ``classify tune``, read before ``data`` so that a typo fails at once.
     stream, passes
@@ -118,27 +122,51 @@ def train_file(
     """
     info = on_info or (lambda _: None)
     warn = on_warning or (lambda _: None)
+    files = [Path(data)] if isinstance(data, (str, Path)) else [Path(p) for p in data]
+    if not files:
+        raise UsageError("no {data} to train on: give a labelled file", arguments=("data",))
+    data = files[0]
     target = output or default_output(data)
     if pool is not None and stream is None:
         stream = False  # self-training fits in memory
+    if len(files) > 1 and stream is None:
+        stream = False  # several files are read into memory and trained on as one
     if wants_stream(data, stream, config=config, passes=passes):
+        if len(files) > 1:
+            raise UsageError(
+                "streaming trains on one file; give one DATA or {no_stream}", arguments=("no_stream",)
+            )
+        if min_count is not None:
+            raise UsageError(
+                "{min_count} needs the rows in memory; drop it or {stream}", arguments=("min_count", "stream")
+            )
         if pool is not None:
             raise UsageError(
                 "{unlabelled} trains in memory; drop it or {stream}", arguments=("unlabelled", "stream")
             )
         return _train_streaming(data, target, text_col, label_col, passes, on_progress, warn)
-    from classify.io.labelled import load_labelled
+    from classify.io.labelled import concat_labelled, load_labelled
 
     settings = None
     if config is not None:
         from classify.pipeline.settings import load_settings_file
 
         settings = load_settings_file(config)
-    labelled = load_labelled(data, text_col=text_col, label_col=label_col)
-    if labelled.skipped:
-        warn(f"{data}: skipped {labelled.skipped} row(s) with an empty headline or label")
-    for note in labelled.warnings:
-        warn(note)
+    parts = []
+    for path in files:
+        part = load_labelled(path, text_col=text_col, label_col=label_col)
+        if part.skipped:
+            warn(f"{path}: skipped {part.skipped} row(s) with an empty headline or label")
+        for note in part.warnings:
+            warn(note)
+        parts.append(part)
+    labelled = parts[0] if len(parts) == 1 else concat_labelled(parts)
+    if min_count:
+        labelled, dropped = labelled.without_small_topics(min_count)
+        if dropped:
+            from classify.io.labelled import dropped_note
+
+            info(dropped_note(data, dropped, min_count))
     if settings is not None and settings.data_hash and settings.data_hash != labelled.fingerprint():
         warn(f"{config}: tuned on other data than {data}; its settings may not suit it")
     params = settings.params if settings else None
