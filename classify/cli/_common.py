@@ -271,11 +271,60 @@ def load_labelled(
     return data
 
 
+def show_progress() -> bool:
+    """Progress is shown on a terminal only, and not with --quiet."""
+    return sys.stderr.isatty() and not _state["quiet"]
+
+
+@contextlib.contextmanager
+def progress_display() -> Iterator[None]:
+    """Show the library's progress steps (:mod:`classify.progress`) on stderr while the block runs:
+    what it is doing, a bar and an ETA where the total is known. Nothing off a terminal or with --quiet."""
+    if not show_progress():
+        yield
+        return
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from classify.progress import Step, reporting
+
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, transient=True, console=stderr_console()) as progress:
+        task = progress.add_task("starting", total=None)
+        outer = {"what": ""}
+
+        def show(step: Step) -> None:
+            # A step with a total (a fold of k, a pass over the rows) sets the bar; a step without
+            # one (features, fitting) says what that step is doing now.
+            if step.total is not None:
+                outer["what"] = step.what
+                progress.update(task, description=step.what, total=step.total, completed=step.done or 0)
+            else:
+                shown = f"{outer['what']}: {step.what}" if outer["what"] else step.what
+                progress.update(task, description=shown)
+
+        with reporting(show):
+            yield
+
+
 @contextlib.contextmanager
 def headline_progress() -> Iterator[Callable[[Any], None]]:
     """A live count of headlines on stderr for long runs, only when stderr is a terminal: yields the
     callback to call with each batch."""
-    if not sys.stderr.isatty():
+    if not show_progress():
         yield lambda batch: None
         return
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn

@@ -18,6 +18,7 @@ from classify.cli._common import (
     TextCol,
     handle_errors,
     load_labelled,
+    progress_display,
 )
 from classify.evaluation.splits import DEFAULT_FOLDS
 
@@ -68,8 +69,9 @@ def audit_cli(
         from classify.pipeline.settings import load_settings_file
 
         params = load_settings_file(config).settings
-    labelled = load_labelled(data, text_col, label_col, min_count)
-    result = audit.audit(labelled, folds=folds, params=params)
+    with progress_display():
+        labelled = load_labelled(data, text_col, label_col, min_count)
+        result = audit.audit(labelled, folds=folds, params=params)
     fmt = fmt or (AuditFormat.table if sys.stdout.isatty() else AuditFormat.csv)
     if fmt is AuditFormat.csv:
         audit.write_csv(result, sys.stdout, top or None)

@@ -24,6 +24,7 @@ from classify.cli._common import (
     info,
     load_labelled,
     load_model,
+    progress_display,
 )
 from classify.evaluation.splits import DEFAULT_FOLDS, DUPLICATE_THRESHOLD
 
@@ -146,36 +147,37 @@ def evaluate_cli(
         require_matplotlib()  # fail before minutes of cross-validation, not after
     started = time.perf_counter()
     written: list[Path] = []
-    labelled = load_labelled(data, text_col, label_col, min_count)
-    if model_path is not None:
-        from classify.evaluation.label_map import parse_label_map
+    with progress_display():
+        labelled = load_labelled(data, text_col, label_col, min_count)
+        if model_path is not None:
+            from classify.evaluation.label_map import parse_label_map
 
-        mapping = parse_label_map(label_map) if label_map is not None else None
-        result = ev.evaluate_model(load_model(model_path, allow_pickle), labelled, label_map=mapping)
-        source = f"{data} with {model_path}"
-    elif test is not None:
-        result = ev.train_and_test(labelled, load_labelled(test, text_col, label_col, min_count))
-        source = f"{data} -> {test}"
-    else:
-        how: dict[str, Any] = {
-            "folds": folds,
-            "group": group,
-            "threshold": group_threshold,
-            "split_by_date": split_by_date,
-            "date_col": date_col,
-        }
-        if dask is not None:
-            from classify.cluster.jobs import run_cross_validation
-
-            run = run_cross_validation(labelled, dask, stream=stream, **how)
+            mapping = parse_label_map(label_map) if label_map is not None else None
+            result = ev.evaluate_model(load_model(model_path, allow_pickle), labelled, label_map=mapping)
+            source = f"{data} with {model_path}"
+        elif test is not None:
+            result = ev.train_and_test(labelled, load_labelled(test, text_col, label_col, min_count))
+            source = f"{data} -> {test}"
         else:
-            run = ev.cross_validate(labelled, stream=stream, **how)
-        result = run.evaluation
-        if report_dir is not None:
-            from classify.evaluation.report import build_report, write_report
+            how: dict[str, Any] = {
+                "folds": folds,
+                "group": group,
+                "threshold": group_threshold,
+                "split_by_date": split_by_date,
+                "date_col": date_col,
+            }
+            if dask is not None:
+                from classify.cluster.jobs import run_cross_validation
 
-            written = write_report(build_report(labelled, run), report_dir)
-        source = str(data)
+                run = run_cross_validation(labelled, dask, stream=stream, **how)
+            else:
+                run = ev.cross_validate(labelled, stream=stream, **how)
+            result = run.evaluation
+            if report_dir is not None:
+                from classify.evaluation.report import build_report, write_report
+
+                written = write_report(build_report(labelled, run), report_dir)
+            source = str(data)
     if fmt is ReportFormat.json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:

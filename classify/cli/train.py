@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -14,10 +13,10 @@ from classify.cli._common import (
     MinCountOpt,
     TextCol,
     deprecated,
-    duration,
     error,
     handle_errors,
     info,
+    progress_display,
     warn,
 )
 from classify.training.selftrain import DEFAULT_ROUNDS, DEFAULT_THRESHOLD
@@ -120,8 +119,7 @@ def train_cli(
         error("missing DATA: give a labelled CSV, TSV or JSON Lines file (or --default)", code=2)
     from classify.training.files import train_file
 
-    progress = _StreamProgress()
-    try:
+    with progress_display():
         result = train_file(
             data,
             output=output,
@@ -135,12 +133,9 @@ def train_cli(
             pool_text_col=pool_text_col,
             threshold=threshold,
             rounds=rounds,
-            on_progress=progress,
             on_info=info,
             on_warning=warn,
         )
-    finally:
-        progress.close()
     topics = ", ".join(f"{t} {n}" for t, n in result.counts.items())
     if result.route == "stream":
         from classify.evaluation.render import passes_text
@@ -168,31 +163,3 @@ def _train_default(
     model, path, seconds = build_default_model(output)
     rows, n_topics = model.meta["n_rows"], len(model.topics)
     info(f"default model: {rows} rows, {n_topics} topics, {seconds:.1f}s -> {path}")
-
-
-class _StreamProgress:
-    """Streaming progress on stderr: a line rewritten in place on a terminal, else a line per pass."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self.shown_pass = -1
-        self.wrote = False
-
-    def __call__(self, p: Any) -> None:
-        where = "scan" if p.phase == "scan" else f"pass {p.pass_number}/{p.passes}"
-        if p.phase == "calibrate":
-            where = "calibrating"
-        total = f"/{p.rows_total:,}" if p.rows_total else ""
-        eta = f", ETA {duration(p.eta)}" if p.eta is not None else ""
-        line = f"{where}: {p.rows_read:,}{total} rows, {duration(p.elapsed)} elapsed{eta}"
-        if self.tty:
-            sys.stderr.write("\r" + line.ljust(78))
-            sys.stderr.flush()
-            self.wrote = True
-        elif p.pass_number != self.shown_pass or p.phase == "calibrate":
-            self.shown_pass = p.pass_number
-            info(line)
-
-    def close(self) -> None:
-        if self.wrote:
-            sys.stderr.write("\n")

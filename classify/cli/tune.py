@@ -19,6 +19,7 @@ from classify.cli._common import (
     handle_errors,
     info,
     load_labelled,
+    progress_display,
     usage_parser,
     warn,
 )
@@ -67,13 +68,14 @@ def tune_cli(
         from classify.cluster.jobs import joblib_on_dask, require_dask
 
         require_dask()
-    labelled = load_labelled(data, text_col, label_col, min_count)
-    if dask is not None:
-        # Fold fits go through joblib.Parallel; its dask backend sends them to the cluster.
-        with joblib_on_dask(dask) as threads:
-            result = tune.tune(labelled, budget=budget, folds=folds, n_jobs=threads, on_progress=info)
-    else:
-        result = tune.tune(labelled, budget=budget, folds=folds, n_jobs=jobs, on_progress=info)
+    with progress_display():
+        labelled = load_labelled(data, text_col, label_col, min_count)
+        if dask is not None:
+            # Fold fits go through joblib.Parallel; its dask backend sends them to the cluster.
+            with joblib_on_dask(dask) as threads:
+                result = tune.tune(labelled, budget=budget, folds=folds, n_jobs=threads, on_progress=info)
+        else:
+            result = tune.tune(labelled, budget=budget, folds=folds, n_jobs=jobs, on_progress=info)
     if sys.stdout.isatty():
         from rich.console import Console
 

@@ -20,6 +20,7 @@ from classify.evaluation.splits import SPLIT_DATE, SplitOptions, Splits, make_sp
 from classify.io.labelled import LabelledData
 from classify.pipeline.model import Model, as_settings, fit_pipeline
 from classify.pipeline.settings import Settings
+from classify.progress import report
 
 if TYPE_CHECKING:
     import numpy as np
@@ -247,11 +248,14 @@ def predict_splits(
     proba = np.zeros((len(texts), len(topics)))
     fold = np.full(len(texts), -1)
     tasks = ((list(texts[tr]), list(labels[tr]), list(texts[te]), fit) for tr, te in splits.pairs)
+    k = len(splits.pairs)
+    report(f"fold 1 of {k}", 0, k)
     results = (run or _one_by_one)(fold_predictions, tasks)
     for number, ((_, test_idx), (classes, fold_proba)) in enumerate(zip(splits.pairs, results, strict=True)):
         cols = np.asarray([topics.index(t) for t in classes])
         proba[np.ix_(test_idx, cols)] = fold_proba
         fold[test_idx] = number
+        report(f"fold {min(number + 2, k)} of {k}", number + 1, k)
     rows = np.flatnonzero(fold >= 0)
     # argmax takes the first of tied topics; topics are sorted, so ties break the same way every run.
     predicted = [topics[i] for i in proba[rows].argmax(axis=1)]

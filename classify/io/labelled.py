@@ -25,6 +25,7 @@ from classify.io.reading import (
     table_rows,
     truncation_note,
 )
+from classify.progress import report
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -164,6 +165,7 @@ def load_labelled(
         The file is missing, empty, not UTF-8, or a row cannot be read (each names its line; see the
         README's "Bad input" section).
     """
+    report(f"reading {path}")
     import pandas as pd
 
     path = Path(path)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from classify.errors import ModelError
 from classify.pipeline.settings import Settings
+from classify.progress import report
 
 if TYPE_CHECKING:
     import numpy as np
@@ -76,15 +77,17 @@ def fit_pipeline(
     pipeline = build_pipeline(settings)
     texts, topics = list(texts), [str(t) for t in labels]
     stack = settings.classifier == "stack"
+    features, clf = pipeline.named_steps["features"], pipeline.named_steps["clf"]
+    report(f"features of {len(texts):,} headlines")
+    X = features.fit_transform(texts)
+    report(f"fitting on {len(texts):,} headlines")
     if (stack and "emb" in parse_views(settings.views)) or (not stack and settings.word_vectors > 0):
         from classify.pipeline.embeddings import word_projection
 
-        features, clf = pipeline.named_steps["features"], pipeline.named_steps["clf"]
-        X = features.fit_transform(texts)
         projection = word_projection(features.word_vocabulary_, X.shape[1])
         clf.fit(X, topics, word_projection=projection, word_vectors=0.0 if stack else settings.word_vectors)
         return pipeline
-    pipeline.fit(texts, topics)
+    clf.fit(X, topics)
     return pipeline
 
 

@@ -115,7 +115,8 @@ def train_file(
     pool, pool_text_col, threshold, rounds
         Self-training on the unlabelled headlines of ``pool``.
     on_progress
-        Called with each :class:`~classify.training.stream.StreamProgress` when streaming.
+        Called with each :class:`~classify.training.stream.StreamProgress` when streaming (default:
+        reported as :mod:`classify.progress` steps).
     on_info, on_warning
         Called with lines for the user (self-training rounds; skipped rows, a settings file tuned on
         other data).
@@ -222,6 +223,14 @@ def _self_train(
     return result
 
 
+def _report_stream(p: Any) -> None:
+    """Streaming progress as :mod:`classify.progress` steps (rows read of the file's rows)."""
+    from classify.progress import report
+
+    where = {"scan": "scanning", "calibrate": "calibrating"}.get(p.phase, f"pass {p.pass_number}/{p.passes}")
+    report(f"{where}: {p.rows_read:,} rows", p.rows_read, p.rows_total or None)
+
+
 def _train_streaming(
     data: Path,
     target: Path,
@@ -234,6 +243,7 @@ def _train_streaming(
     from classify.training.stream import StreamSettings, train_stream
 
     settings = StreamSettings() if passes is None else StreamSettings(passes=passes)
+    on_progress = on_progress or _report_stream
     result = train_stream(
         data, text_col=text_col, label_col=label_col, settings=settings, on_progress=on_progress
     )
