@@ -203,7 +203,7 @@ DaskOpt = Annotated[
         "--dask",
         metavar="ADDRESS",
         help="Run on a Dask cluster: a scheduler address (tcp://host:8786) or 'local' for a LocalCluster "
-        "of this machine's cores. Needs pip install 'classify[dask]'.",
+        "of this machine's cores. Needs the dask extra.",
     ),
 ]
 ModelOpt = Annotated[

@@ -78,7 +78,7 @@ def serve_cli(
         bool, typer.Option("--access-log/--no-access-log", help="Log one line per request.")
     ] = DEFAULTS.access_log,
 ) -> None:
-    """Run the HTTP service and the web page (needs: pip install 'classify[serve]').
+    """Run the HTTP service and the web page (needs the serve extra).
 
     POST /v1/classify, GET /v1/topics, /v1/model, /healthz, /readyz, /metrics; the page at /, the
     API docs at /docs. A replaced model file is loaded without a restart.
