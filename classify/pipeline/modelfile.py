@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -37,6 +36,17 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 
 from classify.errors import ModelError
+from classify.pipeline._members import (
+    MAX_ARRAY_BYTES,
+    MAX_NPY_HEADER,
+    HashingReader,
+    Mismatch,
+    check_shapes,
+    declared,
+    memory_budget,
+    nbytes,
+    read_npy,
+)
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -45,10 +55,8 @@ MODEL_FORMAT = "classify-model"
 #: 1: classify 0.1's joblib pickle; 2: this zip of arrays and JSON.
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
-#: The most a manifest may take, and all arrays together, unpacked: a zip bomb is refused before
-#: it is inflated.
+#: The most a manifest may take unpacked (the arrays' bound: :data:`MAX_ARRAY_BYTES`).
 MAX_MANIFEST_BYTES = 16 * 2**20
-MAX_ARRAY_BYTES = 8 * 2**30
 _ZIP_MAGIC = b"PK\x03\x04"
 #: What reading a damaged zip can raise: a bad directory, a bad deflate stream, a cut-off member, an
 #: unsupported compression method or an encrypted member.
@@ -305,20 +313,20 @@ def _read_arrays(source: Path, archive: zipfile.ZipFile, manifest: dict[str, Any
         missing, extra = sorted(set(listed) - members), sorted(members - set(listed))
         what = f"missing {', '.join(missing)}" if missing else f"unlisted {', '.join(extra)}"
         raise ModelError(f"{source}: damaged model file: arrays {what}")
-    declared = {key: _declared(source, key, spec) for key, spec in listed.items()}
-    _check_shapes(source, manifest["steps"], {key: shape for key, (_, shape) in declared.items()})
-    total = sum(_nbytes(dtype, shape) for dtype, shape in declared.values())
-    budget = min(MAX_ARRAY_BYTES, _memory_budget())
+    types = {key: declared(source, key, spec) for key, spec in listed.items()}
+    check_shapes(source, manifest["steps"], {key: shape for key, (_, shape) in types.items()})
+    total = sum(nbytes(dtype, shape) for dtype, shape in types.values())
+    budget = min(MAX_ARRAY_BYTES, memory_budget())
     if total > budget:
         raise ModelError(
             f"{source}: not a usable model file (its arrays would take {total:,} bytes, "
             f"more than the {budget:,} this machine allows)"
         )
     arrays = {}
-    for key, (dtype, shape) in declared.items():
+    for key, (dtype, shape) in types.items():
         member = f"arrays/{key}.npy"
         size = archive.getinfo(member).file_size
-        if not _nbytes(dtype, shape) < size <= _nbytes(dtype, shape) + _MAX_NPY_HEADER:
+        if not nbytes(dtype, shape) < size <= nbytes(dtype, shape) + MAX_NPY_HEADER:
             # Checked from the zip's directory, before inflating anything: a member padded with
             # gigabytes of zeros is refused at no cost.
             raise ModelError(
@@ -326,131 +334,17 @@ def _read_arrays(source: Path, archive: zipfile.ZipFile, manifest: dict[str, Any
             )
         try:
             with archive.open(member) as raw:
-                arrays[key] = _read_npy(_HashingReader(raw, size), dtype, shape, listed[key]["sha256"])
+                arrays[key] = read_npy(HashingReader(raw, size), dtype, shape, listed[key]["sha256"])
         except _ZIP_ERRORS as exc:
             raise ModelError(f"{source}: damaged model file: array {key} ({exc})") from None
-        except _Mismatch as exc:
+        except Mismatch as exc:
             raise ModelError(f"{source}: damaged model file: array {key} {exc}") from None
         except MemoryError:
             raise ModelError(
                 f"{source}: not a usable model file (not enough memory for array {key}: "
-                f"{_nbytes(dtype, shape):,} bytes)"
+                f"{nbytes(dtype, shape):,} bytes)"
             ) from None
     return arrays
-
-
-#: The longest ``.npy`` header a member may have besides its data (numpy writes 128 bytes or so).
-_MAX_NPY_HEADER = 4096
-#: Kinds of numpy types a model array may have: booleans, integers, floats; never Python objects.
-_ARRAY_KINDS = "biuf"
-_CHUNK = 1 << 20
-
-
-class _Mismatch(Exception):
-    """An array member is not what its manifest entry declares."""
-
-
-class _HashingReader:
-    """A member's bytes, each one hashed once as it is read, and never more of them than ``limit``."""
-
-    def __init__(self, raw: IO[bytes], limit: int) -> None:
-        self.raw, self.left, self.sha = raw, limit, hashlib.sha256()
-
-    def read(self, n: int = -1) -> bytes:
-        n = self.left if n < 0 else min(n, self.left)
-        data = self.raw.read(n)
-        self.left -= len(data)
-        self.sha.update(data)
-        return data
-
-
-def _declared(source: Path, key: str, spec: Any) -> tuple[np.dtype[Any], tuple[int, ...]]:
-    """An array's type and shape as the manifest declares them: plain numbers, at most 2-D."""
-    try:
-        dtype = np.dtype(spec["dtype"])
-        shape = tuple(spec["shape"])
-        ok = (
-            isinstance(spec["dtype"], str)
-            and isinstance(spec["sha256"], str)
-            and dtype.kind in _ARRAY_KINDS
-            and dtype.itemsize <= 8
-            and 1 <= len(shape) <= 2
-            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
-        )
-    except (KeyError, TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ModelError(f"{source}: damaged model file: array {key} has an unusable type or shape")
-    return dtype, shape
-
-
-def _nbytes(dtype: np.dtype[Any], shape: tuple[int, ...]) -> int:
-    count = 1
-    for n in shape:
-        count *= n
-    return count * dtype.itemsize
-
-
-def _check_shapes(source: Path, steps: list[Any], shapes: dict[str, tuple[int, ...]]) -> None:
-    """The sizes the steps' own numbers imply, before any array is read: one idf weight per feature,
-    one row of weights per topic and one column per feature (an array declared larger is refused)."""
-    try:
-        state = {step["name"]: step["state"] for step in steps if isinstance(step, dict)}
-        n_features = shapes["features/idf"][0]
-        expected: dict[str, tuple[int, ...]] = {"features/idf": (n_features,)}
-        if "features/word_terms_lengths" in shapes:
-            n_word = int(state["features"]["n_word_features"])
-            expected["features/idf"] = (int(state["features"]["n_features"]),)
-            expected["features/word_terms_lengths"] = (n_word,)
-            expected["features/char_terms_lengths"] = (n_features - n_word,)
-        topics = len(state["clf"]["classes"])
-        expected["clf/coef"] = (topics, n_features)
-        expected["clf/intercept"] = (topics,)
-        agree = all(shapes[key] == shape for key, shape in expected.items())
-    except (KeyError, TypeError, ValueError, IndexError):
-        agree = False
-    if not agree:
-        raise ModelError(f"{source}: damaged model file: the arrays' declared sizes do not agree")
-
-
-def _memory_budget() -> int:
-    """Bytes the arrays may take: this machine's memory, or the process' address-space limit."""
-    import resource
-
-    try:
-        budget = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        budget = MAX_ARRAY_BYTES
-    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-    return min(budget, soft) if soft > 0 else budget
-
-
-def _read_npy(
-    stream: _HashingReader, dtype: np.dtype[Any], shape: tuple[int, ...], sha256: str
-) -> np.ndarray:
-    """One ``.npy`` member, streamed: its header must declare the manifest's type and shape before
-    any memory is set aside for the data, and the bytes read must hash to the manifest's checksum."""
-    fmt = np.lib.format
-    try:
-        version = fmt.read_magic(stream)  # type: ignore[no-untyped-call]
-        reader = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
-        header_shape, fortran, header_dtype = reader(stream)  # type: ignore[operator]
-    except ValueError as exc:
-        raise _Mismatch(f"({exc})") from None
-    if header_dtype != dtype or tuple(header_shape) != shape:
-        raise _Mismatch("has another type or shape")
-    flat = np.empty(_nbytes(dtype, shape) // dtype.itemsize, dtype=dtype)
-    view = memoryview(flat.view(np.uint8))
-    done = 0
-    while done < len(view):
-        chunk = stream.read(min(_CHUNK, len(view) - done))
-        if not chunk:
-            raise _Mismatch("is cut short")
-        view[done : done + len(chunk)] = chunk
-        done += len(chunk)
-    if stream.left or stream.raw.read(1) or stream.sha.hexdigest() != sha256:
-        raise _Mismatch("does not match its checksum")
-    return flat.reshape(shape[::-1]).T if fortran else flat.reshape(shape)
 
 
 def _npy_bytes(value: np.ndarray) -> bytes:
