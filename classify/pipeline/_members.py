@@ -72,26 +72,50 @@ def nbytes(dtype: np.dtype[Any], shape: tuple[int, ...]) -> int:
     return count * dtype.itemsize
 
 
+#: The most UTF-8 bytes one vocabulary term may take: a token or word n-gram of a headline cut at
+#: 1,000 characters, four bytes each at most.
+MAX_TERM_BYTES = 4 * 1000
+
+
 def check_shapes(source: Path, steps: list[Any], shapes: dict[str, tuple[int, ...]]) -> None:
     """The sizes the steps' own numbers imply, before any array is read: one idf weight per feature,
-    one row of weights per topic and one column per feature (an array declared larger is refused)."""
+    one row of weights per topic and one column per feature, vocabularies of so many terms of a
+    bounded length, at most one word n-gram per word column (an array declared larger is refused)."""
     try:
         state = {step["name"]: step["state"] for step in steps if isinstance(step, dict)}
         n_features = shapes["features/idf"][0]
-        expected: dict[str, tuple[int, ...]] = {"features/idf": (n_features,)}
-        if "features/word_terms_lengths" in shapes:
-            n_word = int(state["features"]["n_word_features"])
-            expected["features/idf"] = (int(state["features"]["n_features"]),)
-            expected["features/word_terms_lengths"] = (n_word,)
-            expected["features/char_terms_lengths"] = (n_features - n_word,)
         topics = len(state["clf"]["classes"])
-        expected["clf/coef"] = (topics, n_features)
-        expected["clf/intercept"] = (topics,)
-        agree = all(shapes[key] == shape for key, shape in expected.items())
+        agree = shapes["clf/coef"] == (topics, n_features) and shapes["clf/intercept"] == (topics,)
+        if "features/word_terms_lengths" in shapes:
+            agree = agree and _vocabulary_agrees(state["features"], shapes, n_features)
     except (KeyError, TypeError, ValueError, IndexError):
         agree = False
     if not agree:
         raise ModelError(f"{source}: damaged model file: the arrays' declared sizes do not agree")
+
+
+def _vocabulary_agrees(state: dict[str, Any], shapes: dict[str, tuple[int, ...]], n_features: int) -> bool:
+    from classify.pipeline.settings import MAX_NGRAM
+
+    n_word = int(state["n_word_features"])
+    counts = {
+        "word_terms": n_word,
+        "char_terms": n_features - n_word,
+        "ngram_words": shapes["features/ngram_words_lengths"][0],
+    }
+    if int(state["n_features"]) != n_features or not 0 <= n_word <= n_features:
+        return False
+    if counts["ngram_words"] > MAX_NGRAM * n_word:
+        return False
+    for name, count in counts.items():
+        if shapes[f"features/{name}_lengths"] != (count,):
+            return False
+        if shapes[f"features/{name}_utf8"][0] > MAX_TERM_BYTES * count:
+            return False
+    ngram_tables = [
+        k for k in shapes if k.startswith("features/ngram") and not k.startswith("features/ngram_words")
+    ]
+    return all(len(shapes[k]) == 1 and shapes[k][0] <= n_word for k in ngram_tables)
 
 
 def memory_budget() -> int:
