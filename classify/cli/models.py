@@ -32,8 +32,10 @@ def convert_cli(
     allow_pickle: AllowPickle = False,
 ) -> None:
     """Rewrite a model file in today's format (arrays and JSON, which cannot run code when loaded)."""
+    from classify.atomic import refuse_input_as_output
     from classify.pipeline.model import save_model
 
+    refuse_input_as_output(target, [source], what="converted model")
     model = load_model(source, allow_pickle)
     save_model(model, target)
     typer.echo(f"converted {source} -> {target} ({len(model.topics)} topics)")

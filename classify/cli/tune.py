@@ -56,6 +56,9 @@ def tune_cli(
         from classify.cluster.jobs import joblib_on_dask, require_dask
 
         require_dask()
+    from classify.atomic import refuse_input_as_output
+
+    refuse_input_as_output(output, [data], what="settings file")
     labelled = load_labelled(data, text_col, label_col)
     if dask is not None:
         # Fold fits go through joblib.Parallel; its dask backend sends them to the cluster.

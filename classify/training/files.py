@@ -114,6 +114,9 @@ def train_file(
     info = on_info or (lambda _: None)
     warn = on_warning or (lambda _: None)
     target = output or default_output(data)
+    from classify.atomic import refuse_input_as_output
+
+    refuse_input_as_output(target, [data, pool, config], what="model")
     if pool is not None and stream is None:
         stream = False  # self-training fits in memory
     if wants_stream(data, stream, config=config, passes=passes):
