@@ -62,6 +62,42 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise
 
 
+@contextlib.contextmanager
+def atomic_folder(path: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path`` to fill; on success its files take their places in
+    ``path`` (the folder itself when ``path`` does not exist yet), else it is deleted.
+
+    Every file is written and synced before the first one replaces anything, so a full disk or a
+    killed run leaves the folder as it was, never half old and half new; files of ``path`` that the
+    new set does not name stay.
+    """
+    import shutil
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(path.parent, target=path.name)
+    prefix = f".{path.name}.{_host_tag()}-{os.getpid()}-"
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
+        for entry in tmp.iterdir():
+            os.chmod(entry, 0o666 & ~_umask())
+            _fsync(entry)
+        _fsync(tmp)
+        if not path.exists():
+            os.rename(tmp, path)
+        else:
+            for entry in sorted(tmp.iterdir()):
+                os.replace(entry, path / entry.name)  # renames only: no space needed from here
+            tmp.rmdir()
+        _fsync(path)
+        _fsync(path.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def _fsync(path: Path) -> None:
     """Flush a file's bytes (or a folder's entries) to the disk: without it a power cut right after
     the rename can leave the new name pointing at an empty file."""
@@ -161,7 +197,12 @@ def remove_stale_temp_files(folder: Path, *, target: str | None = None) -> list[
             stale = bool(legacy and legacy.match(name)) and _old(folder / name)
         if stale:
             with contextlib.suppress(OSError):
-                (folder / name).unlink()
+                if (folder / name).is_dir():  # a report folder's (atomic_folder)
+                    import shutil
+
+                    shutil.rmtree(folder / name)
+                else:
+                    (folder / name).unlink()
                 removed.append(folder / name)
     return removed
 
