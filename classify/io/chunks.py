@@ -27,7 +27,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from classify.errors import DataError
-from classify.io.formats import ALL_EXTENSIONS, LABEL_COLUMNS, TEXT_COLUMNS, find_column, stream_format
+from classify.io.formats import (
+    ALL_EXTENSIONS,
+    LABEL_COLUMNS,
+    TEXT_COLUMNS,
+    find_column,
+    refuse_binary,
+    stream_format,
+)
 from classify.text import collapse
 
 #: Formats read in chunks, by extension (``.gz`` is looked through): every input format.
@@ -147,6 +154,21 @@ def _open_text(path: Path) -> IO[str]:
         binary: Any = gzip.open(path, "rb") if path.suffix.lower() == ".gz" else path.open("rb")  # noqa: SIM115
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        head = binary.read(1024)
+        binary.seek(0)
+        gzipped = path.suffix.lower() == ".gz"
+        refuse_binary(
+            str(path), head, path=None if gzipped else path, inside="a gzip file of " if gzipped else ""
+        )
+    except (OSError, EOFError) as exc:
+        binary.close()
+        raise DataError(
+            f"{path}: cannot read ({exc}); the file is truncated or not what its name says"
+        ) from None
+    except DataError:
+        binary.close()
+        raise
     # Undecodable bytes become U+FFFD so that one bad line is reported, not the whole file lost.
     return io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace", newline="")
 

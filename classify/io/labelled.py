@@ -8,6 +8,7 @@ prediction is streamed instead, by :mod:`classify.io.records`.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -98,7 +99,9 @@ def read_table(path: Path, fmt: str | None = None) -> pd.DataFrame:
     return pd.DataFrame([[cell_text(r.cells.get(c)) for c in columns] for r in rows], columns=columns)
 
 
-def _read_rows(path: Path, fmt: str | None) -> tuple[list[str], list[Row]]:
+def _read_rows(
+    path: Path, fmt: str | None, check_header: Callable[[list[str]], None] | None = None
+) -> tuple[list[str], list[Row]]:
     """The columns and rows of a labelled file; strict UTF-8 (a bad byte is an error naming its line).
 
     Training refuses undecodable text rather than replacing it: a label with U+FFFD in it would be
@@ -112,6 +115,8 @@ def _read_rows(path: Path, fmt: str | None) -> tuple[list[str], list[Row]]:
         columns, rows = table_rows(lines, fmt, str(path))
         if not columns:
             raise DataError(f"{path}: file is empty")
+        if check_header is not None and fmt != "jsonl":  # before the rows: their errors would hide it
+            check_header(columns)
         listed = list(rows)
     if fmt == "jsonl":  # later objects may add columns
         seen = dict.fromkeys(columns)
@@ -152,7 +157,24 @@ def load_labelled(
     import pandas as pd
 
     path = Path(path)
-    columns, rows = _read_rows(path, None)
+
+    def check_header(columns: list[str]) -> None:
+        """A header without the columns training needs (most often a plain list of headlines, whose
+        first headline was taken for the header) is said as such, before any row is read."""
+        lowered = {c.lower() for c in columns}
+        known = (text_col is not None or lowered & set(TEXT_COLUMNS)) and (
+            label_col is not None or lowered & set(LABEL_COLUMNS)
+        )
+        if not known and (len(columns) == 1 or not lowered & {*TEXT_COLUMNS, *LABEL_COLUMNS}):
+            found = ", ".join(repr(c[:60]) for c in columns[:5])
+            raise DataError(
+                f"{path}: no label column: training needs a headline and a label column, named in a "
+                f"header row such as 'headline,topic' (found {len(columns)} column(s) in the first "
+                f"line: {found}); a plain list of headlines is for predict, or for {{pool}}",
+                arguments=("pool",),
+            )
+
+    columns, rows = _read_rows(path, None, check_header)
     tcol = find_column(columns, text_col, TEXT_COLUMNS, "text", "text_col", str(path))
     lcol = find_column(columns, label_col, LABEL_COLUMNS, "label", "label_col", str(path))
     if tcol == lcol:
