@@ -96,3 +96,126 @@ def test_atomic_writes_are_synced_before_the_rename(tmp_path: Path, monkeypatch:
     monkeypatch.setattr(atomic.os, "replace", lambda a, b: (events.append("replace"), real_replace(a, b))[1])
     atomic.write_text_atomic(tmp_path / "x.json", "{}")
     assert events[:2] == ["fsync", "replace"]
+
+
+# ---------------------------------------------------------------- files that are not text
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, blob in members.items():
+            archive.writestr(name, blob)
+    return path
+
+
+@pytest.fixture
+def not_text(tmp_path: Path, tiny_model_path: Path) -> dict[str, tuple[Path, str]]:
+    """Files that are not text, with what the refusal must say."""
+    import gzip
+    import shutil
+
+    model = tmp_path / "site.model"
+    shutil.copy(tiny_model_path, model)
+    png = b"\x89PNG\r\n\x1a\n" + bytes(64)
+    return {
+        "model": (model, f"is a classify model file, not text; did you mean -m/--model {model}?"),
+        "xlsx": (_zip(tmp_path / "sheet.xlsx", {"xl/workbook.xml": b"<x/>"}), "export it as CSV"),
+        "ods": (
+            _zip(tmp_path / "sheet.ods", {"mimetype": b"application/vnd.oasis.opendocument.spreadsheet"}),
+            "export it as CSV",
+        ),
+        "xls": (
+            _write(tmp_path / "old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64)),
+            "export it as CSV",
+        ),
+        "zip": (_zip(tmp_path / "bundle.zip", {"a.txt": b"Oil prices climb\n"}), "is a zip archive"),
+        "pdf": (_write(tmp_path / "paper.pdf", b"%PDF-1.7\n" + bytes(64)), "is a PDF document, not text"),
+        "png": (_write(tmp_path / "picture.csv", png), "is a PNG image, not text"),
+        "gzip of an image": (
+            _write(tmp_path / "feed.csv.gz", gzip.compress(png)),
+            "is a gzip file of a PNG image",
+        ),
+        "utf-16": (
+            _write(tmp_path / "wide.csv", "headline,topic\nOil,economy\n".encode("utf-16")),
+            "is UTF-16 text; classify reads UTF-8: convert it with iconv -f UTF-16LE -t UTF-8",
+        ),
+    }
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _one_line_error(result, says: str) -> None:  # type: ignore[no-untyped-def]
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("Error: ")]
+    assert len(errors) == 1 and says in errors[0], result.output
+    assert "\x00" not in result.output
+
+
+@pytest.mark.parametrize(
+    "kind", ["model", "xlsx", "ods", "xls", "zip", "pdf", "png", "gzip of an image", "utf-16"]
+)
+def test_predict_and_train_refuse_what_is_not_text(
+    not_text: dict[str, tuple[Path, str]], tiny_model_path: Path, tmp_path: Path, kind: str
+) -> None:
+    path, says = not_text[kind]
+    _one_line_error(run("predict", "-m", tiny_model_path, path), says)
+    _one_line_error(run("train", path, "-o", tmp_path / "out.model"), says)
+    assert not (tmp_path / "out.model").exists()
+
+
+@pytest.mark.parametrize("kind", ["model", "xlsx", "pdf"])
+def test_every_command_that_reads_headlines_refuses_what_is_not_text(
+    not_text: dict[str, tuple[Path, str]], tiny_csv: Path, tiny_model_path: Path, tmp_path: Path, kind: str
+) -> None:
+    path, says = not_text[kind]
+    _one_line_error(run("evaluate", "-m", tiny_model_path, path), says)
+    _one_line_error(run("evaluate", path, "--folds", "2"), says)
+    _one_line_error(run("audit", path, "--folds", "2"), says)
+    _one_line_error(run("tune", path, "--budget", "5", "-o", tmp_path / "s.json"), says)
+    _one_line_error(run("label", path, "--topics", "a,b", "-o", tmp_path / "answers.csv"), says)
+    _one_line_error(run("train", tiny_csv, "--unlabelled", path, "-o", tmp_path / "m.model"), says)
+
+
+def test_streaming_training_refuses_what_is_not_text(
+    not_text: dict[str, tuple[Path, str]], tmp_path: Path
+) -> None:
+    path, says = not_text["model"]
+    _one_line_error(run("train", path, "--stream", "-o", tmp_path / "out.model"), says)
+
+
+def test_gzip_is_read_by_predict_and_in_memory_training(tiny_model_path: Path, tmp_path: Path) -> None:
+    import csv
+    import gzip
+    import io
+
+    lines = tmp_path / "feed.txt.gz"
+    lines.write_bytes(gzip.compress(b"Oil prices climb on supply worries\nStriker scores twice\n"))
+    result = run("predict", "-m", tiny_model_path, lines, "--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["headline"] for r in rows] == ["Oil prices climb on supply worries", "Striker scores twice"]
+    table = tmp_path / "data.csv.gz"
+    text = "headline,topic\n" + "".join(f'"{h}",{t}\n' for h, t in tiny_rows())
+    table.write_bytes(gzip.compress(text.encode()))
+    result = run("train", table, "--no-stream", "-o", tmp_path / "gz.model")
+    assert result.exit_code == 0, result.output
+    assert "trained on 24 rows" in result.output
+    damaged = tmp_path / "cut.csv.gz"
+    damaged.write_bytes(gzip.compress(text.encode())[:-20])
+    _one_line_error(
+        run("train", damaged, "--no-stream", "-o", tmp_path / "cut.model"), "cut.csv.gz: cannot read"
+    )
+
+
+def test_a_plain_list_of_headlines_given_to_train_says_there_is_no_label_column(tmp_path: Path) -> None:
+    path = tmp_path / "headlines.txt"
+    path.write_text("Oil prices climb\nTeam wins, again\nBank raises rates\n", encoding="utf-8")
+    result = run("train", path, "-o", tmp_path / "m.model")
+    _one_line_error(result, "no label column: training needs a headline and a label column")
+    assert "'Oil prices climb'" in result.output
