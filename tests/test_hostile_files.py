@@ -219,3 +219,87 @@ def test_a_plain_list_of_headlines_given_to_train_says_there_is_no_label_column(
     result = run("train", path, "-o", tmp_path / "m.model")
     _one_line_error(result, "no label column: training needs a headline and a label column")
     assert "'Oil prices climb'" in result.output
+
+
+# ---------------------------------------------------------------- values and streams
+
+
+def test_jsonl_pass_through_values_are_json_text_in_csv_and_valid_json_in_jsonl(
+    tiny_model_path: Path, tmp_path: Path
+) -> None:
+    import csv
+    import io
+    import json
+
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(
+        '{"headline": "Oil prices climb", "a": true, "b": [1, "x", null], "c": {"k": false}, '
+        '"d": 1e400, "e": null, "f": 2.5, "g": 3}\n',
+        encoding="utf-8",
+    )
+    result = run("predict", "-m", tiny_model_path, feed, "--format", "csv")
+    assert result.exit_code == 0, result.output
+    row = next(csv.DictReader(io.StringIO(result.stdout)))
+    assert {k: row[k] for k in "abcdefg"} == {
+        "a": "true",
+        "b": '[1, "x", null]',
+        "c": '{"k": false}',
+        "d": "1e400",
+        "e": "",
+        "f": "2.5",
+        "g": "3",
+    }
+    result = run("predict", "-m", tiny_model_path, feed, "--format", "jsonl")
+    line = result.stdout.strip()
+    assert "Infinity" not in line
+    assert json.loads(line, parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))["d"] == "1e400"
+
+
+@pytest.mark.parametrize("where", ["headline", "label"])
+def test_an_escaped_lone_surrogate_in_training_data_names_its_line(tmp_path: Path, where: str) -> None:
+    rows = [f'{{"headline": "{h}", "topic": "{t}"}}' for h, t in tiny_rows()]
+    rows.insert(
+        2,
+        '{"headline": "Bad \\ud800 one", "topic": "sport"}'
+        if where == "headline"
+        else '{"headline": "Bad one", "topic": "\\ud800"}',
+    )
+    data = tmp_path / "d.jsonl"
+    data.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    for args in (("train", data, "--no-stream"), ("evaluate", data, "--folds", "2")):
+        result = run(*args, "-o", tmp_path / "m.model") if args[0] == "train" else run(*args)
+        _one_line_error(result, f"{data}: line 3 holds an escaped lone surrogate")
+    stream = run("train", data, "--stream", "-o", tmp_path / "s.model")
+    assert "unexpected" not in stream.output
+    assert "surrogate" in stream.output
+
+
+def _shell(command: str) -> tuple[int, str]:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    script = (
+        f"{command.replace('classify', f'{sys.executable} -m classify', 1)}; echo rc=${{PIPESTATUS[0]}} >&2"
+    )
+    done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    return int(done.stderr.strip().rsplit("rc=", 1)[1]), done.stderr
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "jsonl"])
+def test_output_into_head_exits_0_quietly(tiny_model_path: Path, tmp_path: Path, fmt: str) -> None:
+    feed = tmp_path / "many.txt"
+    feed.write_text("".join(f"Oil prices climb for day {i}\n" for i in range(4000)), encoding="utf-8")
+    code, err = _shell(f"classify predict -m {tiny_model_path} {feed} --format {fmt} | head -1 >/dev/null")
+    assert code == 0, err
+    assert err.strip().startswith("rc="), err
+
+
+def test_closed_stdout_is_a_clear_error(tiny_model_path: Path, tmp_path: Path) -> None:
+    feed = tmp_path / "few.txt"
+    feed.write_text("Oil prices climb\n", encoding="utf-8")
+    for fmt in ("table", "csv"):
+        code, err = _shell(f"classify predict -m {tiny_model_path} {feed} --format {fmt} >&-")
+        assert code == 1, err
+        assert "Error: standard output is closed" in err and "unexpected" not in err

@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ from classify.io.formats import (
     refuse_binary,
     stream_format,
 )
+from classify.io.reading import load_json
 from classify.text import collapse
 
 #: Formats read in chunks, by extension (``.gz`` is looked through): every input format.
@@ -248,7 +248,10 @@ def _jsonl_rows(
             stats.bad(number, "not valid UTF-8")
             continue
         try:
-            obj = json.loads(raw)
+            obj = load_json(raw)
+        except UnicodeError:
+            stats.bad(number, "an escaped lone surrogate")
+            continue
         except ValueError:
             stats.bad(number, "not valid JSON")
             continue

@@ -325,14 +325,46 @@ def _json_rows(lines: Iterable[tuple[int, str]], name: str) -> Iterator[Row]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = load_json(line)
         except json.JSONDecodeError as exc:
             raise DataError(f"{name}: line {number} is not valid JSON ({exc.msg})") from None
         except RecursionError:
             raise DataError(f"{name}: line {number} is nested too deeply to read as JSON") from None
+        except UnicodeError:
+            raise DataError(
+                f"{name}: line {number} holds an escaped lone surrogate (such as \\ud800), which is "
+                "not text; remove it or escape a whole surrogate pair"
+            ) from None
         if not isinstance(row, dict):
             raise DataError(f"{name}: line {number} is not a JSON object")
         yield Row(number, row)
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _number(text: str) -> float | str:
+    """A JSON number as a float, or as the text written when no float holds it (``1e400``): no
+    infinity ever reaches an output, where JSON has no way to write one."""
+    value = float(text)
+    return value if value - value == 0 else text
+
+
+def load_json(line: str) -> object:
+    """One JSON value, with numbers too large for a float (and ``NaN``/``Infinity``, which JSON does
+    not have) kept as the text written.
+
+    Raises
+    ------
+    json.JSONDecodeError
+        Not JSON.
+    UnicodeError
+        A string holds an escaped lone surrogate (``"\\ud800"``): text no file can be written in.
+    """
+    value = json.loads(line, parse_float=_number, parse_constant=str)
+    if _SURROGATE_ESCAPE.search(line):  # only an escape can make a surrogate
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    return value
 
 
 class _LineCounter:
