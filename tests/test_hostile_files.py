@@ -303,3 +303,30 @@ def test_closed_stdout_is_a_clear_error(tiny_model_path: Path, tmp_path: Path) -
         code, err = _shell(f"classify predict -m {tiny_model_path} {feed} --format {fmt} >&-")
         assert code == 1, err
         assert "Error: standard output is closed" in err and "unexpected" not in err
+
+
+# ---------------------------------------------------------------- what reaches the terminal
+
+RAW = ("\x1b", "\u202e", "\u200b", "\x07")
+
+
+def test_escape_sequences_in_topics_and_file_names_never_reach_the_terminal(tmp_path: Path) -> None:
+    rows = [
+        (h, "\x1b[2Jsport\x07" if t == "sport" else ("\u202eeconomy" if t == "economy" else t))
+        for h, t in tiny_rows()
+    ]
+    data = write_csv(tmp_path / "d.csv", ["headline", "topic"], rows)
+    model = tmp_path / "m.model"
+    outputs = [run("train", data, "-o", model)]
+    assert outputs[0].exit_code == 0, outputs[0].output
+    outputs.append(run("topics", "-m", model))
+    feed = tmp_path / "feed.txt"
+    feed.write_text("Striker scores\u200b twice\nBank \u202eraises rates\n", encoding="utf-8")
+    outputs.append(run("predict", "-m", model, feed, "--format", "table", "--summary"))
+    outputs.append(run("predict", "-m", model, feed, "--format", "csv", "--summary"))
+    outputs.append(run("predict", "-m", model, tmp_path / "\x1b[2Jmissing.txt"))
+    for result in outputs:
+        shown = result.output if result is not outputs[3] else result.stderr
+        assert not any(c in shown for c in RAW), repr(shown)
+    assert "␛[2Jsport" in outputs[0].output and "␛[2Jsport" in outputs[1].output
+    assert "Error: " in outputs[-1].output and "␛[2Jmissing.txt" in outputs[-1].output

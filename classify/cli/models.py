@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from classify.cli._common import AllowPickle, ModelOpt, handle_errors, load_model
+from classify.cli._common import AllowPickle, ModelOpt, handle_errors, load_model, say
 
 
 @handle_errors
@@ -22,7 +22,7 @@ def topics_cli(model_path: ModelOpt = None, allow_pickle: AllowPickle = False) -
     for topic in model.topics:
         known = described.get(topic)
         text = f"{known.description} [IPTC {known.iptc}]" if known else ""
-        typer.echo(f"{topic:<{width}}  {counts.get(topic, 0):>6}  {text}".rstrip())
+        say(f"{topic:<{width}}  {counts.get(topic, 0):>6}  {text}".rstrip())
 
 
 @handle_errors
@@ -38,4 +38,4 @@ def convert_cli(
     refuse_input_as_output(target, [source], what="converted model")
     model = load_model(source, allow_pickle)
     save_model(model, target)
-    typer.echo(f"converted {source} -> {target} ({len(model.topics)} topics)")
+    say(f"converted {source} -> {target} ({len(model.topics)} topics)")

@@ -112,7 +112,7 @@ def _read_rows(
         if not first.strip():
             raise DataError(f"{path}: file is empty")
         fmt = fmt or table_format(path, first) or "csv"
-        columns, rows = table_rows(lines, fmt, str(path))
+        columns, rows = table_rows(lines, fmt, str(path), strict=True)
         if not columns:
             raise DataError(f"{path}: file is empty")
         if check_header is not None and fmt != "jsonl":  # before the rows: their errors would hide it
