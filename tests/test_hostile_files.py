@@ -330,3 +330,12 @@ def test_escape_sequences_in_topics_and_file_names_never_reach_the_terminal(tmp_
         assert not any(c in shown for c in RAW), repr(shown)
     assert "␛[2Jsport" in outputs[0].output and "␛[2Jsport" in outputs[1].output
     assert "Error: " in outputs[-1].output and "␛[2Jmissing.txt" in outputs[-1].output
+
+
+def test_a_huge_cell_in_a_streamed_file_is_cut_with_a_warning(tmp_path: Path) -> None:
+    rows = [row for _ in range(3) for row in tiny_rows()]
+    rows.insert(5, (" ".join(["inflation"] * 250_000), "economy"))  # 2.5 MB, past the old 1 MB limit
+    data = write_csv(tmp_path / "big.csv", ["headline", "topic"], rows)
+    result = run("train", data, "--stream", "-o", tmp_path / "m.model")
+    assert result.exit_code == 0, result.output
+    assert "1 headline(s) longer than 1000 characters (first: line 7); kept their first 1000" in result.output

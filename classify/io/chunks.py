@@ -34,13 +34,15 @@ from classify.io.formats import (
     refuse_binary,
     stream_format,
 )
-from classify.io.reading import load_json
-from classify.text import collapse
+from classify.io.reading import headline_text, load_json
 
 #: Formats read in chunks, by extension (``.gz`` is looked through): every input format.
 STREAM_FORMATS = ALL_EXTENSIONS
-#: A CSV field longer than this means the quoting went wrong (a headline is a line, not a book).
-MAX_FIELD_CHARS = 1_000_000
+#: A CSV field longer than this means the quoting went wrong: a cell of up to 64 Mi characters (a
+#: pasted article, a 50 MB cell) is read and its headline cut as the in-memory reader cuts it, with
+#: a warning; past that, an unclosed quote would hold the rest of the file in memory (the csv module
+#: takes four bytes a character), so the run stops there, naming the line.
+MAX_FIELD_CHARS = 64 * 2**20
 #: How many line numbers of malformed rows are kept for the report.
 KEEP_BAD_LINES = 20
 
@@ -75,6 +77,8 @@ class ReadStats:
     malformed: int = 0
     bad_lines: list[tuple[int, str]] = field(default_factory=list)
     bytes_read: int = 0
+    truncated: int = 0
+    first_truncated: int | None = None
 
     def bad(self, line: int, why: str) -> None:
         self.malformed += 1
@@ -132,7 +136,11 @@ def iter_chunks(
     labels: list[str] = []
     lines: list[int] = []
     for line, raw_text, raw_label in rows:
-        text = collapse(raw_text)
+        text, cut = headline_text(raw_text)
+        if cut:  # a huge cell is cut as the in-memory reader cuts it, and counted for a warning
+            stats.truncated += 1
+            if stats.first_truncated is None:
+                stats.first_truncated = line
         label = raw_label.strip()
         if not text or not label:
             stats.empty += 1
@@ -201,7 +209,7 @@ def _text_rows(
 def _csv_rows(
     path: Path, stream: IO[str], sep: str, text_col: str | None, label_col: str | None, stats: ReadStats
 ) -> Iterator[tuple[int, str, str]]:
-    csv.field_size_limit(MAX_FIELD_CHARS)
+    csv.field_size_limit(MAX_FIELD_CHARS)  # a huge cell is read, then cut (iter_chunks)
     reader = csv.reader(stream, delimiter=sep, skipinitialspace=True)
     try:
         header = next(reader)

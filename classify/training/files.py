@@ -213,6 +213,10 @@ def _train_streaming(
         warn(f"{data}: skipped {result.malformed} malformed row(s) ({where}{more})")
     if result.skipped:
         warn(f"{data}: skipped {result.skipped} row(s) with an empty headline or label")
+    if result.truncated:
+        from classify.io.reading import truncation_note
+
+        warn(truncation_note(str(data), result.truncated, result.first_truncated))
     sorted_chunks = result.model.meta["stream"]["sorted_chunks"]
     if sorted_chunks > 1:
         warn(

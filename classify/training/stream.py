@@ -120,6 +120,8 @@ class StreamResult:
     calibration_rows: int
     passes: int
     holdout_accuracy: list[float] = field(default_factory=list)
+    truncated: int = 0
+    first_truncated: int | None = None
 
 
 def should_stream(path: Path) -> bool:
@@ -393,6 +395,8 @@ def _train(
         seconds=clock() - started,
         calibration_rows=len(calib_texts),
         passes=passes,
+        truncated=stats.truncated,
+        first_truncated=stats.first_truncated,
         holdout_accuracy=holdout_accuracy,
     )
 
