@@ -339,3 +339,13 @@ def test_a_huge_cell_in_a_streamed_file_is_cut_with_a_warning(tmp_path: Path) ->
     result = run("train", data, "--stream", "-o", tmp_path / "m.model")
     assert result.exit_code == 0, result.output
     assert "1 headline(s) longer than 1000 characters (first: line 7); kept their first 1000" in result.output
+
+
+@pytest.mark.parametrize("stream", ["--no-stream", "--stream"])
+def test_more_topics_than_a_tenth_of_the_rows_is_refused_before_any_work(tmp_path: Path, stream: str) -> None:
+    rows = [(f"Headline {i} about thing {i % 7}", f"label-{i // 2}") for i in range(600)]  # 300 topics
+    data = write_csv(tmp_path / "ids.csv", ["headline", "topic"], rows)
+    result = run("train", data, stream, "-o", tmp_path / "m.model")
+    _one_line_error(result, "300 topics for 600 rows (2.0 a topic): too many to learn")
+    assert "pass --label-col" in result.output
+    _one_line_error(run("evaluate", data, "--folds", "2"), "300 topics for 600 rows")

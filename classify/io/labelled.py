@@ -211,11 +211,33 @@ def load_labelled(
     )
 
 
+#: Past this many topics, more than a tenth of the rows being topics is refused: a few rows a topic
+#: teach nothing, and the work grows with topics x features (6,000 labels on 12,000 rows ran for
+#: minutes and gigabytes). :data:`MAX_TOPICS` is refused whatever the rows.
+MANY_TOPICS = 200
+MAX_TOPICS = 2000
+
+
+def check_topic_count(source: str, counts: dict[str, int]) -> None:
+    """Raise :class:`DataError` for more topics than a classifier can learn from the rows (most often
+    the wrong column taken for the label), before any work is done."""
+    rows, topics = sum(counts.values()), len(counts)
+    if topics > MAX_TOPICS or (topics > MANY_TOPICS and topics * 10 > rows):
+        raise DataError(
+            f"{source}: {topics} topics for {rows} rows ({rows / topics:.1f} a topic): too many to "
+            f"learn (at most {MAX_TOPICS}, and a tenth of the rows past {MANY_TOPICS}); is the label "
+            "column the right one? pass {label_col}, or merge rare topics",
+            arguments=("label_col",),
+        )
+
+
 def check_trainable(data: LabelledData, *, min_rows: int = 2) -> None:
-    """Raise :class:`DataError` unless ``data`` has 2+ topics with ``min_rows``+ rows each."""
+    """Raise :class:`DataError` unless ``data`` has 2+ topics with ``min_rows``+ rows each, and not
+    more topics than it can learn (:func:`check_topic_count`)."""
     counts = data.counts()
     if not counts:
         raise DataError(f"{data.source}: no rows with both a headline and a label")
+    check_topic_count(data.source, counts)
     if len(counts) < 2:
         only = next(iter(counts))
         raise DataError(f"{data.source}: only one topic ('{only}'); a classifier needs at least 2")

@@ -40,6 +40,7 @@ import numpy as np
 
 from classify.errors import DataError
 from classify.io.chunks import Chunk, ReadStats, file_size, iter_chunks, stream_format
+from classify.io.labelled import check_topic_count
 from classify.pipeline.linear import fit_temperature
 from classify.pipeline.softmax_sgd import SoftmaxSGD
 
@@ -289,6 +290,7 @@ def _train(
         raise DataError(f"{source}: no rows with both a headline and a label")
     if len(counts) < 2:
         raise DataError(f"{source}: only one topic ('{next(iter(counts))}'); a classifier needs at least 2")
+    check_topic_count(str(source), counts)
     lonely = sorted(t for t, n in counts.items() if n < 2)
     if lonely and not single_rows_ok:
         raise DataError(
