@@ -134,11 +134,11 @@ def _train_default(
 
 
 class _StreamProgress:
-    """Streaming progress on stderr: a line rewritten in place on a terminal, else a line per pass."""
+    """Streaming progress on stderr: a line rewritten in place on a terminal, and nothing when stderr
+    is not one (a log or a pipe wants the warnings and the summary, not a line per pass)."""
 
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
-        self.shown_pass = -1
         self.wrote = False
 
     def __call__(self, p: Any) -> None:
@@ -152,9 +152,6 @@ class _StreamProgress:
             sys.stderr.write("\r" + line.ljust(78))
             sys.stderr.flush()
             self.wrote = True
-        elif p.pass_number != self.shown_pass or p.phase == "calibrate":
-            self.shown_pass = p.pass_number
-            info(line)
 
     def close(self) -> None:
         if self.wrote:
