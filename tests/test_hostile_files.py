@@ -137,6 +137,10 @@ def not_text(tmp_path: Path, tiny_model_path: Path) -> dict[str, tuple[Path, str
             _write(tmp_path / "feed.csv.gz", gzip.compress(png)),
             "is a gzip file of a PNG image",
         ),
+        "utf-16 without a byte order mark": (
+            _write(tmp_path / "wide.txt", "Oil prices climb\nTeam wins\n".encode("utf-16-le")),
+            "wide.txt: is UTF-16 text; classify reads UTF-8: convert it with iconv -f UTF-16LE -t UTF-8 ",
+        ),
         "utf-16": (
             _write(tmp_path / "wide.csv", "headline,topic\nOil,economy\n".encode("utf-16")),
             "is UTF-16 text; classify reads UTF-8: convert it with iconv -f UTF-16LE -t UTF-8",
@@ -158,7 +162,19 @@ def _one_line_error(result, says: str) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize(
-    "kind", ["model", "xlsx", "ods", "xls", "zip", "pdf", "png", "gzip of an image", "utf-16"]
+    "kind",
+    [
+        "model",
+        "xlsx",
+        "ods",
+        "xls",
+        "zip",
+        "pdf",
+        "png",
+        "gzip of an image",
+        "utf-16",
+        "utf-16 without a byte order mark",
+    ],
 )
 def test_predict_and_train_refuse_what_is_not_text(
     not_text: dict[str, tuple[Path, str]], tiny_model_path: Path, tmp_path: Path, kind: str

@@ -255,7 +255,7 @@ def _binary_kind(name: str, head: bytes, path: Path | None) -> tuple[str | None,
 
 
 def _convert(encoding: str, name: str) -> str:
-    target = f"{Path(name).stem}-utf8{Path(name).suffix}"
+    target = Path(name).with_name(f"{Path(name).stem}-utf8{Path(name).suffix}")
     return f"classify reads UTF-8: convert it with iconv -f {encoding} -t UTF-8 {name} > {target}"
 
 
