@@ -365,3 +365,29 @@ def test_more_topics_than_a_tenth_of_the_rows_is_refused_before_any_work(tmp_pat
     _one_line_error(result, "300 topics for 600 rows (2.0 a topic): too many to learn")
     assert "pass --label-col" in result.output
     _one_line_error(run("evaluate", data, "--folds", "2"), "300 topics for 600 rows")
+
+
+def test_gzip_and_refusals_on_a_pipe(tiny_model_path: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    command = [
+        sys.executable,
+        "-m",
+        "classify",
+        "predict",
+        "-m",
+        str(tiny_model_path),
+        "-",
+        "--format",
+        "csv",
+    ]
+    import gzip
+
+    done = subprocess.run(command, input=gzip.compress(b"Oil prices climb\n"), capture_output=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().splitlines()[1].startswith("Oil prices climb,")
+    done = subprocess.run(command, input=b"%PDF-1.7\n" + bytes(100), capture_output=True, env=env)
+    assert done.returncode == 1 and b"<stdin>: is a PDF document, not text" in done.stderr

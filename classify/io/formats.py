@@ -156,11 +156,11 @@ _HEAD = 1024
 def _head(stream: Any, name: str) -> bytes:
     """The first bytes of a stream, leaving them to be read (``peek``, or read and seek back)."""
     try:
-        if stream.seekable():
-            head: bytes = stream.read(_HEAD)
-            stream.seek(0)
-            return head
-        return bytes(stream.peek(_HEAD)[:_HEAD])
+        if hasattr(stream, "peek"):  # files, pipes and gzip streams: nothing to rewind
+            return bytes(stream.peek(_HEAD)[:_HEAD])
+        head: bytes = stream.read(_HEAD)
+        stream.seek(0)
+        return head
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(
             f"{name}: cannot read ({exc}); the file is damaged or not what its name says"
