@@ -10,8 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from classify.prediction.results import RESULT_FIELDS
+
+#: A string holding something besides white space (Python's, as ``str.split`` knows it, written out
+#: because JSON Schema's ``\s`` is ECMAScript's, which differs): what a headline must be.
+NOT_BLANK = (
+    "[^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
 
 
 class ClassifyRequest(BaseModel):
@@ -24,12 +31,19 @@ class ClassifyRequest(BaseModel):
             "examples": [
                 {"headlines": ["Central bank raises interest rates by two points"], "top_k": 2},
                 {"text": "Coach sacked after defeat | Oil prices climb on supply worries", "explain": True},
-            ]
+            ],
+            # The contract the validator below enforces: exactly one of the two inputs.
+            "oneOf": [{"required": ["headlines"]}, {"required": ["text"]}],
         },
     )
 
-    headlines: list[str] | None = Field(None, description="Headlines, one per item, answered in this order.")
-    text: str | None = Field(
+    # Absent means None; an explicit null is refused, so the schema need not allow null.
+    headlines: list[str] | SkipJsonSchema[None] = Field(
+        None,
+        description="Headlines, one per item, answered in this order; none may be blank.",
+        json_schema_extra={"items": {"type": "string", "pattern": NOT_BLANK}},
+    )
+    text: str | SkipJsonSchema[None] = Field(
         None, description="A ticker blob (lines split into headlines) or, with from_page, a scraped page."
     )
     split: bool = Field(
@@ -48,6 +62,9 @@ class ClassifyRequest(BaseModel):
 
     @model_validator(mode="after")
     def _one_input(self) -> ClassifyRequest:
+        for name in ("headlines", "text"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"'{name}' is null; leave it out, or give a value")
         if (self.headlines is None) == (self.text is None):
             raise ValueError(
                 "give either 'headlines' (a list of strings) or 'text' (a ticker or page), not both"

@@ -146,4 +146,12 @@ def api_key(settings: ServeSettings) -> str | None:
         raise ServeError(
             f"environment variable {settings.api_key_env} is not set or empty; set it to the API key"
         )
+    if not all(" " <= c <= "~" for c in key) or key != key.strip():
+        # HTTP header values are bytes that clients encode differently (latin-1, UTF-8): a key
+        # outside printable ASCII would never match what some clients send.
+        raise ServeError(
+            f"environment variable {settings.api_key_env} holds characters other than printable ASCII "
+            "(or spaces at its ends); use a key such as the output of "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
     return key
