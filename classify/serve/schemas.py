@@ -7,18 +7,22 @@ cannot disagree about it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from classify.prediction.results import RESULT_FIELDS
 
+
+def _whole_number(value: Any) -> Any:
+    """JSON Schema's integer includes ``2.0``; strict pydantic would refuse it (strings stay refused)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 #: A string holding something besides white space (Python's, as ``str.split`` knows it, written out
 #: because JSON Schema's ``\s`` is ECMAScript's, which differs): what a headline must be.
-NOT_BLANK = (
-    "[^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-)
+NOT_BLANK = "[^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 
 
 class ClassifyRequest(BaseModel):
@@ -50,10 +54,17 @@ class ClassifyRequest(BaseModel):
         True, description="Split ticker lines of `text` into headlines (false: one per line)."
     )
     split_pattern: str | None = Field(
-        None, description="Separator regular expression for ticker lines (default: the CLI's separators)."
+        None,
+        description=(
+            "Separator regular expression for ticker lines (default: the CLI's separators). It must "
+            "compile, must not match the empty string, and runs with a time limit: else 422."
+        ),
+        json_schema_extra={"format": "regex"},
     )
     from_page: bool = Field(False, description="`text` is a scraped news page: keep only its headlines.")
-    top_k: int = Field(1, ge=1, le=100, description="Also give the K most likely topics, as `topics`.")
+    top_k: Annotated[int, BeforeValidator(_whole_number)] = Field(
+        1, ge=1, le=100, description="Also give the K most likely topics, as `topics`."
+    )
     min_confidence: float | None = Field(
         None, ge=0.0, le=1.0, description="Below this probability the topic is `uncertain_label`."
     )
