@@ -80,7 +80,7 @@ def test_a_backtracking_split_pattern_is_stopped_and_the_service_keeps_answering
         t.join(timeout=60)
     assert len(answers) == 2
     for response, seconds in answers:
-        assert seconds < 3 + 2  # within the request's time limit (and a little scheduling)
+        assert seconds < 3 + 5  # the time limit, plus the CPU the pattern may take on a loaded machine
         assert response.status_code in (200, 422), response.text
         if response.status_code == 422:
             assert "split pattern" in response.json()["error"] and "backtrack" in response.json()["error"]

@@ -40,8 +40,9 @@ SEPARATOR_MARKS = (*_SEPARATOR_SYMBOLS, "++")
 #: characters (non-breaking spaces count, as scraped tickers often pad with them).
 DEFAULT_SEPARATOR = rf"\s*(?:\t|(?<!\S)(?:[{_SEPARATOR_SYMBOLS}]+|\+{{2,}})(?!\S))\s*|\s{{3,}}"
 
-#: Seconds a separator pattern of the user's may spend on one line (also capped by a caller's
-#: deadline). A separator is found in microseconds; a pattern that takes longer backtracks
+#: Seconds of CPU time a separator pattern of the user's may spend on one line (also capped by what
+#: is left of a caller's deadline; the regex engine counts CPU time, so under load the wall time is
+#: longer, while other threads run meanwhile). A separator is found in microseconds; a pattern that takes longer backtracks
 #: catastrophically (``(a+)+$``) and would otherwise hold the process for minutes.
 PATTERN_SECONDS = 1.0
 
@@ -308,7 +309,7 @@ def _split(regex: Any, line: str, deadline: float | None = None) -> list[str]:
             parts = regex.split(line, timeout=limit, concurrent=True)[::step]
         except TimeoutError:
             raise PatternTimeout(
-                f"split pattern {regex.pattern!r} took more than {limit:.3g} s on a line of "
+                f"split pattern {regex.pattern!r} took more than {limit:.3g} s of CPU time on a line of "
                 f"{len(line)} characters; simplify it (nested repeats such as (a+)+ or (a|a)+ "
                 "backtrack exponentially)"
             ) from None
