@@ -276,8 +276,9 @@ def _compile(pattern: str | None) -> Any:
     import regex
 
     try:
+        re.compile(pattern)  # the syntax is re's (regex alone would take, say, a stray \p as "p")
         compiled = regex.compile(pattern, flags=regex.VERSION0)
-    except (regex.error, OverflowError, RecursionError) as exc:
+    except (re.error, regex.error, OverflowError, RecursionError) as exc:
         raise DataError(
             f"split pattern {pattern!r} is not a valid regular expression ({exc}); "
             r"escape special characters such as | . ( with a backslash, e.g. '\|'"

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
-from pydantic.json_schema import SkipJsonSchema
 
 from classify.prediction.results import RESULT_FIELDS
 
@@ -18,6 +17,16 @@ from classify.prediction.results import RESULT_FIELDS
 def _whole_number(value: Any) -> Any:
     """JSON Schema's integer includes ``2.0``; strict pydantic would refuse it (strings stay refused)."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _not_null(schema: dict[str, Any], items: dict[str, Any] | None = None) -> None:
+    """Drop ``null`` from a field's schema (in place); ``items`` replaces an array's item schema."""
+    kinds = [k for k in schema.pop("anyOf", []) if k.get("type") != "null"]
+    for kind in kinds:
+        schema.update(kind)
+    schema.pop("default", None)
+    if items is not None:
+        schema["items"] = items
 
 
 #: A string holding something besides white space (Python's, as ``str.split`` knows it, written out
@@ -41,14 +50,16 @@ class ClassifyRequest(BaseModel):
         },
     )
 
-    # Absent means None; an explicit null is refused, so the schema need not allow null.
-    headlines: list[str] | SkipJsonSchema[None] = Field(
+    # Absent means None; an explicit null is refused, so the schema does not allow null.
+    headlines: list[str] | None = Field(
         None,
         description="Headlines, one per item, answered in this order; none may be blank.",
-        json_schema_extra={"items": {"type": "string", "pattern": NOT_BLANK}},
+        json_schema_extra=lambda schema: _not_null(schema, {"type": "string", "pattern": NOT_BLANK}),
     )
-    text: str | SkipJsonSchema[None] = Field(
-        None, description="A ticker blob (lines split into headlines) or, with from_page, a scraped page."
+    text: str | None = Field(
+        None,
+        description="A ticker blob (lines split into headlines) or, with from_page, a scraped page.",
+        json_schema_extra=lambda schema: _not_null(schema),
     )
     split: bool = Field(
         True, description="Split ticker lines of `text` into headlines (false: one per line)."
