@@ -56,15 +56,19 @@ def host_name(value: str) -> str:
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
-def host_allowed(host: str | None, listening_on: str) -> bool:
+def host_allowed(host: str | None, listening_on: str, also: Iterable[str] = ()) -> bool:
     """Whether a request's ``Host`` may reach a server listening on ``listening_on``.
 
-    A loopback server answers only loopback names (a rebound name is refused). A server on another
-    address is reachable under names this process cannot know, so any ``Host`` is accepted there.
+    A loopback server answers only loopback names and the names in ``also`` (a reverse proxy's public
+    name): a rebound name is refused. A server on another address is reachable under names this
+    process cannot know, so any ``Host`` is accepted there.
     """
     if not is_loopback(listening_on):
         return True
-    return host is not None and is_loopback(host_name(host))
+    if host is None:
+        return False
+    name = host_name(host)
+    return is_loopback(name) or name in {a.strip().lower() for a in also}
 
 
 def origin_allowed(origin: str | None, host: str | None, scheme: str, allowed: Iterable[str] = ()) -> bool:
@@ -104,6 +108,8 @@ class Guard:
         The session's token; None: no token is asked.
     check_origin
         False skips the Origin check (an API key protects the routes instead).
+    allowed_hosts
+        Host names answered besides loopback ones (``classify serve --allow-host``).
     """
 
     def __init__(
@@ -113,8 +119,10 @@ class Guard:
         allowed_origins: Iterable[str] = (),
         token: str | None = None,
         check_origin: bool = True,
+        allowed_hosts: Iterable[str] = (),
     ) -> None:
         self.app, self.listening_on = app, listening_on
+        self.allowed_hosts = tuple(allowed_hosts)
         self.allowed_origins = tuple(allowed_origins)
         self.token, self.check_origin = token, check_origin
 
@@ -134,7 +142,7 @@ class Guard:
     def problem(self, scope: Scope) -> str | None:
         """Why the request is refused, or None."""
         host = _header(scope, b"host")
-        if not host_allowed(host, self.listening_on):
+        if not host_allowed(host, self.listening_on, self.allowed_hosts):
             return (
                 f"this server answers only to localhost, not to the host name {host_name(host or '')!r} "
                 "(a DNS rebinding attempt, or open it as http://127.0.0.1:PORT/)"

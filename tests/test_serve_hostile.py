@@ -38,9 +38,11 @@ REDOS_HARD = {"text": "a" * 40 + "!", "split_pattern": "(a|a)+$"}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, tiny_model_path: Path) -> Iterator[Server]:
-    """No API key (so Origin is checked), CORS for one origin, a 3 s time limit, small bodies."""
+    """No API key (so Origin is checked), CORS for one origin, a 3 s time limit, small bodies, and a
+    proxy's host name allowed."""
     folder = tmp_path_factory.mktemp("hostile-serve")
     args = ["--model", str(tiny_model_path), "--cors", ORIGIN, "--timeout", "3", "--max-body", "4KB"]
+    args += ["--allow-host", "proxy.example"]
     srv = start(args, folder)
     yield srv
     srv.stop()
@@ -124,6 +126,8 @@ def test_pages_of_other_sites_and_rebound_names_are_refused(server: Server) -> N
         for response in (c.get("/", headers=rebound), c.post("/v1/classify", json=body, headers=rebound)):
             assert response.status_code == 403 and "localhost" in response.json()["error"]
         assert c.get("/healthz", headers={"Host": f"localhost:{server.port}"}).status_code == 200
+        # A reverse proxy's public name, named with --allow-host, is answered.
+        assert c.get("/healthz", headers={"Host": "proxy.example"}).status_code == 200
 
 
 # HTTP framing --------------------------------------------------------------------------------

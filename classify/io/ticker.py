@@ -42,8 +42,9 @@ DEFAULT_SEPARATOR = rf"\s*(?:\t|(?<!\S)(?:[{_SEPARATOR_SYMBOLS}]+|\+{{2,}})(?!\S
 
 #: Seconds of CPU time a separator pattern of the user's may spend on one line (also capped by what
 #: is left of a caller's deadline; the regex engine counts CPU time, so under load the wall time is
-#: longer, while other threads run meanwhile). A separator is found in microseconds; a pattern that takes longer backtracks
-#: catastrophically (``(a+)+$``) and would otherwise hold the process for minutes.
+#: longer, while other threads run meanwhile). A separator is found in microseconds; a pattern that
+#: takes longer backtracks catastrophically (``(a+)+$``) and would otherwise hold the process for
+#: minutes.
 PATTERN_SECONDS = 1.0
 
 #: A headline has at most this many words; longer lines are article prose.

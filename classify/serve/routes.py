@@ -228,6 +228,7 @@ def build_app(settings: ServeSettings, key: str | None, *, model: Model | None =
         listening_on=settings.host,
         allowed_origins=settings.cors,
         check_origin=key is None,
+        allowed_hosts=settings.allowed_hosts,
     )
     if settings.cors:
         app.add_middleware(
