@@ -188,7 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threshold", type=float, default=THRESHOLD)
     parser.add_argument("--data", type=Path, default=DATA, help="folder of the headline files")
     parser.add_argument(
-        "--show-public", action="store_true", help="print the public row of each hit to stderr (never copy it)"
+        "--show-public",
+        action="store_true",
+        help="print the public row of each hit to stderr (never copy it)",
     )
     args = parser.parse_args(argv)
     ours = {path.name: read_headlines(path) for path in headline_files(args.data)}
@@ -199,7 +201,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     hits = check(ours, public, args.threshold)
     for hit in hits:
-        print(f"{hit.where}: {hit.ours!r} ~ {hit.other_set}" + (f" {hit.other_text!r}" if ":" in hit.other_set else f" row {hit.other_index}") + f" (Jaccard {hit.score:.2f})")
+        print(
+            f"{hit.where}: {hit.ours!r} ~ {hit.other_set}"
+            + (f" {hit.other_text!r}" if ":" in hit.other_set else f" row {hit.other_index}")
+            + f" (Jaccard {hit.score:.2f})"
+        )
         if args.show_public and ":" not in hit.other_set:
             print(f"    public: {hit.other_text!r}", file=sys.stderr)
     n_rows = sum(len(r) for r in ours.values())

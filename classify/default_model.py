@@ -9,6 +9,7 @@ the default model's settings change.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 CORPUS_NAME = "headlines.csv"
 LEXICON_NAME = "lexicon.csv"
 MODEL_NAME = "default.joblib"
+#: Between the topics of a corpus row that has more than one (the first is the primary topic).
+SEPARATOR = "|"
 
 #: Pipeline settings of the default model, overriding those of :class:`classify.settings.Settings`
 #: (which stay the generic defaults for users' own data). Chosen for headlines from outside the corpus, with
@@ -69,6 +72,10 @@ def default_training_data(*, lexicon: bool = True) -> LabelledData:
     from classify.lexicon import lexicon_rows, read_lexicon
 
     corpus = load_labelled(corpus_path())
+    # A topic cell may name a second topic (``economy|diplomacy``, data/README.md): until the default
+    # model trains on several topics per headline, it learns the first, the primary topic.
+    if any(SEPARATOR in label for label in corpus.labels):
+        corpus = dataclasses.replace(corpus, labels=[label.split(SEPARATOR, 1)[0] for label in corpus.labels])
     if not lexicon:
         return corpus
     extra_texts, extra_labels = lexicon_rows(read_lexicon(lexicon_path(), set(corpus.labels)), LEXICON_WEIGHT)

@@ -22,7 +22,9 @@ def test_words_drop_possessives_and_case() -> None:
 
 def test_match_and_miss_on_made_up_strings() -> None:
     # 6 of 7 words shared: a near copy.
-    assert is_match("Ferry firm cuts winter sailings to Orkney", "Ferry firm cuts winter sailings to Orkney isles")
+    assert is_match(
+        "Ferry firm cuts winter sailings to Orkney", "Ferry firm cuts winter sailings to Orkney isles"
+    )
     assert is_match("Mayor opens new tram line", "New tram line opens, mayor")
     # 3 of 5 words shared: a different headline of the same shape.
     assert not is_match("Mayor opens new tram line", "Mayor opens new library")
