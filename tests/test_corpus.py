@@ -106,3 +106,20 @@ def test_topic_set(topics: list[str]) -> None:
     ]  # fmt: skip
     for row in read("topics.csv"):
         assert row["description"] and re.match(r"\d{8} ", row["iptc"])
+
+
+def test_multilabel_set(topics: list[str]) -> None:
+    """data/multilabel.csv: 1,000+ headlines with every topic the datasheet's rules give them."""
+    rows = read("multilabel.csv")
+    assert list(rows[0]) == ["headline", "topics"]
+    assert len(rows) >= 1000
+    several = 0
+    for row in rows:
+        names = row["topics"].split("|")
+        assert all(name in topics for name in names) and len(set(names)) == len(names), row["headline"]
+        assert 3 <= len(row["headline"].split()) <= 20, row["headline"]
+        several += len(names) >= 2
+    assert several >= len(rows) / 3
+    assert {name for row in rows for name in row["topics"].split("|")} == set(topics)
+    corpus = {row["headline"] for row in read("headlines.csv")}
+    assert not corpus & {row["headline"] for row in rows}
