@@ -220,6 +220,23 @@ def main(argv: list[str] | None = None) -> int:
         "wrong": home_wrong,
     }
     print(f"home examples: {len(HOME) - len(home_wrong)}/{len(HOME)} right {home_wrong or ''}")
+    multi = ROOT / "data" / "multilabel.csv"
+    if multi.is_file():
+        import csv
+
+        with multi.open(newline="", encoding="utf-8") as fh:
+            rows = [(r["headline"], r["topics"].split("|")) for r in csv.DictReader(fh)]
+        top = [str(t) for t in pipeline.predict([h for h, _ in rows])]
+        results["multilabel"] = {
+            "n": len(rows),
+            "top_in_topics": sum(t in ts for t, (_, ts) in zip(top, rows, strict=True)) / len(rows),
+            "top_is_first": sum(t == ts[0] for t, (_, ts) in zip(top, rows, strict=True)) / len(rows),
+        }
+        ml = results["multilabel"]
+        print(
+            f"multilabel.csv ({ml['n']} rows written for several topics): top topic is one of the row's "
+            f"topics {ml['top_in_topics']:.3f}, is its first topic {ml['top_is_first']:.3f}"
+        )
     if not args.no_cv:
         cv = corpus_cv(params, None if args.no_lexicon else data)
         results["corpus_cv"] = cv
@@ -264,6 +281,12 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---|---|",
         f"| example ticker and page (examples/) | {len(HOME)} | {results['home_examples']['accuracy']:.3f} |",
     ]
+    if "multilabel" in results:
+        ml = results["multilabel"]
+        md.append(
+            f"| data/multilabel.csv: top topic among the row's topics (first topic) | {ml['n']} | "
+            f"{ml['top_in_topics']:.3f} ({ml['top_is_first']:.3f}) |"
+        )
     if "corpus_cv" in results:
         cv = results["corpus_cv"]
         md += [
