@@ -118,6 +118,9 @@ def build_app(settings: ServeSettings, key: str | None, *, model: Model | None =
         """Classify headlines (or the headlines of a ticker blob or page), in input order."""
         deadline = request.scope.get(STARTED, time.monotonic()) + settings.timeout
         try:
+            if body.split_pattern is not None:
+                # Checked whatever the input: a request the schema calls invalid is never answered 200.
+                hosting.split_text("", pattern=body.split_pattern, deadline=deadline)
             if body.headlines is not None:
                 if len(body.headlines) > settings.max_batch:
                     return too_many(len(body.headlines))
