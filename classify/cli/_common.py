@@ -92,6 +92,7 @@ _FLAGS = {
     "report": "--report",
     "budget": "--budget",
     "pool": "--unlabelled",
+    "reference": "REFERENCE",
 }
 
 
