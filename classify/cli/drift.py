@@ -9,8 +9,7 @@ from typing import Annotated
 import typer
 
 from classify.cli._common import AllowPickle, ModelOpt, ReportFormat, error, handle_errors, info, load_model
-from classify.monitoring.drift import SAMPLE_SIZE
-from classify.monitoring.stats import Thresholds
+from classify.monitoring.settings import SAMPLE_SIZE, Thresholds
 
 _DEFAULTS = Thresholds()
 

@@ -68,11 +68,20 @@ def serve_cli(
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help="Log one line per request.")
     ] = DEFAULTS.access_log,
+    monitor_window: Annotated[
+        int,
+        typer.Option(
+            "--monitor-window",
+            metavar="N",
+            min=0,
+            help="Watch the last N headlines for drift (/v1/monitor, /metrics, the page; 0: off).",
+        ),
+    ] = DEFAULTS.monitor_window,
 ) -> None:
     """Run the HTTP service and the web page (needs: pip install 'classify[serve]').
 
-    POST /v1/classify, GET /v1/topics, /v1/model, /healthz, /readyz, /metrics; the page at /, the
-    API docs at /docs. A replaced model file is loaded without a restart.
+    POST /v1/classify, GET /v1/topics, /v1/model, /v1/monitor, /healthz, /readyz, /metrics; the page
+    at /, the API docs at /docs. A replaced model file is loaded without a restart.
     """
     from classify.serve.running import run
 
@@ -88,6 +97,7 @@ def serve_cli(
         timeout=timeout,
         reload_interval=reload_interval,
         access_log=access_log,
+        monitor_window=monitor_window,
     )
     if model_path is not None and not model_path.exists():
         error(f"{model_path}: no such model file; train one with 'classify train DATA -o {model_path}'")

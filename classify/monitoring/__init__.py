@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "DriftReport": "stats",
     "Snapshot": "stats",
-    "Thresholds": "stats",
+    "Thresholds": "settings",
     "compare": "stats",
     "snapshot": "stats",
     "drift_files": "drift",
@@ -27,7 +27,8 @@ _EXPORTS = {
 if TYPE_CHECKING:
     from classify.monitoring.drift import drift_files, save_sample
     from classify.monitoring.render import render_text
-    from classify.monitoring.stats import DriftReport, Snapshot, Thresholds, compare, snapshot
+    from classify.monitoring.settings import Thresholds
+    from classify.monitoring.stats import DriftReport, Snapshot, compare, snapshot
     from classify.monitoring.window import MonitorWindow, ShiftDetector
 
 __all__ = [

@@ -10,13 +10,12 @@ from typing import Any
 import numpy as np
 
 from classify.errors import DataError, UsageError
+from classify.monitoring.settings import SAMPLE_SIZE
 from classify.monitoring.stats import DriftReport, Snapshot, Thresholds, compare, reference_snapshot, snapshot
 from classify.pipeline.reference import ReferenceStats, known_words
 
 #: Headlines predicted at once.
 BATCH = 2000
-#: How many current headlines ``--write-sample`` writes by default.
-SAMPLE_SIZE = 1000
 #: What the report calls a model's stored reference.
 MODEL_REFERENCE = "the model's training statistics"
 

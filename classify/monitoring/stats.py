@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from classify.monitoring.settings import Thresholds
 from classify.pipeline.reference import (
     CONFIDENCE_EDGES,
     ReferenceStats,
@@ -28,38 +29,6 @@ from classify.pipeline.reference import (
     confidence_counts,
     oov_shares,
 )
-
-#: What the verdict tells the user to do.
-ACTIONS = ("nothing", "self-train", "label")
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """When a change counts (both a test at ``alpha`` and the effect size must say so).
-
-    Attributes
-    ----------
-    alpha
-        Significance level of each test.
-    js_distance
-        Smallest Jensen-Shannon distance (base 2) of the topic mix that counts; one topic of four
-        moving by 10 points is about 0.09.
-    mean_confidence
-        Smallest fall of the mean top probability that counts.
-    low_confidence
-        Smallest rise of the share of headlines under 0.5 that counts.
-    oov_rate
-        Smallest rise of the out-of-vocabulary rate that counts.
-    accuracy_drop
-        Smallest fall of the estimated accuracy that counts.
-    """
-
-    alpha: float = 0.01
-    js_distance: float = 0.05
-    mean_confidence: float = 0.03
-    low_confidence: float = 0.05
-    oov_rate: float = 0.05
-    accuracy_drop: float = 0.03
 
 
 @dataclass(frozen=True)
@@ -193,7 +162,7 @@ class DriftReport:
     reasons
         One line per change that counts.
     action
-        One of :data:`ACTIONS`.
+        One of :data:`classify.monitoring.settings.ACTIONS`.
     advice
         What to do, in a sentence.
     """

@@ -31,11 +31,10 @@ from typing import Any
 
 import numpy as np
 
+from classify.monitoring.settings import DEFAULT_WINDOW
 from classify.monitoring.stats import DriftReport, Snapshot, compare, estimate_accuracy, reference_snapshot
 from classify.pipeline.reference import ReferenceStats, confidence_counts, oov_shares
 
-#: Default window: the last this many headlines.
-DEFAULT_WINDOW = 1000
 #: At most one false alarm per this many headlines (the detector's budget).
 FALSE_ALARM_BUDGET = 100_000
 #: The change in a topic's share (absolute) the charts are tuned to catch fastest.

@@ -4,7 +4,6 @@ Nothing here imports the web framework, so that the command line can read the de
 the options without the ``serve`` extra.
 """
 
-
 from __future__ import annotations
 
 import dataclasses
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from classify.errors import ClassifyError
+from classify.monitoring.settings import DEFAULT_WINDOW
 
 if TYPE_CHECKING:
     pass
@@ -58,6 +58,9 @@ class ServeSettings:
         Seconds between checks of the model file for a replacement (0: never reload).
     access_log
         Log one line per request (uvicorn's access log).
+    monitor_window
+        Headlines in the rolling window that ``/v1/monitor``, the drift gauges of ``/metrics`` and
+        the page's topic-mix panel describe (:mod:`classify.monitoring`); 0 turns monitoring off.
     """
 
     model: Path | None = None
@@ -71,6 +74,7 @@ class ServeSettings:
     timeout: float = 10.0
     reload_interval: float = 1.0
     access_log: bool = True
+    monitor_window: int = DEFAULT_WINDOW
 
     def __post_init__(self) -> None:
         for name in ("workers", "max_batch", "max_body"):
@@ -80,6 +84,8 @@ class ServeSettings:
             raise ServeError(f"port must be between 0 and 65535, got {self.port}")
         if self.timeout <= 0:
             raise ServeError(f"timeout must be positive, got {self.timeout}")
+        if self.monitor_window < 0:
+            raise ServeError(f"monitor window must be 0 (off) or positive, got {self.monitor_window}")
         if self.reload_interval < 0:
             raise ServeError(f"reload interval must be 0 (off) or positive, got {self.reload_interval}")
 
