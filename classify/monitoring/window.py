@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
+from itertools import repeat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -167,7 +168,6 @@ class MonitorWindow:
         self._index = {t: i for i, t in enumerate(self.topics)}
         self._topic = np.zeros(size, dtype=np.int32)
         self._conf = np.zeros(size, dtype=np.float32)
-        self._oov = np.zeros(size, dtype=np.float32)
         self._texts: deque[str] = deque(maxlen=size)
         self._seen = 0
         self._lock = threading.Lock()
@@ -188,12 +188,19 @@ class MonitorWindow:
         n = len(texts)
         if not n:
             return False
-        idx = np.fromiter((self._index.get(t, 0) for t in topics), dtype=np.int32, count=n)
+        idx = np.fromiter(map(self._index.get, topics, repeat(0)), dtype=np.int32, count=n)
         conf = np.asarray(confidences, dtype=np.float32)
-        oov = oov_shares(texts, self.words) if self.words is not None else np.zeros(n)
         with self._lock:
-            pos = (self._seen + np.arange(n)) % self.size
-            self._topic[pos], self._conf[pos], self._oov[pos] = idx, conf, oov
+            # Written as (at most two) slices of the ring: a request pays a few array copies. The
+            # unseen-word rate is computed from the kept headlines when a snapshot is asked for, not here.
+            start = self._seen % self.size
+            if n >= self.size:
+                shift = (self._seen + n) % self.size
+                self._topic[:], self._conf[:] = np.roll(idx[-self.size :], shift), np.roll(conf[-self.size :], shift)
+            else:
+                head = min(n, self.size - start)
+                self._topic[start : start + head], self._conf[start : start + head] = idx[:head], conf[:head]
+                self._topic[: n - head], self._conf[: n - head] = idx[head:], conf[head:]
             self._texts.extend(texts)
             self._seen += n
             started = False
@@ -222,8 +229,11 @@ class MonitorWindow:
         """The window's :class:`~classify.monitoring.stats.Snapshot`."""
         with self._lock:
             m = self._filled()
-            topic, conf, oov = self._topic[:m].copy(), self._conf[:m].astype(np.float64), self._oov[:m]
-            oov_rate = float(oov.mean()) if (m and self.words is not None) else None
+            topic, conf = self._topic[:m].copy(), self._conf[:m].astype(np.float64)
+            texts = list(self._texts)
+        oov_rate = None
+        if self.words is not None:
+            oov_rate = float(oov_shares(texts, self.words).mean()) if texts else 0.0
         counts = np.bincount(topic, minlength=len(self.topics))
         return Snapshot(
             n=m,
@@ -231,7 +241,7 @@ class MonitorWindow:
             confidence_counts=tuple(int(c) for c in confidence_counts(conf)),
             mean_confidence=float(conf.mean()) if m else 0.0,
             low_confidence=float((conf < 0.5).mean()) if m else 0.0,
-            oov_rate=oov_rate if self.words is not None else None,
+            oov_rate=oov_rate,
             estimated_accuracy=estimate_accuracy(conf, self.reference),
             confidences=conf,
         )
