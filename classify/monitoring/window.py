@@ -25,9 +25,9 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
-from itertools import repeat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -196,7 +196,10 @@ class MonitorWindow:
             start = self._seen % self.size
             if n >= self.size:
                 shift = (self._seen + n) % self.size
-                self._topic[:], self._conf[:] = np.roll(idx[-self.size :], shift), np.roll(conf[-self.size :], shift)
+                self._topic[:], self._conf[:] = (
+                    np.roll(idx[-self.size :], shift),
+                    np.roll(conf[-self.size :], shift),
+                )
             else:
                 head = min(n, self.size - start)
                 self._topic[start : start + head], self._conf[start : start + head] = idx[:head], conf[:head]
