@@ -169,10 +169,7 @@ def injected(trials: int, null_headlines: int, seed: int = 0) -> dict[str, Any]:
         return float(np.mean(kls))
 
     def detector(threshold: float | None = None) -> ShiftDetector:
-        d = ShiftDetector(stats.topic_shares, stats.low_confidence)
-        if threshold is not None:
-            d.threshold = threshold
-        return d
+        return ShiftDetector(stats.topic_shares, stats.low_confidence, threshold=threshold)
 
     def shifted(kind: str, k: int) -> np.ndarray:
         if kind == "one up, the rest in proportion":

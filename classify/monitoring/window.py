@@ -79,6 +79,8 @@ class ShiftDetector:
         The absolute change in a share the charts are tuned to.
     budget
         At most one false alarm per this many headlines.
+    threshold
+        The charts' threshold, instead of the one ``budget`` gives (for calibrating by simulation).
     """
 
     def __init__(
@@ -88,6 +90,7 @@ class ShiftDetector:
         *,
         shift: float = DESIGN_SHIFT,
         budget: int = FALSE_ALARM_BUDGET,
+        threshold: float | None = None,
     ) -> None:
         self.topics = list(shares)
         p0 = np.clip(
@@ -103,8 +106,11 @@ class ShiftDetector:
         self.names = (
             [f"{t} up" for t in self.topics] + ["confidence down"] + [f"{t} down" for t in self.topics]
         )
-        self.threshold = math.log(len(self.names) * budget)
+        self.threshold = threshold if threshold is not None else math.log(len(self.names) * budget)
         self._s = np.zeros(len(self.names))
+        self._gain = self._hit - self._miss  # a hit adds log(p1/p0), a miss log((1-p1)/(1-p0))
+        self._hits = np.zeros(len(self.names))
+        self._cap = 1.5 * self.threshold
         self.alarm = False
         self.episodes = 0
 
@@ -113,10 +119,16 @@ class ShiftDetector:
         how many were under 0.5); returns True when this batch starts an episode."""
         if n <= 0:
             return False
-        hits = np.asarray([*topic_counts, low_count, *topic_counts], dtype=np.float64)
-        s = self._s + hits * self._hit + (n - hits) * self._miss
-        np.clip(s, 0.0, 1.5 * self.threshold, out=s)
-        self._s = s
+        # A handful of numpy calls on arrays of a few dozen: a request pays microseconds for it.
+        hits = self._hits
+        k = len(self.topics)
+        hits[:k] = topic_counts
+        hits[k] = low_count
+        hits[k + 1 :] = topic_counts
+        s = self._s
+        s += hits * self._gain
+        s += n * self._miss
+        np.clip(s, 0.0, self._cap, out=s)
         top = float(s.max())
         if not self.alarm and top >= self.threshold:
             self.alarm = True
@@ -172,7 +184,7 @@ class MonitorWindow:
         self._seen = 0
         self._lock = threading.Lock()
         self.history: deque[dict[str, Any]] = deque(maxlen=HISTORY)
-        self._step = max(size // 10, 1)
+        self._step = max(size // 5, 1)
         self._next_point = self._step
         self.detector = (
             ShiftDetector(reference.topic_shares, reference.low_confidence) if reference is not None else None
