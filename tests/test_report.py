@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from classify.evaluation.report import (
     top_features,
     write_report,
 )
+from classify.paths import install_hint
 from classify.pipeline.model import fit_pipeline
 from tests.conftest import TINY, tiny_rows, write_csv
 
@@ -160,7 +162,7 @@ def test_report_folder_is_a_file(tiny_report: rep.Report, tmp_path: Path) -> Non
 
 def test_missing_matplotlib(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
-    with pytest.raises(ReportError, match=r"pip install 'classify\[report\]'"):
+    with pytest.raises(ReportError, match=re.escape(install_hint("report"))):
         rep.require_matplotlib()
 
 
@@ -197,7 +199,7 @@ def test_cli_report_without_matplotlib(
     assert result.exit_code == 1
     assert result.stderr == (
         "Error: --report draws figures with matplotlib, which is not installed; "
-        "run: pip install 'classify[report]'\n"
+        f"run: {install_hint('report')}\n"
     )
     assert not (tmp_path / "r").exists()
 

@@ -27,8 +27,13 @@ def topics_cli(model_path: ModelOpt = None, allow_pickle: AllowPickle = False) -
 
 @handle_errors
 def convert_cli(
-    source: Annotated[Path, typer.Argument(help="A model file of an older classify.", show_default=False)],
-    target: Annotated[Path, typer.Argument(help="Where to write it in today's format.", show_default=False)],
+    source: Annotated[
+        Path, typer.Argument(metavar="SOURCE", help="A model file of an older classify.", show_default=False)
+    ],
+    target: Annotated[
+        Path,
+        typer.Argument(metavar="TARGET", help="Where to write it in today's format.", show_default=False),
+    ],
     allow_pickle: AllowPickle = False,
 ) -> None:
     """Rewrite a model file in today's format (arrays and JSON, which cannot run code when loaded)."""

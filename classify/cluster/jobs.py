@@ -1,6 +1,6 @@
 """Running on a Dask cluster: partitioned prediction, and the fits of evaluate and tune.
 
-Dask is an optional extra (``pip install 'classify[dask]'``: ``dask[dataframe]``, ``distributed``,
+Dask is an optional extra (the dask extra: ``dask[dataframe]``, ``distributed``,
 ``pyarrow``). Without it every entry point here raises :class:`MissingExtraError` naming the extra.
 
 - :func:`predict_partitions`: a glob of input files (CSV, TSV, JSON Lines, Parquet or plain text,
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from classify.errors import ClassifyError, ClusterError, DataError, MissingExtraError
+from classify.paths import install_hint
 
 if TYPE_CHECKING:
     from classify.evaluation.evaluate import CrossValidation
@@ -53,7 +54,7 @@ def require_dask() -> None:
             missing.append(module)
     if missing:
         raise MissingExtraError(
-            f"{{dask}} needs {', '.join(missing)}: pip install 'classify[dask]'", arguments=("dask",)
+            f"{{dask}} needs {', '.join(missing)}: {install_hint('dask')}", arguments=("dask",)
         )
 
 

@@ -15,11 +15,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Unpack
 
-from classify.errors import DataError
+from classify.errors import ClassifyWarning, DataError
 from classify.evaluation.splits import SPLIT_DATE, SplitOptions, Splits, make_splits
 from classify.io.labelled import LabelledData
 from classify.pipeline.model import Model, as_settings, fit_pipeline
 from classify.pipeline.settings import Settings
+from classify.progress import report
 
 if TYPE_CHECKING:
     import numpy as np
@@ -247,11 +248,14 @@ def predict_splits(
     proba = np.zeros((len(texts), len(topics)))
     fold = np.full(len(texts), -1)
     tasks = ((list(texts[tr]), list(labels[tr]), list(texts[te]), fit) for tr, te in splits.pairs)
+    k = len(splits.pairs)
+    report(f"fold 1 of {k}", 0, k)
     results = (run or _one_by_one)(fold_predictions, tasks)
     for number, ((_, test_idx), (classes, fold_proba)) in enumerate(zip(splits.pairs, results, strict=True)):
         cols = np.asarray([topics.index(t) for t in classes])
         proba[np.ix_(test_idx, cols)] = fold_proba
         fold[test_idx] = number
+        report(f"fold {min(number + 2, k)} of {k}", number + 1, k)
     rows = np.flatnonzero(fold >= 0)
     # argmax takes the first of tied topics; topics are sorted, so ties break the same way every run.
     predicted = [topics[i] for i in proba[rows].argmax(axis=1)]
@@ -345,18 +349,39 @@ def cross_validate(
     return CrossValidation(splits, oof, evaluation)
 
 
-def evaluate_model(model: Model, data: LabelledData) -> Evaluation:
-    """Score an already trained model on labelled data it was not trained on."""
+def evaluate_model(
+    model: Model, data: LabelledData, *, label_map: Mapping[str, str] | None = None
+) -> Evaluation:
+    """Score an already trained model on labelled data it was not trained on.
+
+    ``label_map`` turns the data's labels into the model's topics (``{"Sports": "sport"}``); a label
+    that is still no topic but equals one except for case is matched to it, with a warning that says so.
+    """
+    import warnings
+
+    from classify.evaluation.label_map import match_labels
+
     if not len(data):
         raise DataError(f"{data.source}: no rows with both a headline and a label")
-    unknown = sorted(set(data.labels) - set(model.topics))
-    if len(unknown) == len(set(data.labels)):
+    labels, by_case = match_labels(data.labels, model.topics, label_map)
+    if by_case:
+        pairs = ", ".join(f"{a} -> {b}" for a, b in sorted(by_case.items())[:5])
+        more = f" and {len(by_case) - 5} more" if len(by_case) > 5 else ""
+        warnings.warn(
+            ClassifyWarning(
+                f"{data.source}: labels matched to the model's topics ignoring case: {pairs}{more}"
+            ),
+            stacklevel=2,
+        )
+    unknown = sorted(set(labels) - set(model.topics))
+    if len(unknown) == len(set(labels)):
         raise DataError(
             f"{data.source}: none of its labels ({', '.join(unknown[:5])}) are topics of the model "
-            f"({', '.join(model.topics)})"
+            f"({', '.join(model.topics)}); map them with {{label_map}} LABEL=TOPIC,...",
+            arguments=("label_map",),
         )
     predicted = [str(t) for t in model.fitted.predict(data.texts)]
-    return score(data.labels, predicted, mode="held-out")
+    return score(labels, predicted, mode="held-out")
 
 
 def train_and_test(

@@ -27,6 +27,7 @@ from classify.evaluation.evaluate import (
     score_splits,
 )
 from classify.io.labelled import LabelledData
+from classify.paths import install_hint
 from classify.pipeline.model import fit_pipeline, linear_weights, versions
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def require_matplotlib() -> None:
     except ImportError:
         raise ReportError(
             "{report} draws figures with matplotlib, which is not installed; "
-            "run: pip install 'classify[report]'",
+            f"run: {install_hint('report')}",
             arguments=("report",),
         ) from None
 

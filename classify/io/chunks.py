@@ -28,6 +28,7 @@ from typing import IO, Any
 
 from classify.errors import DataError
 from classify.io.formats import ALL_EXTENSIONS, LABEL_COLUMNS, TEXT_COLUMNS, find_column, stream_format
+from classify.paths import install_hint
 from classify.text import collapse
 
 #: Formats read in chunks, by extension (``.gz`` is looked through): every input format.
@@ -254,7 +255,7 @@ def _parquet_rows(path: Path, text_col: str | None, label_col: str | None) -> It
         import pyarrow.parquet as pq
     except ImportError:
         raise DataError(
-            f"{path}: reading Parquet needs pyarrow: pip install 'classify[dask]' (or pip install pyarrow)"
+            f"{path}: reading Parquet needs pyarrow: {install_hint('dask')} (or pip install pyarrow)"
         ) from None
     try:
         reader = pq.ParquetFile(path)

@@ -32,7 +32,7 @@ EXTENSIONS = {
     ".json": "jsonl",
 }
 #: Every input format by extension, Parquet included (read by streaming training and partitioned
-#: prediction only: it needs ``classify[dask]``'s pyarrow). The one table the readers consult.
+#: prediction only: it needs the dask extra's pyarrow). The one table the readers consult.
 ALL_EXTENSIONS = {**EXTENSIONS, ".parquet": "parquet", ".pq": "parquet"}
 
 

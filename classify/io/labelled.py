@@ -7,7 +7,9 @@ prediction is streamed instead, by :mod:`classify.io.records`.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +25,7 @@ from classify.io.reading import (
     table_rows,
     truncation_note,
 )
+from classify.progress import report
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,6 +72,19 @@ class LabelledData:
         for label in self.labels:
             out[label] = out.get(label, 0) + 1
         return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    def without_small_topics(self, min_count: int) -> tuple[LabelledData, dict[str, int]]:
+        """These rows less the topics with fewer than ``min_count`` rows, and the topics dropped."""
+        counts = self.counts()
+        dropped = {t: n for t, n in counts.items() if n < min_count}
+        if not dropped:
+            return self, {}
+        keep = [i for i, label in enumerate(self.labels) if label not in dropped]
+        frame = None if self.frame is None else self.frame.iloc[keep].reset_index(drop=True)
+        kept = dataclasses.replace(
+            self, texts=[self.texts[i] for i in keep], labels=[self.labels[i] for i in keep], frame=frame
+        )
+        return kept, dropped
 
     def fingerprint(self) -> str:
         """SHA-256 of the (text, label) pairs: identifies the training data inside a saved model."""
@@ -149,6 +165,7 @@ def load_labelled(
         The file is missing, empty, not UTF-8, or a row cannot be read (each names its line; see the
         README's "Bad input" section).
     """
+    report(f"reading {path}")
     import pandas as pd
 
     path = Path(path)
@@ -203,6 +220,26 @@ def check_trainable(data: LabelledData, *, min_rows: int = 2) -> None:
             f"{data.source}: {describe_topics(small, counts)} fewer than {min_rows} rows; "
             "add rows or remove the topic"
         )
+
+
+def concat_labelled(parts: Sequence[LabelledData]) -> LabelledData:
+    """Several labelled files as one (their rows in order; the first file's column names)."""
+    first = parts[0]
+    return LabelledData(
+        texts=[t for p in parts for t in p.texts],
+        labels=[label for p in parts for label in p.labels],
+        source=" + ".join(p.source for p in parts),
+        text_col=first.text_col,
+        label_col=first.label_col,
+        skipped=sum(p.skipped for p in parts),
+        truncated=sum(p.truncated for p in parts),
+    )
+
+
+def dropped_note(source: object, dropped: dict[str, int], min_count: int) -> str:
+    """The line that says which topics ``min_count`` dropped."""
+    listed = ", ".join(f"{t} ({n})" for t, n in dropped.items())
+    return f"{source}: dropped {len(dropped)} topic(s) with fewer than {min_count} rows: {listed}"
 
 
 def describe_topics(topics: list[str], counts: dict[str, int], most: int = 3) -> str:

@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from classify.pipeline.runtime import LinearScores, softmax, weights_layout
 from classify.pipeline.runtime import scores as _scores
+from classify.progress import report
 
 #: Above this many training rows the SVM is fitted once, by stochastic gradient descent, and the
 #: temperature on a held-out slice, instead of by liblinear once per calibration fold and once on all
@@ -141,7 +142,9 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
                 from sklearn.model_selection import StratifiedKFold
 
                 scores = np.zeros((len(codes), len(classes)), dtype=np.float64)
-                for train_idx, test_idx in StratifiedKFold(n_splits=folds).split(codes, codes):
+                splits = StratifiedKFold(n_splits=folds).split(codes, codes)
+                for number, (train_idx, test_idx) in enumerate(splits, start=1):
+                    report(f"calibrating {number}/{folds}")
                     c, b = self._fit_linear("svm", X[train_idx], codes[train_idx], len(classes))
                     scores[test_idx] = _scores(X[test_idx], c, b)
                 temperature = fit_temperature(scores, codes)

@@ -45,12 +45,10 @@ from classify.prediction.results import RESULT_KEYS, result_fields
 from classify.prediction.table import _SURROGATES, _encodable, prediction_table
 
 if TYPE_CHECKING:
-
     from classify.prediction.results import ResultBatch
 
 #: A CSV text cell starting with one of these is read as a formula by spreadsheets (OWASP).
 FORMULA_START = frozenset("=+-@\t\r")
-
 
 
 def formula_safe(value: Any) -> Any:

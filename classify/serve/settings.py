@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING
 
 from classify.errors import ClassifyError
 from classify.monitoring.settings import DEFAULT_WINDOW
+from classify.paths import install_hint
 
 if TYPE_CHECKING:
     pass
 
 #: The environment variable that hands the settings to worker processes (``--workers`` > 1).
 SETTINGS_ENV = "CLASSIFY_SERVE_SETTINGS"
-EXTRA_HINT = "install it with pip install 'classify[serve]'"
+EXTRA_HINT = "install it with " + install_hint("serve")
 
 
 class ServeError(ClassifyError):
