@@ -21,6 +21,7 @@ import typer
 
 from classify.errors import ClassifyError, ClassifyWarning, UsageError
 from classify.io.formats import LABEL_COLUMNS, TEXT_COLUMNS
+from classify.text import printable
 from classify.version import __version__
 
 app = typer.Typer(
@@ -48,16 +49,22 @@ class ReportFormat(StrEnum):
 
 
 def error(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"Error: {message}", err=True)
+    typer.echo(f"Error: {printable(message)}", err=True)
     raise typer.Exit(code)
 
 
 def warn(message: str) -> None:
-    typer.echo(f"Warning: {message}", err=True)
+    typer.echo(f"Warning: {printable(message)}", err=True)
 
 
 def info(message: str) -> None:
-    typer.echo(message, err=True)
+    typer.echo(printable(message), err=True)
+
+
+def say(message: str, *, err: bool = False) -> None:
+    """A line for people on stdout (or stderr), with the data in it shown, never obeyed
+    (:func:`classify.text.printable`)."""
+    typer.echo(printable(message), err=err)
 
 
 def handle_errors(fn: F) -> F:
@@ -106,6 +113,7 @@ _FLAGS = {
     "report": "--report",
     "budget": "--budget",
     "pool": "--unlabelled",
+    "model": "-m/--model",
     "reference": "REFERENCE",
 }
 

@@ -142,7 +142,10 @@ def evaluate_cli(
 
         require_dask()
     if report_dir is not None:
+        from classify.atomic import refuse_inputs_inside
         from classify.evaluation.report import require_matplotlib
+
+        refuse_inputs_inside(report_dir, [data, model_path, test], what="report folder")
 
         require_matplotlib()  # fail before minutes of cross-validation, not after
     started = time.perf_counter()

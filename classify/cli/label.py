@@ -87,6 +87,9 @@ def label_cli(
             error(f"--topics: {exc}", code=2)
     if not pool.exists():
         error(f"{pool}: no such file")
+    from classify.atomic import refuse_input_as_output
+
+    refuse_input_as_output(output, [pool], what="answers file")
     headlines = selftrain.read_pool(pool, text_col=text_col)
     start = None if topic_list is not None else load_model(model_path)
     info(f"{pool}: {len(headlines)} headlines; preparing the order...")

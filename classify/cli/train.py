@@ -17,6 +17,7 @@ from classify.cli._common import (
     handle_errors,
     info,
     progress_display,
+    say,
     warn,
 )
 from classify.training.selftrain import DEFAULT_ROUNDS, DEFAULT_THRESHOLD
@@ -141,12 +142,12 @@ def train_cli(
         from classify.evaluation.render import passes_text
 
         how = f"(streaming, {passes_text(result.passes)}) "
-        typer.echo(f"trained {how}on {result.n_rows} rows in {result.seconds:.1f}s")
+        say(f"trained {how}on {result.n_rows} rows in {result.seconds:.1f}s")
     else:
         columns = f"{result.columns[0]} -> {result.columns[1]}" if result.columns else ""
-        typer.echo(f"trained on {result.n_rows} rows ({columns}) in {result.seconds:.1f}s")
-    typer.echo(f"topics ({len(result.counts)}): {topics}")
-    typer.echo(f"saved {result.path}")
+        say(f"trained on {result.n_rows} rows ({columns}) in {result.seconds:.1f}s")
+    say(f"topics ({len(result.counts)}): {topics}")
+    say(f"saved {result.path}")
 
 
 def _train_default(

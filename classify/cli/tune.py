@@ -68,6 +68,9 @@ def tune_cli(
         from classify.cluster.jobs import joblib_on_dask, require_dask
 
         require_dask()
+    from classify.atomic import refuse_input_as_output
+
+    refuse_input_as_output(output, [data], what="settings file")
     with progress_display():
         labelled = load_labelled(data, text_col, label_col, min_count)
         if dask is not None:

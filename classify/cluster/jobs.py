@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from classify.atomic import refuse_input_as_output
 from classify.errors import ClassifyError, ClusterError, DataError, MissingExtraError
 from classify.paths import install_hint
 
@@ -209,6 +210,8 @@ def predict_partitions(
         raise DataError(f"{output_dir}: exists and is not a folder")
     output_dir.mkdir(parents=True, exist_ok=True)
     targets = [output_path(s, output_dir, fmt) for s in sources]
+    for target in targets:
+        refuse_input_as_output(target, sources, what="output file")
     kwargs = {"text_col": text_col, "top_k": top_k, "fmt": fmt}
     total = 0
     if address is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -114,7 +114,9 @@ def read_table(path: Path, fmt: str | None = None) -> pd.DataFrame:
     return pd.DataFrame([[cell_text(r.cells.get(c)) for c in columns] for r in rows], columns=columns)
 
 
-def _read_rows(path: Path, fmt: str | None) -> tuple[list[str], list[Row]]:
+def _read_rows(
+    path: Path, fmt: str | None, check_header: Callable[[list[str]], None] | None = None
+) -> tuple[list[str], list[Row]]:
     """The columns and rows of a labelled file; strict UTF-8 (a bad byte is an error naming its line).
 
     Training refuses undecodable text rather than replacing it: a label with U+FFFD in it would be
@@ -125,9 +127,11 @@ def _read_rows(path: Path, fmt: str | None) -> tuple[list[str], list[Row]]:
         if not first.strip():
             raise DataError(f"{path}: file is empty")
         fmt = fmt or table_format(path, first) or "csv"
-        columns, rows = table_rows(lines, fmt, str(path))
+        columns, rows = table_rows(lines, fmt, str(path), strict=True)
         if not columns:
             raise DataError(f"{path}: file is empty")
+        if check_header is not None and fmt != "jsonl":  # before the rows: their errors would hide it
+            check_header(columns)
         listed = list(rows)
     if fmt == "jsonl":  # later objects may add columns
         seen = dict.fromkeys(columns)
@@ -169,7 +173,24 @@ def load_labelled(
     import pandas as pd
 
     path = Path(path)
-    columns, rows = _read_rows(path, None)
+
+    def check_header(columns: list[str]) -> None:
+        """A header without the columns training needs (most often a plain list of headlines, whose
+        first headline was taken for the header) is said as such, before any row is read."""
+        lowered = {c.lower() for c in columns}
+        known = (text_col is not None or lowered & set(TEXT_COLUMNS)) and (
+            label_col is not None or lowered & set(LABEL_COLUMNS)
+        )
+        if not known and (len(columns) == 1 or not lowered & {*TEXT_COLUMNS, *LABEL_COLUMNS}):
+            found = ", ".join(repr(c[:60]) for c in columns[:5])
+            raise DataError(
+                f"{path}: no label column: training needs a headline and a label column, named in a "
+                f"header row such as 'headline,topic' (found {len(columns)} column(s) in the first "
+                f"line: {found}); a plain list of headlines is for predict, or for {{pool}}",
+                arguments=("pool",),
+            )
+
+    columns, rows = _read_rows(path, None, check_header)
     tcol = find_column(columns, text_col, TEXT_COLUMNS, "text", "text_col", str(path))
     lcol = find_column(columns, label_col, LABEL_COLUMNS, "label", "label_col", str(path))
     if tcol == lcol:
@@ -206,11 +227,33 @@ def load_labelled(
     )
 
 
+#: Past this many topics, more than a tenth of the rows being topics is refused: a few rows a topic
+#: teach nothing, and the work grows with topics x features (6,000 labels on 12,000 rows ran for
+#: minutes and gigabytes). :data:`MAX_TOPICS` is refused whatever the rows.
+MANY_TOPICS = 200
+MAX_TOPICS = 2000
+
+
+def check_topic_count(source: str, counts: dict[str, int]) -> None:
+    """Raise :class:`DataError` for more topics than a classifier can learn from the rows (most often
+    the wrong column taken for the label), before any work is done."""
+    rows, topics = sum(counts.values()), len(counts)
+    if topics > MAX_TOPICS or (topics > MANY_TOPICS and topics * 10 > rows):
+        raise DataError(
+            f"{source}: {topics} topics for {rows} rows ({rows / topics:.1f} a topic): too many to "
+            f"learn (at most {MAX_TOPICS}, and a tenth of the rows past {MANY_TOPICS}); is the label "
+            "column the right one? pass {label_col}, or merge rare topics",
+            arguments=("label_col",),
+        )
+
+
 def check_trainable(data: LabelledData, *, min_rows: int = 2) -> None:
-    """Raise :class:`DataError` unless ``data`` has 2+ topics with ``min_rows``+ rows each."""
+    """Raise :class:`DataError` unless ``data`` has 2+ topics with ``min_rows``+ rows each, and not
+    more topics than it can learn (:func:`check_topic_count`)."""
     counts = data.counts()
     if not counts:
         raise DataError(f"{data.source}: no rows with both a headline and a label")
+    check_topic_count(data.source, counts)
     if len(counts) < 2:
         only = next(iter(counts))
         raise DataError(f"{data.source}: only one topic ('{only}'); a classifier needs at least 2")

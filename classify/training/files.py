@@ -128,6 +128,9 @@ def train_file(
         raise UsageError("no {data} to train on: give a labelled file", arguments=("data",))
     data = files[0]
     target = output or default_output(data)
+    from classify.atomic import refuse_input_as_output
+
+    refuse_input_as_output(target, [*files, pool, config], what="model")
     if pool is not None and stream is None:
         stream = False  # self-training fits in memory
     if len(files) > 1 and stream is None:
@@ -253,6 +256,10 @@ def _train_streaming(
         warn(f"{data}: skipped {result.malformed} malformed row(s) ({where}{more})")
     if result.skipped:
         warn(f"{data}: skipped {result.skipped} row(s) with an empty headline or label")
+    if result.truncated:
+        from classify.io.reading import truncation_note
+
+        warn(truncation_note(str(data), result.truncated, result.first_truncated))
     sorted_chunks = result.model.meta["stream"]["sorted_chunks"]
     if sorted_chunks > 1:
         warn(

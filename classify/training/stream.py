@@ -40,6 +40,7 @@ import numpy as np
 
 from classify.errors import DataError
 from classify.io.chunks import Chunk, ReadStats, file_size, iter_chunks, stream_format
+from classify.io.labelled import check_topic_count
 from classify.pipeline.linear import fit_temperature
 from classify.pipeline.softmax_sgd import SoftmaxSGD
 
@@ -118,6 +119,8 @@ class StreamResult:
     calibration_rows: int
     passes: int
     holdout_accuracy: list[float] = field(default_factory=list)
+    truncated: int = 0
+    first_truncated: int | None = None
 
 
 def should_stream(path: Path) -> bool:
@@ -276,6 +279,7 @@ def _train(
         raise DataError(f"{source}: no rows with both a headline and a label")
     if len(counts) < 2:
         raise DataError(f"{source}: only one topic ('{next(iter(counts))}'); a classifier needs at least 2")
+    check_topic_count(str(source), counts)
     lonely = sorted(t for t, n in counts.items() if n < 2)
     if lonely and not single_rows_ok:
         raise DataError(
@@ -382,6 +386,8 @@ def _train(
         seconds=clock() - started,
         calibration_rows=len(calib_texts),
         passes=passes,
+        truncated=stats.truncated,
+        first_truncated=stats.first_truncated,
         holdout_accuracy=holdout_accuracy,
     )
 
