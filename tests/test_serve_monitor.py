@@ -67,3 +67,26 @@ def test_window_route_metrics_and_one_alarm_per_episode(client: Any, server: Ser
     assert metrics['classify_window_topic_share{topic="sport"}'] > 0.9
     assert server.log().count("drift alarm:") == 1
     assert len(moved["history"]) > 3 and moved["history"][-1]["alarm"]
+
+
+def test_a_model_without_statistics_keeps_a_window_and_says_why(tiny_model_path: Path) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from classify.pipeline.model import Model, load_model
+    from classify.serve.monitor import NO_REFERENCE, Monitor
+
+    model = load_model(tiny_model_path)
+
+    class Served:
+        id = "old"
+
+    served = Served()
+    served.model = Model(model.fitted, {k: v for k, v in model.meta.items() if k != "reference"})  # type: ignore[attr-defined]
+    monitor = Monitor(10, CollectorRegistry())
+    rows = [{"topic": "sport", "confidence": 0.9}] * 3
+    monitor.observe(served, TINY["sport"][:3], rows)
+    body = monitor.describe(served)
+    assert body["seen"] == 3 and body["report"] is None and body["note"] == NO_REFERENCE
+    assert body["detector"] is None and not body["alarm"]
+    assert monitor.headlines(served) == TINY["sport"][:3]
+    assert Monitor(0, CollectorRegistry()).describe(served) == {"enabled": False, "model": "old"}
