@@ -121,6 +121,8 @@ def stale_reason(model: Model, corpus_sha256: str) -> str | None:
         return "the corpus, lexicon or settings changed"
     if model.meta.get("versions", {}).get("classify") != versions()["classify"]:
         return "classify was upgraded"
+    if "reference" not in model.meta:
+        return "it lacks the reference statistics that monitoring needs"
     return None
 
 

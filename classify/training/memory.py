@@ -12,6 +12,7 @@ from classify.errors import ClassifyWarning
 from classify.io.labelled import LabelledData, check_trainable, describe_topics
 from classify.pipeline.model import Model, fit_pipeline, make_meta
 from classify.pipeline.settings import Settings
+from classify.training.reference import reference_stats
 
 #: Topics with fewer rows than this get a warning: as many as evaluate's default folds, so that a
 #: topic that trains without a word is also one that evaluate tests.
@@ -30,7 +31,8 @@ class TrainResult:
 
 
 def train(data: LabelledData, *, params: Settings | Mapping[str, Any] | None = None) -> TrainResult:
-    """Fit the pipeline on ``data``.
+    """Fit the pipeline on ``data``, with its reference statistics in the model's metadata
+    (:func:`classify.training.reference.reference_stats`).
 
     Parameters
     ----------
@@ -57,12 +59,14 @@ def train(data: LabelledData, *, params: Settings | Mapping[str, Any] | None = N
     settings = params if isinstance(params, Settings) else Settings.from_mapping(params)
     pipeline = fit_pipeline(data.texts, data.labels, settings)
     counts = data.counts()
+    reference = reference_stats(pipeline, data.texts, data.labels, settings)
     meta = make_meta(
         topics=[str(t) for t in pipeline.classes_],
         counts=counts,
         data_hash=data.fingerprint(),
         source=data.source,
         settings=settings,
+        extra={"reference": reference.to_meta()},
     )
     seconds = time.perf_counter() - started
     return TrainResult(
