@@ -9,6 +9,7 @@ and a time budget, so it runs in CI on every change.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,10 @@ def test_schemathesis_finds_nothing(tmp_path: Path, tiny_model_path: Path) -> No
         argv = [sys.executable, "-m", "schemathesis.cli", "run", f"{srv.url}/openapi.json"]
         argv += ["--checks", "all", "--max-examples", str(MAX_EXAMPLES), "--max-time", str(MAX_SECONDS)]
         argv += ["--seed", "25", "--generation-database", "none", "--workers", "1"]
+        # Not the coverage phase: it does not pass its boundary cases through the filter hook, so it
+        # sends split patterns that match the empty string, a rule no JSON Schema can state (the
+        # hook and the schema's description say it); its other cases are fuzzing's too.
+        argv += ["--phases", "examples,fuzzing,stateful"]
         argv += ["--request-timeout", "15", "--no-color", "--suppress-health-check", "all"]
         root = Path(__file__).resolve().parents[1]
         env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks"}
@@ -42,4 +47,6 @@ def test_schemathesis_finds_nothing(tmp_path: Path, tiny_model_path: Path) -> No
         srv.stop()
     report = done.stdout[-6000:] + done.stderr[-2000:]
     assert done.returncode == 0, report
-    assert "POST /v1/classify" in done.stdout or "6/6" in done.stdout, report
+    selected = re.search(r"Selected: (\d+)/(\d+)", done.stdout)
+    assert selected and selected[1] == selected[2] and int(selected[1]) >= 6, report  # every route
+    assert f"Tested: {selected[1]}" in done.stdout, report
