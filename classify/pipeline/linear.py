@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from classify.pipeline.runtime import LinearScores, weights_layout
+from classify.pipeline.runtime import LinearScores, softmax, weights_layout
 from classify.pipeline.runtime import scores as _scores
 
 #: Above this many training rows the SVM is fitted once, by stochastic gradient descent, and the
@@ -74,7 +74,9 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
         the SVM is fitted by SGD on the other rows) or ``none`` (logistic regression).
     """
 
-    def fit(self, X: Any, y: Any, word_projection: Any = None, word_vectors: float = 0.0) -> TopicClassifier:
+    def fit(
+        self, X: Any, y: Any, word_projection: Any = None, word_vectors: float = 0.0, groups: Any = None
+    ) -> TopicClassifier:
         """Fit on features ``X`` (sparse) and topics ``y``.
 
         Parameters
@@ -90,12 +92,18 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
             scaled to a norm of about ``word_vectors``, are fitted as extra columns beside ``X``; since
             they are linear in ``X``, their weights are then folded back onto ``X``'s columns
             (:func:`fold_vector_columns`), so the fitted model has ``X``'s width and nothing else.
+        groups
+            Rows of one group (copies of one headline, one per topic, in multi-label training) are
+            kept in one calibration fold, so that held-out probabilities are truly held out.
+
+        With ``svm``, the held-out probabilities the temperature was fitted on are kept in
+        ``oof_proba_`` (rows ``oof_rows_``; not saved in model files) for the conformal calibration.
         """
         if word_vectors > 0 and self.loss != "stack":
             if word_projection is None:
                 raise ValueError("word_vectors needs word_projection")
             columns, widened = VectorColumns.fit_append(X, word_projection, word_vectors)
-            self.fit(widened, y)
+            self.fit(widened, y, groups=groups)
             coef, intercept = columns.fold(np.asarray(self.coef_, dtype=np.float64), self.intercept_)
             self.coef_ = weights_layout(coef)
             self.intercept_ = np.asarray(intercept, dtype=np.float32)
@@ -107,6 +115,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
         counts = np.bincount(codes)
         folds = min(CALIBRATION_FOLDS, int(counts.min()))
         loss = self.loss
+        self.oof_proba_: np.ndarray | None = None
+        self.oof_rows_: np.ndarray | None = None
         if loss == "svm" and folds < 2 and len(codes) <= HOLDOUT_ABOVE:
             # A topic with one row cannot be calibrated on held-out scores: logistic regression gives
             # probabilities without them.
@@ -127,20 +137,25 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
             temperature, how = 1.0, "stack blend"
         elif loss == "svm":
             if len(codes) > HOLDOUT_ABOVE:
-                fit_rows, held = self._holdout(codes)
+                fit_rows, held = self._holdout(codes, groups)
                 coef, intercept = self._fit_linear("sgd", X[fit_rows], codes[fit_rows], len(classes))
                 scores = _scores(X[held], coef, intercept)
                 temperature, how = fit_temperature(scores, codes[held]), "held-out slice"
+                self.oof_rows_ = held
             else:
-                from sklearn.model_selection import StratifiedKFold
+                from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
                 scores = np.zeros((len(codes), len(classes)), dtype=np.float64)
-                for train_idx, test_idx in StratifiedKFold(n_splits=folds).split(codes, codes):
+                splitter: Any = StratifiedKFold(n_splits=folds)
+                if groups is not None:
+                    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
+                for train_idx, test_idx in splitter.split(codes, codes, groups):
                     c, b = self._fit_linear("svm", X[train_idx], codes[train_idx], len(classes))
                     scores[test_idx] = _scores(X[test_idx], c, b)
                 temperature = fit_temperature(scores, codes)
                 coef, intercept = self._fit_linear("svm", X, codes)
                 how = "cross-validated scores"
+            self.oof_proba_ = softmax(scores / temperature)
         else:
             raise ValueError(f"loss={self.loss!r}: expected 'svm', 'logreg' or 'stack'")
         self.classes_ = classes
@@ -150,11 +165,17 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
         self.calibration_ = how
         return self
 
-    def _holdout(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _holdout(self, codes: np.ndarray, groups: Any = None) -> tuple[np.ndarray, np.ndarray]:
         from sklearn.model_selection import train_test_split
 
         rows = np.arange(len(codes))
         size = min(HOLDOUT_MAX, max(int(len(codes) * HOLDOUT_FRACTION), 2 * int(codes.max() + 1)))
+        if groups is not None:  # whole groups held out: a random share of the groups
+            names, group = np.unique(np.asarray(groups), return_inverse=True)
+            rng = np.random.default_rng(self.random_state)
+            held_groups = rng.random(len(names)) < size / len(codes)
+            held = held_groups[group]
+            return rows[~held], rows[held]
         fit_rows, held = train_test_split(
             rows, test_size=size, stratify=codes, random_state=self.random_state
         )
