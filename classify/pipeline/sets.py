@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from classify.errors import UsageError
+
 #: Decimals of the stored calibration scores (rounded up, so that the sets only grow).
 SCORE_DECIMALS = 5
 #: The most calibration scores a model file keeps per topic (evenly spaced order statistics beyond).
@@ -101,9 +103,12 @@ class Conformal:
 
 
 def check_coverage(coverage: float) -> None:
-    """Raise ``ValueError`` unless ``0 < coverage < 1``."""
+    """Raise :class:`~classify.errors.UsageError` unless ``0 < coverage < 1``."""
     if not (isinstance(coverage, int | float) and 0.0 < float(coverage) < 1.0):
-        raise ValueError(f"coverage {coverage!r}: expected a number between 0 and 1, such as 0.9")
+        raise UsageError(
+            f"{{coverage}} {coverage!r}: expected a probability between 0 and 1 (not either), such as 0.9",
+            arguments=("coverage",),
+        )
 
 
 def quantile(sorted_scores: Sequence[float], coverage: float) -> float:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from classify.errors import UsageError
+from classify.io.labelled import LABEL_SEP
 from classify.paths import MODELS_DIR
 from classify.pipeline.model import Model, save_model
 from classify.training.selftrain import DEFAULT_ROUNDS, DEFAULT_THRESHOLD
@@ -87,6 +88,8 @@ def train_file(
     pool_text_col: str | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     rounds: int = DEFAULT_ROUNDS,
+    label_sep: str | None = LABEL_SEP,
+    min_precision: float | None = None,
     on_progress: Callable[[Any], None] | None = None,
     on_info: Callable[[str], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
@@ -105,6 +108,12 @@ def train_file(
         Streaming training (see :func:`wants_stream`) and its passes.
     pool, pool_text_col, threshold, rounds
         Self-training on the unlabelled headlines of ``pool``.
+    label_sep
+        Between the topics of a label cell that holds several (such data trains a multi-label
+        model; ``None``: a cell is one topic), see :func:`classify.io.labelled.load_labelled`.
+    min_precision
+        Multi-label data: each topic's threshold is the one that reaches this precision (else the
+        one with the best F1).
     on_progress
         Called with each :class:`~classify.training.stream.StreamProgress` when streaming.
     on_info, on_warning
@@ -129,7 +138,7 @@ def train_file(
         from classify.pipeline.settings import load_settings_file
 
         settings = load_settings_file(config)
-    labelled = load_labelled(data, text_col=text_col, label_col=label_col)
+    labelled = load_labelled(data, text_col=text_col, label_col=label_col, label_sep=label_sep)
     if labelled.skipped:
         warn(f"{data}: skipped {labelled.skipped} row(s) with an empty headline or label")
     for note in labelled.warnings:
@@ -143,7 +152,7 @@ def train_file(
     else:
         from classify.training.memory import train
 
-        result, route = train(labelled, params=params), "memory"
+        result, route = train(labelled, params=params, min_precision=min_precision), "memory"
     save_model(result.model, target)
     return TrainedFile(
         model=result.model,
