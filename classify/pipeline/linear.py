@@ -143,13 +143,15 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
                 temperature, how = fit_temperature(scores, codes[held]), "held-out slice"
                 self.oof_rows_ = held
             else:
-                from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+                from sklearn.model_selection import StratifiedKFold
 
                 scores = np.zeros((len(codes), len(classes)), dtype=np.float64)
-                splitter: Any = StratifiedKFold(n_splits=folds)
-                if groups is not None:
-                    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
-                for train_idx, test_idx in splitter.split(codes, codes, groups):
+                splits = (
+                    StratifiedKFold(n_splits=folds).split(codes, codes)
+                    if groups is None
+                    else group_folds(codes, groups, folds, self.random_state)
+                )
+                for train_idx, test_idx in splits:
                     c, b = self._fit_linear("svm", X[train_idx], codes[train_idx], len(classes))
                     scores[test_idx] = _scores(X[test_idx], c, b)
                 temperature = fit_temperature(scores, codes)
@@ -313,6 +315,29 @@ class VectorColumns:
         Wz = coef[:, n:] * (self.scale / self.sd)
         folded = coef[:, :n] + np.asarray((self.projection @ Wz.T).T)
         return folded, np.asarray(intercept, dtype=np.float64) - Wz @ self.mu
+
+
+def group_folds(
+    codes: np.ndarray, groups: Any, folds: int, random_state: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Calibration folds that keep each group's rows together, stratified by each group's first row.
+
+    scikit-learn's ``StratifiedGroupKFold`` does this too, but scores every group against every fold
+    in a Python loop: 45 s more for the default model's 30,000 headlines, against none here.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    _, first, inverse = np.unique(np.asarray(groups), return_index=True, return_inverse=True)
+    first_codes = codes[first]
+    fold_of = np.empty(len(first), dtype=np.int64)
+    with warnings.catch_warnings():
+        # A topic that is some groups' second topic only has fewer first rows than folds: fine here.
+        warnings.simplefilter("ignore", UserWarning)
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=random_state)
+        for f, (_, test) in enumerate(splitter.split(first_codes, first_codes)):
+            fold_of[test] = f
+    row_fold = fold_of[inverse.reshape(-1)]
+    return [(np.flatnonzero(row_fold != f), np.flatnonzero(row_fold == f)) for f in range(folds)]
 
 
 def fit_temperature(scores: np.ndarray, codes: np.ndarray) -> float:

@@ -71,13 +71,20 @@ def default_training_data(*, lexicon: bool = True) -> LabelledData:
     corpus = load_labelled(corpus_path())
     if not lexicon:
         return corpus
-    extra_texts, extra_labels = lexicon_rows(read_lexicon(lexicon_path(), set(corpus.labels)), LEXICON_WEIGHT)
+    extra_texts, extra_labels = lexicon_rows(read_lexicon(lexicon_path(), set(corpus.counts())), LEXICON_WEIGHT)
+    # A corpus row with a second topic (``economy|diplomacy``, by the datasheet's rules) makes the
+    # default model multi-label: it learns both topics and gives ``labels``; ``labels`` here keep
+    # each row's first topic, which single-label scores use.
+    label_sets = None
+    if corpus.label_sets is not None:
+        label_sets = (*corpus.label_sets, *((label,) for label in extra_labels))
     return LabelledData(
         texts=[*corpus.texts, *extra_texts],
         labels=[*corpus.labels, *extra_labels],
         source=f"{corpus.source} + {LEXICON_NAME}",
         text_col=corpus.text_col,
         label_col=corpus.label_col,
+        label_sets=label_sets,
     )
 
 
