@@ -49,6 +49,13 @@ class Evaluation:
     near_duplicates: dict[str, Any] | None = None
     #: ``macro`` and ``weighted`` averages of precision, recall and f1 over the true topics.
     averages: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: With a coverage: :meth:`classify.evaluation.sets.SetScores.to_dict`, and the coverage and mean
+    #: set size at other targets (``set_curve``, cross-validation only).
+    sets: dict[str, Any] | None = None
+    set_curve: list[dict[str, float]] | None = None
+    #: Multi-label data: :meth:`classify.evaluation.sets.MultiLabelScores.to_dict` of ``labels``
+    #: (the other scores are of the first topic).
+    multilabel: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the ``--format json`` output)."""
@@ -64,6 +71,9 @@ class Evaluation:
             **({"split": self.split} if self.split else {}),
             **({"near_duplicates": self.near_duplicates} if self.near_duplicates is not None else {}),
             **({"settings": self.settings} if self.settings else {}),
+            **(self.sets or {}),
+            **({"set_curve": self.set_curve} if self.set_curve else {}),
+            **({"micro_f1": self.multilabel["micro_f1"], "multilabel": self.multilabel} if self.multilabel else {}),
         }
 
 
@@ -294,6 +304,8 @@ def cross_validate(
     splits: Splits | None = None,
     run: FoldRunner | None = None,
     stream: bool = False,
+    coverage: float | None = None,
+    per_topic_coverage: bool = False,
     **how: Unpack[SplitOptions],
 ) -> CrossValidation:
     """Cross-validate the pipeline on ``data``: grouped k-fold by default, or a date split.
@@ -310,6 +322,10 @@ def cross_validate(
         Fit each fold by streaming training (:func:`classify.training.stream.fit_stream`, its default
         settings, passes as for all the rows), the model ``classify train`` builds for an archive;
         ``params`` must then be unset.
+    coverage, per_topic_coverage
+        Also score prediction sets for this coverage (:mod:`classify.evaluation.sets`: each fold
+        trains a full model, calibration scores included). Multi-label data is always scored so,
+        with its ``labels``.
     **how
         How to split (``folds``, ``group``, ``threshold``, ``split_by_date``, ``date_col``): see
         :func:`classify.evaluation.splits.make_splits`.
@@ -336,6 +352,8 @@ def cross_validate(
         fit: Callable[[Sequence[str], Sequence[str]], Any] = functools.partial(fit_stream, settings=streaming)
     else:
         fit = functools.partial(fit_pipeline, params=settings)
+    if not stream and (coverage is not None or data.multilabel):
+        return _cross_validate_sets(data, splits, settings, coverage, per_topic_coverage, run)
     oof = predict_splits(data, splits, fit, run=run)
     mode = "date split" if splits.split == SPLIT_DATE else "cross-validation"
     evaluation = score_splits(data, splits, oof, mode=mode, settings=None if stream else settings)
@@ -345,8 +363,46 @@ def cross_validate(
     return CrossValidation(splits, oof, evaluation)
 
 
-def evaluate_model(model: Model, data: LabelledData) -> Evaluation:
-    """Score an already trained model on labelled data it was not trained on."""
+def _cross_validate_sets(
+    data: LabelledData,
+    splits: Splits,
+    settings: Settings,
+    coverage: float | None,
+    per_topic: bool,
+    run: FoldRunner | None,
+) -> CrossValidation:
+    """:func:`cross_validate` with sets and ``labels``, each fold a full model."""
+    import numpy as np
+
+    from classify.evaluation import sets as ev_sets
+
+    if coverage is not None:
+        from classify.pipeline.sets import check_coverage
+
+        check_coverage(coverage)
+    folds = ev_sets.fold_sets(data, splits.pairs, settings, run=run)
+    topics = folds.topics
+    predicted = [topics[i] for i in folds.proba.argmax(axis=1)]
+    oof = OutOfFold(rows=folds.rows, predicted=predicted, proba=folds.proba, topics=topics, fold=folds.fold)
+    mode = "date split" if splits.split == SPLIT_DATE else "cross-validation"
+    evaluation = score_splits(data, splits, oof, mode=mode, settings=settings)
+    codes = np.asarray([topics.index(data.labels[i]) for i in folds.rows.tolist()])
+    extra: dict[str, Any] = {}
+    if coverage is not None:
+        mask = folds.set_mask(coverage, per_topic=per_topic)
+        extra["sets"] = ev_sets.set_scores(mask, codes, topics, coverage, per_topic=per_topic).to_dict()
+        extra["set_curve"] = folds.curve(codes)
+    labels = folds.label_mask()
+    if labels is not None:
+        truth = ev_sets.truth_matrix(data, folds.rows, topics)
+        last = next((t for t in reversed(folds.thresholds) if t is not None), None)
+        extra["multilabel"] = ev_sets.multilabel_scores(truth, labels, topics, last).to_dict()
+    return CrossValidation(splits, oof, dataclasses.replace(evaluation, **extra))
+
+
+def evaluate_model(model: Model, data: LabelledData, *, coverage: float | None = None) -> Evaluation:
+    """Score an already trained model on labelled data it was not trained on (with a coverage, its
+    prediction sets too; a multi-label model's ``labels`` on multi-label data)."""
     if not len(data):
         raise DataError(f"{data.source}: no rows with both a headline and a label")
     unknown = sorted(set(data.labels) - set(model.topics))
@@ -355,16 +411,25 @@ def evaluate_model(model: Model, data: LabelledData) -> Evaluation:
             f"{data.source}: none of its labels ({', '.join(unknown[:5])}) are topics of the model "
             f"({', '.join(model.topics)})"
         )
-    predicted = [str(t) for t in model.fitted.predict(data.texts)]
-    return score(data.labels, predicted, mode="held-out")
+    if coverage is None and not (model.multilabel and data.multilabel):
+        predicted = [str(t) for t in model.fitted.predict(data.texts)]
+        return score(data.labels, predicted, mode="held-out")
+    from classify.evaluation.sets import held_out_scores
+
+    predicted, extra = held_out_scores(model, data, coverage)
+    return dataclasses.replace(score(data.labels, predicted, mode="held-out"), **extra)
 
 
 def train_and_test(
-    train_data: LabelledData, test_data: LabelledData, *, params: Settings | Mapping[str, Any] | None = None
+    train_data: LabelledData,
+    test_data: LabelledData,
+    *,
+    params: Settings | Mapping[str, Any] | None = None,
+    coverage: float | None = None,
 ) -> Evaluation:
-    """Train on one file and score on another."""
+    """Train on one file and score on another (with a coverage, the prediction sets too)."""
     from classify.training.memory import train
 
     model = train(train_data, params=params).model
-    result = evaluate_model(model, test_data)
+    result = evaluate_model(model, test_data, coverage=coverage)
     return dataclasses.replace(result, mode="train/test")
