@@ -243,3 +243,26 @@ def held_out_scores(model: Any, data: LabelledData, coverage: float | None) -> t
         labels = label_mask(proba[rows], thresholds.array(topics))
         extra["multilabel"] = multilabel_scores(truth, labels, topics, thresholds).to_dict()
     return predicted, extra
+
+
+def coverage_figure(curve: Sequence[dict[str, float]], target: float | None = None) -> Any:
+    """Coverage reached against mean set size, one point per target coverage (the report's
+    ``sets.png``): how many topics an editor must read for each level of assurance."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6.5, 4.5), layout="tight")
+    ax = figure.add_subplot()
+    sizes = [p["mean_set_size"] for p in curve]
+    reached = [p["coverage"] for p in curve]
+    ax.plot(sizes, reached, "o-", label="cross-validated sets")
+    for p in curve:
+        ax.annotate(f"{p['target']:g}", (p["mean_set_size"], p["coverage"]), textcoords="offset points",
+                    xytext=(4, -10), fontsize=8)
+        ax.axhline(p["target"], color="0.85", lw=0.6, zorder=0)
+    if target is not None:
+        ax.axhline(target, color="tab:red", ls=":", label=f"asked: {target:g}")
+    ax.set_xlabel("mean set size (topics)")
+    ax.set_ylabel("coverage (share of sets holding the true topic)")
+    ax.set_title("Prediction sets: coverage against size (labels: target coverage)")
+    ax.legend(loc="lower right")
+    return figure
