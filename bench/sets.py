@@ -238,7 +238,9 @@ def default_model_on(data: Any, truth: np.ndarray, topics: list[str]) -> dict[st
         "corpus_rows_with_two": int(sum(len(s) > 1 for s in corpus.topic_sets())),
         "headlines_also_in_corpus": overlap,
         "build_seconds": round(seconds, 1),
-        "top-1 only": multilabel_scores(truth, label_mask(proba, np.full(len(topics), 2.0)), topics).to_dict(),
+        "top-1 only": multilabel_scores(
+            truth, label_mask(proba, np.full(len(topics), 2.0)), topics
+        ).to_dict(),
     }
     if thresholds is not None:
         labels = label_mask(proba, thresholds.array(topics))
@@ -266,7 +268,8 @@ def speed(n: int = 200_000, repeats: int = 3) -> dict[str, Any]:
     rng = np.random.default_rng(SEED)
     topics = sorted(set(labels))
     sets = tuple(
-        (lab, topics[(topics.index(lab) + 1) % len(topics)]) if rng.random() < 0.1 else (lab,) for lab in labels
+        (lab, topics[(topics.index(lab) + 1) % len(topics)]) if rng.random() < 0.1 else (lab,)
+        for lab in labels
     )
     multi = train(LabelledData(texts, labels, label_sets=sets)).model
     plain_multi = Model(multi.pipeline, {k: v for k, v in multi.meta.items() if k != "multilabel"})
@@ -315,7 +318,8 @@ def render(report: dict[str, Any]) -> str:
             "0.015 of the target; mean size at 0.9 at most 1.35 (AG News) and 1.25 (BBC titles); for "
             "scale, plain LAC over a sigmoid-calibrated word + char LinearSVC: 1.48 / 1.35.",
             "",
-            "| set | rows | accuracy | method | cov. 0.8 | cov. 0.9 | cov. 0.95 | size 0.8 | size 0.9 | size 0.95 | single 0.9 |",
+            "| set | rows | accuracy | method | cov. 0.8 | cov. 0.9 | cov. 0.95 | size 0.8 | size 0.9 "
+            "| size 0.95 | single 0.9 |",
             "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for name, r in cov.items():
@@ -332,7 +336,10 @@ def render(report: dict[str, Any]) -> str:
         lines += ["| set | coverage | worst topic's coverage | mean size |", "|---|---:|---:|---:|"]
         for name, r in cov.items():
             p = r["classify_per_topic_0.9"]
-            lines.append(f"| {name} | {p['coverage']:.3f} | {p['worst_topic_coverage']:.3f} | {p['mean_set_size']:.3f} |")
+            lines.append(
+                f"| {name} | {p['coverage']:.3f} | {p['worst_topic_coverage']:.3f} "
+                f"| {p['mean_set_size']:.3f} |"
+            )
         lines.append("")
     ml = report.get("multilabel")
     if ml is not None:
@@ -368,7 +375,8 @@ def render(report: dict[str, Any]) -> str:
                 if name in d:
                     s = d[name]
                     lines.append(
-                        f"| {name} | {s['micro_f1']:.3f} | {s['macro_f1']:.3f} | {s['subset_accuracy']:.3f} | "
+                        f"| {name} | {s['micro_f1']:.3f} | {s['macro_f1']:.3f} "
+                        f"| {s['subset_accuracy']:.3f} | "
                         f"{s['hamming_loss']:.4f} |"
                     )
             lines.append("")
@@ -398,7 +406,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     import datetime as dt
     from importlib.metadata import version
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--only", choices=["coverage", "multilabel", "speed"], action="append")
     parser.add_argument("--sets", nargs="+", default=["ag_news", "bbc_titles", "huffpost"])
     args = parser.parse_args(argv)

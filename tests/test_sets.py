@@ -107,7 +107,11 @@ def test_multilabel_csv_and_jsonl(tmp_path: Path) -> None:
     csv_path = write_csv(
         tmp_path / "m.csv",
         ["headline", "topic"],
-        [("Loan deal signed", "economy|diplomacy"), ("Cup final won", "sport"), ("Envoy visits", " diplomacy ")],
+        [
+            ("Loan deal signed", "economy|diplomacy"),
+            ("Cup final won", "sport"),
+            ("Envoy visits", " diplomacy "),
+        ],
     )
     data = load_labelled(csv_path)
     assert data.labels == ["economy", "sport", "diplomacy"]
@@ -198,9 +202,13 @@ def test_cli_train_predict_and_evaluate_multilabel(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [list(r) for r in rows] == [["headline", "topic", "confidence", "labels", "set"]] * 2
     assert all(r["set"][0] == r["topic"] == r["labels"][0] for r in rows)
-    csv_out = runner.invoke(app, ["predict", "-m", str(model), "--coverage", "0.9", "-f", "csv"], input="cup\n")
+    csv_out = runner.invoke(
+        app, ["predict", "-m", str(model), "--coverage", "0.9", "-f", "csv"], input="cup\n"
+    )
     assert csv_out.stdout.splitlines()[0] == "headline,topic,confidence,labels,set"
-    table = runner.invoke(app, ["predict", "-m", str(model), "--coverage", "0.9", "-f", "table"], input="cup\n")
+    table = runner.invoke(
+        app, ["predict", "-m", str(model), "--coverage", "0.9", "-f", "table"], input="cup\n"
+    )
     assert "set" in table.stdout and "labels" in table.stdout
     bad = runner.invoke(app, ["predict", "-m", str(model), "--coverage", "1.2"], input="cup\n")
     assert bad.exit_code == 2 and "--coverage 1.2: expected a probability" in bad.stderr
@@ -222,7 +230,9 @@ def test_cli_min_precision_is_stored(tmp_path: Path) -> None:
     data = write_multilabel_csv(tmp_path / "multi.csv")
     loose, strict = tmp_path / "loose.model", tmp_path / "strict.model"
     assert runner.invoke(app, ["train", str(data), "-o", str(loose)]).exit_code == 0
-    assert runner.invoke(app, ["train", str(data), "-o", str(strict), "--min-precision", "0.99"]).exit_code == 0
+    assert (
+        runner.invoke(app, ["train", str(data), "-o", str(strict), "--min-precision", "0.99"]).exit_code == 0
+    )
     a, b = load_model(loose).thresholds(), load_model(strict).thresholds()
     assert a is not None and b is not None and b.rule == "precision >= 0.99"
     assert a.rule == "max F1" and set(a.values) == set(b.values) == set(WORDS)
@@ -248,7 +258,9 @@ def test_service_takes_coverage(tiny_model_path: Path, tmp_path: Path) -> None:
         assert all(r["set"][0] == r["topic"] for r in answer)
         wide = httpx.post(url, json={"headlines": headlines, "coverage": 0.99, "per_topic_coverage": True})
         assert wide.status_code == 200
-        assert all(len(w["set"]) >= len(r["set"]) for w, r in zip(wide.json()["results"], answer, strict=True))
+        assert all(
+            len(w["set"]) >= len(r["set"]) for w, r in zip(wide.json()["results"], answer, strict=True)
+        )
         assert httpx.post(url, json={"headlines": headlines, "coverage": 1.5}).status_code == 422
     finally:
         server.stop()

@@ -73,7 +73,11 @@ class Evaluation:
             **({"settings": self.settings} if self.settings else {}),
             **(self.sets or {}),
             **({"set_curve": self.set_curve} if self.set_curve else {}),
-            **({"micro_f1": self.multilabel["micro_f1"], "multilabel": self.multilabel} if self.multilabel else {}),
+            **(
+                {"micro_f1": self.multilabel["micro_f1"], "multilabel": self.multilabel}
+                if self.multilabel
+                else {}
+            ),
         }
 
 

@@ -66,8 +66,7 @@ def sets_lines(result: Evaluation) -> list[str]:
             "",
             f"prediction sets at {kind}coverage {s['target_coverage']:g}: coverage {s['coverage']:.3f}   "
             f"mean size {s['mean_set_size']:.2f}   single topic {s['singleton_share']:.1%}",
-            "  coverage per topic: "
-            + ", ".join(f"{t} {c:.3f}" for t, c in s["coverage_per_topic"].items()),
+            "  coverage per topic: " + ", ".join(f"{t} {c:.3f}" for t, c in s["coverage_per_topic"].items()),
         ]
     if result.multilabel:
         m = result.multilabel

@@ -192,7 +192,13 @@ def fold_sets(
     proba = np.zeros((len(data), len(topics)))
     fold = np.full(len(data), -1)
     tasks = (
-        ([data.texts[i] for i in tr], [sets[i] for i in tr], [data.texts[i] for i in te], params, min_precision)
+        (
+            [data.texts[i] for i in tr],
+            [sets[i] for i in tr],
+            [data.texts[i] for i in te],
+            params,
+            min_precision,
+        )
         for tr, te in pairs
     )
     results = (run or (lambda task, args: (task(*a) for a in args)))(_fold_model, tasks)
@@ -221,7 +227,9 @@ def truth_matrix(data: LabelledData, rows: np.ndarray, topics: Sequence[str]) ->
     return truth
 
 
-def held_out_scores(model: Any, data: LabelledData, coverage: float | None) -> tuple[list[str], dict[str, Any]]:
+def held_out_scores(
+    model: Any, data: LabelledData, coverage: float | None
+) -> tuple[list[str], dict[str, Any]]:
     """A trained model on labelled rows: its predicted topics, and the scores of its sets (with a
     coverage) and of its ``labels`` (a multi-label model on multi-label data)."""
     topics = list(model.topics)
@@ -256,8 +264,13 @@ def coverage_figure(curve: Sequence[dict[str, float]], target: float | None = No
     reached = [p["coverage"] for p in curve]
     ax.plot(sizes, reached, "o-", label="cross-validated sets")
     for p in curve:
-        ax.annotate(f"{p['target']:g}", (p["mean_set_size"], p["coverage"]), textcoords="offset points",
-                    xytext=(4, -10), fontsize=8)
+        ax.annotate(
+            f"{p['target']:g}",
+            (p["mean_set_size"], p["coverage"]),
+            textcoords="offset points",
+            xytext=(4, -10),
+            fontsize=8,
+        )
         ax.axhline(p["target"], color="0.85", lw=0.6, zorder=0)
     if target is not None:
         ax.axhline(target, color="tab:red", ls=":", label=f"asked: {target:g}")

@@ -79,7 +79,11 @@ class Conformal:
         ValueError
             The value is not such a form.
         """
-        if not isinstance(value, dict) or value.get("score") != "lac" or not isinstance(value.get("scores"), dict):
+        if (
+            not isinstance(value, dict)
+            or value.get("score") != "lac"
+            or not isinstance(value.get("scores"), dict)
+        ):
             raise ValueError("the prediction-set calibration is not readable")
         scores = {str(t): tuple(sorted(float(x) for x in s)) for t, s in value["scores"].items()}
         return cls(scores, str(value.get("source", "")))

@@ -53,7 +53,9 @@ def _jsonl_lines(batch: ResultBatch) -> list[str]:
         lists = preds.member_lists(kind)
         if lists is not None and (kind == "labels" or options.coverage is not None):
             # Each distinct list encoded once (most headlines share a handful of them).
-            encoded = [f', "{key}": [' + ", ".join(names[preds.topics.index(t)] for t in ts) + "]" for ts in lists[0]]
+            encoded = [
+                f', "{key}": [' + ", ".join(names[preds.topics.index(t)] for t in ts) + "]" for ts in lists[0]
+            ]
             tails = [t + encoded[i] for t, i in zip(tails, lists[1], strict=True)]
     if batch.why is not None:
         tails = [

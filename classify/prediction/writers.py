@@ -45,14 +45,12 @@ from classify.prediction.results import RESULT_KEYS
 from classify.prediction.table import _SURROGATES, _encodable, prediction_table
 
 if TYPE_CHECKING:
-
     from classify.prediction.results import ResultBatch
 
 #: A CSV text cell starting with one of these is read as a formula by spreadsheets (OWASP).
 FORMULA_START = frozenset("=+-@\t\r")
 #: Between the topics of a `labels` or `set` CSV cell (as in a multi-label training file).
 LIST_SEP = "|"
-
 
 
 def formula_safe(value: Any) -> Any:

@@ -124,7 +124,6 @@ def cross_fit(data: LabelledData, rows: Expanded, settings: Any, folds: int = FO
     ):
         fitted = fit_pipeline(list(texts[train_idx]), list(labels[train_idx]), settings)
         heads = np.unique(groups[test_idx])
-        own = [topics.index(str(t)) for t in fitted.classes_]
+        own = np.asarray([topics.index(str(t)) for t in fitted.classes_])
         proba[np.ix_(heads, own)] = fitted.predict_proba([data.texts[i] for i in heads.tolist()])
     return proba
-

@@ -71,7 +71,9 @@ def default_training_data(*, lexicon: bool = True) -> LabelledData:
     corpus = load_labelled(corpus_path())
     if not lexicon:
         return corpus
-    extra_texts, extra_labels = lexicon_rows(read_lexicon(lexicon_path(), set(corpus.counts())), LEXICON_WEIGHT)
+    extra_texts, extra_labels = lexicon_rows(
+        read_lexicon(lexicon_path(), set(corpus.counts())), LEXICON_WEIGHT
+    )
     # A corpus row with a second topic (``economy|diplomacy``, by the datasheet's rules) makes the
     # default model multi-label: it learns both topics and gives ``labels``; ``labels`` here keep
     # each row's first topic, which single-label scores use.
