@@ -177,7 +177,7 @@ def multilabel(path: Path) -> dict[str, Any]:
     from classify.pipeline.sets import Thresholds, label_mask
     from classify.training.memory import train
 
-    data = load_labelled(path)
+    data = load_labelled(path, label_col="topics")
     sets = data.topic_sets()
     topics = sorted({t for s in sets for t in s})
     truth = np.zeros((len(data), len(topics)), bool)
@@ -424,11 +424,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
     )
     loaders = {"ag_news": ag_news, "bbc_titles": bbc_titles, "huffpost": huffpost}
+
+    def save() -> None:  # after every part, so that a failing part loses nothing before it
+        RESULTS.mkdir(exist_ok=True)
+        json_path.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+        (RESULTS / "sets.md").write_text(render(report), encoding="utf-8")
+
     if "coverage" in only:
         report.setdefault("coverage", {})
         for name in args.sets:
             texts, labels = loaders[name]()
             report["coverage"][name] = coverage_on(name, texts, labels)
+            save()
     if "multilabel" in only:
         path = multilabel_path()
         report["multilabel"] = (
@@ -436,11 +443,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if path
             else {"missing": "data/multilabel.csv is missing (not in data/ nor in the corpus worktree)"}
         )
+        save()
     if "speed" in only:
         report["speed"] = speed()
-    RESULTS.mkdir(exist_ok=True)
-    json_path.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    (RESULTS / "sets.md").write_text(render(report), encoding="utf-8")
+        save()
     print(render(report))
     return 0
 
