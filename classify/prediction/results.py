@@ -150,7 +150,13 @@ class PredictionBatch:
         if mask is None:
             return None
         keys = np.where(mask, self.ranked + 1, 0)
-        distinct, inverse = np.unique(keys, axis=0, return_inverse=True)
+        k = keys.shape[1]
+        if (k + 1) ** k < 2**62:  # each row as one integer: a 1-d unique is several times faster
+            powers = (k + 1) ** np.arange(k - 1, -1, -1, dtype=np.int64)
+            _, first, inverse = np.unique(keys @ powers, return_index=True, return_inverse=True)
+            distinct = keys[first]
+        else:
+            distinct, inverse = np.unique(keys, axis=0, return_inverse=True)
         topics = self.topics
         lists = [tuple(topics[j - 1] for j in row if j) for row in distinct.tolist()]
         return lists, inverse.reshape(-1).tolist()
