@@ -303,7 +303,8 @@ def render(report: dict[str, Any]) -> str:
     lines = [
         "# Prediction sets and multi-label labels",
         "",
-        f"Made by `{report['command']}` on {report['created']} (classify {report['version']}; "
+        "Made by " + ", then ".join(f"`{c}`" for c in report.get("commands", [report["command"]]))
+        + f" (the last on {report['created']}; classify {report['version']}; "
         f"MAPIE {report['versions']['mapie']}, crepes {report['versions']['crepes']}).",
         "",
     ]
@@ -415,9 +416,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     only = set(args.only or ["coverage", "multilabel", "speed"])
     json_path = RESULTS / "sets.json"
     report: dict[str, Any] = json.loads(json_path.read_text()) if json_path.is_file() else {}
+    command = "python -m bench.sets" + "".join(f" --only {o}" for o in args.only or [])
+    if "coverage" in only and args.sets != parser.get_default("sets"):
+        command += " --sets " + " ".join(args.sets)
+    report["commands"] = [*report.get("commands", []), command]
     report.update(
         {
-            "command": "python -m bench.sets" + "".join(f" --only {o}" for o in args.only or []),
+            "command": command,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "version": version("classify"),
             "versions": {"mapie": version("mapie"), "crepes": version("crepes")},
