@@ -264,3 +264,22 @@ def test_service_takes_coverage(tiny_model_path: Path, tmp_path: Path) -> None:
         assert httpx.post(url, json={"headlines": headlines, "coverage": 1.5}).status_code == 422
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("n_topics", [3, 12, 40])
+def test_set_and_label_lists_follow_the_masks(n_topics: int) -> None:
+    from classify.prediction.results import PredictionBatch
+
+    rng = np.random.default_rng(n_topics)
+    proba = rng.dirichlet(np.ones(n_topics), size=300)
+    ranked = (-proba).argsort(axis=1, kind="stable")
+    ordered = np.take_along_axis(proba, ranked, axis=1)
+    mask = rng.random(ordered.shape) < 0.2
+    mask[:, 0] = True
+    topics = tuple(f"t{j}" for j in range(n_topics))
+    batch = PredictionBatch([f"h{i}" for i in range(300)], topics, ranked, ordered, mask, None)
+    listed = batch.member_lists("labels")
+    assert listed is not None and batch.member_lists("sets") is None
+    lists, index = listed
+    for i in range(300):
+        assert lists[index[i]] == tuple(topics[j] for j, m in zip(ranked[i], mask[i], strict=True) if m)

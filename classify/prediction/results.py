@@ -149,15 +149,19 @@ class PredictionBatch:
         mask = self.labels if kind == "labels" else self.sets
         if mask is None:
             return None
-        keys = np.where(mask, self.ranked + 1, 0)
-        k = keys.shape[1]
-        if (k + 1) ** k < 2**62:  # each row as one integer: a 1-d unique is several times faster
-            powers = (k + 1) ** np.arange(k - 1, -1, -1, dtype=np.int64)
+        topics = self.topics
+        if not len(mask):
+            return [], []
+        # Only the ranks some row uses (sets are the first few ranks; labels nearly so).
+        width = int(np.flatnonzero(mask.any(axis=0))[-1]) + 1
+        keys = np.where(mask[:, :width], self.ranked[:, :width] + 1, 0)
+        base = len(topics) + 1
+        if base**width < 2**62:  # each row as one integer: a 1-d unique is several times faster
+            powers = base ** np.arange(width - 1, -1, -1, dtype=np.int64)
             _, first, inverse = np.unique(keys @ powers, return_index=True, return_inverse=True)
             distinct = keys[first]
         else:
             distinct, inverse = np.unique(keys, axis=0, return_inverse=True)
-        topics = self.topics
         lists = [tuple(topics[j - 1] for j in row if j) for row in distinct.tolist()]
         return lists, inverse.reshape(-1).tolist()
 
