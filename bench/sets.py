@@ -498,9 +498,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     loaders = {"ag_news": ag_news, "bbc_titles": bbc_titles, "huffpost": huffpost}
 
     def save() -> None:  # after every part, so that a failing part loses nothing before it
+        from classify.atomic import atomic_path
+
         RESULTS.mkdir(exist_ok=True)
-        json_path.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-        (RESULTS / "sets.md").write_text(render(report), encoding="utf-8")
+        for path, text in (
+            (json_path, json.dumps(report, indent=1) + "\n"),
+            (RESULTS / "sets.md", render(report)),
+        ):
+            with atomic_path(path) as tmp:
+                tmp.write_text(text, encoding="utf-8")
 
     if "coverage" in only:
         report.setdefault("coverage", {})
