@@ -4,6 +4,7 @@ Nothing here imports the web framework, so that the command line can read the de
 the options without the ``serve`` extra.
 """
 
+
 from __future__ import annotations
 
 import dataclasses
