@@ -18,8 +18,10 @@ import re
 import socket
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+from classify.errors import UsageError
 
 #: How long a temporary file whose owner cannot be checked must sit unchanged before it is removed.
 STALE_SECONDS = 24 * 3600
@@ -52,10 +54,114 @@ def atomic_path(path: Path) -> Iterator[Path]:
         yield tmp
         # mkstemp makes the file private (0600); give it the permissions a plain open() would.
         os.chmod(tmp, 0o666 & ~_umask())
+        _fsync(tmp)
         os.replace(tmp, path)
+        _fsync(path.parent)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def atomic_folder(path: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path`` to fill; on success its files take their places in
+    ``path`` (the folder itself when ``path`` does not exist yet), else it is deleted.
+
+    Every file is written and synced before the first one replaces anything, so a full disk or a
+    killed run leaves the folder as it was, never half old and half new; files of ``path`` that the
+    new set does not name stay.
+    """
+    import shutil
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(path.parent, target=path.name)
+    prefix = f".{path.name}.{_host_tag()}-{os.getpid()}-"
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
+        for entry in tmp.iterdir():
+            os.chmod(entry, 0o666 & ~_umask())
+            _fsync(entry)
+        _fsync(tmp)
+        if not path.exists():
+            os.rename(tmp, path)
+        else:
+            for entry in sorted(tmp.iterdir()):
+                os.replace(entry, path / entry.name)  # renames only: no space needed from here
+            tmp.rmdir()
+        _fsync(path)
+        _fsync(path.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's bytes (or a folder's entries) to the disk: without it a power cut right after
+    the rename can leave the new name pointing at an empty file."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        if not path.is_dir():  # some file systems cannot sync a folder; a file must be synced
+            raise
+    finally:
+        os.close(fd)
+
+
+def same_file(a: Path | str, b: Path | str) -> bool:
+    """Whether two paths name one file, also through symbolic or hard links (same device and inode),
+    or, when either does not exist yet, resolve to the same path."""
+    try:
+        first, second = os.stat(a), os.stat(b)
+    except OSError:
+        return Path(a).resolve() == Path(b).resolve()
+    return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
+
+
+def refuse_input_as_output(
+    output: Path | str, inputs: Iterable[Path | str | None], *, what: str = "output"
+) -> None:
+    """Refuse to write ``output`` where it would replace one of ``inputs`` (``-``, stdin, and ``None``
+    are skipped): every writer checks this before it reads anything, so no input is ever lost.
+
+    Raises
+    ------
+    UsageError
+        Naming the output and the input it would replace.
+    """
+    for source in inputs:
+        if source is None or str(source) == "-":
+            continue
+        if same_file(output, source):
+            raise UsageError(
+                f"{output}: the {what} would replace the input {source}; write the {what} elsewhere"
+            )
+
+
+def refuse_inputs_inside(folder: Path | str, inputs: Iterable[Path | str | None], *, what: str) -> None:
+    """Refuse to replace the folder ``folder`` as a whole when an input lies in it (or is it).
+
+    Raises
+    ------
+    UsageError
+        Naming the folder and the input in it.
+    """
+    root = Path(folder).resolve()
+    for source in inputs:
+        if source is None or str(source) == "-":
+            continue
+        resolved = Path(source).resolve()
+        if resolved == root or root in resolved.parents or same_file(folder, source):
+            raise UsageError(
+                f"{folder}: the {what} would replace the input {source}, which is in it; "
+                f"write the {what} elsewhere"
+            )
 
 
 def remove_stale_temp_files(folder: Path, *, target: str | None = None) -> list[Path]:
@@ -91,7 +197,12 @@ def remove_stale_temp_files(folder: Path, *, target: str | None = None) -> list[
             stale = bool(legacy and legacy.match(name)) and _old(folder / name)
         if stale:
             with contextlib.suppress(OSError):
-                (folder / name).unlink()
+                if (folder / name).is_dir():  # a report folder's (atomic_folder)
+                    import shutil
+
+                    shutil.rmtree(folder / name)
+                else:
+                    (folder / name).unlink()
                 removed.append(folder / name)
     return removed
 

@@ -32,10 +32,7 @@ class ClassifyError(Exception):
 
     def render(self, spell: Callable[[str], str]) -> str:
         """The message with each marked argument spelled by ``spell`` (e.g. as a CLI flag)."""
-        text = self.template
-        for name in self.arguments:
-            text = text.replace("{" + name + "}", spell(name))
-        return text
+        return _spelled(self.template, self.arguments, spell)
 
     def __str__(self) -> str:
         return self.render(lambda name: name)
@@ -71,3 +68,27 @@ class MissingExtraError(ClassifyError):
 
 class ClusterError(ClassifyError):
     """The Dask cluster cannot be reached or a task failed on it."""
+
+
+class ClassifyWarning(UserWarning):
+    """Something the user should know that does not stop the work (the command line prints it as one
+    ``Warning:`` line; Python callers see it through :mod:`warnings`). Its message names arguments as
+    :class:`ClassifyError`'s does."""
+
+    def __init__(self, message: str, *, arguments: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.template = message
+        self.arguments = arguments
+
+    def render(self, spell: Callable[[str], str]) -> str:
+        """The message with each marked argument spelled by ``spell`` (e.g. as a CLI flag)."""
+        return _spelled(self.template, self.arguments, spell)
+
+    def __str__(self) -> str:
+        return self.render(lambda name: name)
+
+
+def _spelled(template: str, arguments: tuple[str, ...], spell: Callable[[str], str]) -> str:
+    for name in arguments:
+        template = template.replace("{" + name + "}", spell(name))
+    return template

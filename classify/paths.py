@@ -41,3 +41,16 @@ def packaged_data(name: str) -> Path:
         if candidate.is_file():
             return candidate
     raise ModelError(f"data file '{name}' is missing from this installation; reinstall classify")
+
+
+#: The distribution's name on the package index. The import name and the command stay ``classify``;
+#: the index's ``classify`` is an unrelated project, so no hint ever names it.
+DISTRIBUTION = "classify-headlines"
+
+
+def install_hint(extra: str) -> str:
+    """The command that installs an extra here: from the checkout it runs from, else by its name."""
+    if is_source_checkout():
+        where = "." if Path.cwd().resolve() == PROJECT_ROOT else str(PROJECT_ROOT)
+        return f"pip install '{where}[{extra}]'"
+    return f"pip install '{DISTRIBUTION}[{extra}]'"

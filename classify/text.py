@@ -4,6 +4,29 @@ from __future__ import annotations
 
 import unicodedata
 
+#: What a line for a terminal shows instead of the characters that would act on it or hide text:
+#: C0 and DEL as the Unicode "control pictures" (ESC as ␛, so ``\033[2J`` cannot clear a screen),
+#: C1 as U+FFFD, tab and line breaks as spaces, lone surrogates as U+FFFD, and the bidirectional
+#: embeddings, overrides and isolates and the zero-width spaces (U+200B, U+2060, U+FEFF) as U+FFFD:
+#: they reorder or hide what is shown. The joiners and marks that scripts need (U+200C, U+200D,
+#: U+200E, U+200F) stay.
+VISIBLE = {
+    **{c: chr(0x2400 + c) for c in range(0x20)},
+    0x09: " ",
+    0x0A: " ",
+    0x0D: " ",
+    0x7F: "\u2421",
+    **{c: "\ufffd" for c in range(0x80, 0xA0)},
+    **{c: "\ufffd" for c in range(0xD800, 0xE000)},
+    **{c: "\ufffd" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200B, 0x2060, 0xFEFF)},
+}
+
+
+def printable(text: object) -> str:
+    """``text`` safe to show on a terminal (see :data:`VISIBLE`): data in messages (topic names, file
+    names, headlines) is shown, never obeyed."""
+    return str(text).translate(VISIBLE)
+
 
 def collapse(text: str) -> str:
     """Collapse runs of white space, so copies of a headline from different sources look alike."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from classify.cluster.jobs import (
 )
 from classify.errors import DataError, MissingExtraError
 from classify.io.labelled import LabelledData
+from classify.paths import install_hint
 from classify.pipeline.model import load_model
 from tests.conftest import tiny_rows, write_csv
 
@@ -178,9 +180,9 @@ def test_without_the_extra_dask_fails_with_one_line(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_csv: Path, tiny_model_path: Path
 ) -> None:
     _without_dask(monkeypatch)
-    with pytest.raises(MissingExtraError, match=r"pip install 'classify\[dask\]'"):
+    with pytest.raises(MissingExtraError, match=re.escape(install_hint("dask"))):
         require_dask()
-    expected = "Error: --dask needs dask, distributed: pip install 'classify[dask]'\n"
+    expected = f"Error: --dask needs dask, distributed: {install_hint('dask')}\n"
     for args in (
         ["predict", str(tiny_csv), "-m", str(tiny_model_path), "--dask", "local", "--output", str(tmp_path)],
         ["evaluate", str(tiny_csv), "--dask", "local", "--folds", "2"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 import scipy.sparse as sp
 
 from classify.errors import MissingExtraError
+from classify.paths import install_hint
 from classify.pipeline import embeddings
 from classify.pipeline.model import Model, fit_pipeline, load_model, save_model
 from classify.pipeline.stacking import StackedLinear
@@ -125,7 +127,7 @@ def test_only_rebuilding_the_table_needs_the_extra(monkeypatch: pytest.MonkeyPat
     fit_pipeline(texts, labels, {"classifier": "stack", "views": "svm+emb"})
     fit_pipeline(texts, labels, {"word_vectors": 0.35})
     # ...rebuilding them from the encoder names the extra, and writes nothing.
-    with pytest.raises(MissingExtraError, match=r"pip install 'classify\[embed\]'"):
+    with pytest.raises(MissingExtraError, match=re.escape(install_hint("embed"))):
         embeddings.build_table(tmp_path / "t.npz")
     assert not list(tmp_path.iterdir())
 

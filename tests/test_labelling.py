@@ -142,7 +142,7 @@ def test_the_printed_train_command_runs(session: LabelSession, tmp_path: Path) -
     argv[out] = str(tmp_path / argv[out])
     result = CliRunner().invoke(app, argv[1:])
     assert result.exit_code == 0, result.output
-    model = load_model(tmp_path / "model.joblib")
+    model = load_model(Path(argv[out]))
     assert model.meta["self_training"]["threshold"] == 0.7
     assert model.meta["self_training"]["labelled_rows"] == 12
     table = shlex.split(train_command(Path("a.csv"), Path("p.csv"), text_col="lede"))

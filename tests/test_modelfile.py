@@ -136,7 +136,7 @@ def test_swapped_topics_are_detected(tiny_model_path: Path, tmp_path: Path) -> N
 
 @pytest.mark.parametrize(
     ("params", "message"),
-    [({"blend_bias": "yes"}, "blend_bias is not true or false"), ({"margin": 2}, "margin")],
+    [({"blend_bias": "yes"}, 'blend_bias="yes": expected true or false'), ({"margin": 2}, "margin")],
 )
 def test_malformed_classifier_settings_are_refused_on_load(
     tiny_model_path: Path,
@@ -267,3 +267,76 @@ def test_binary_model_round_trip(tmp_path: Path) -> None:
     model = train(data).model
     again = load_model(save_model(model, tmp_path / "two.model"))
     assert np.array_equal(again.predict_proba(HEADLINES), model.predict_proba(HEADLINES))
+
+
+def forge(path: Path, target: Path, *, params: dict | None = None, arrays: dict | None = None) -> Path:  # type: ignore[type-arg]
+    """Copy a model file as an attacker would: edited settings or array members, with every checksum
+    and the manifest's digest made anew (``arrays``: key -> (member bytes, declared shape or None))."""
+    import hashlib
+
+    def change(members: dict[str, bytes]) -> None:
+        manifest = manifest_of(members)
+        for step, values in (params or {}).items():
+            manifest["steps"][0 if step == "features" else 1]["params"].update(values)
+        for key, (blob, shape) in (arrays or {}).items():
+            members[f"arrays/{key}.npy"] = blob
+            manifest["arrays"][key]["sha256"] = hashlib.sha256(blob).hexdigest()
+            if shape is not None:
+                manifest["arrays"][key]["shape"] = shape
+        manifest["digest"] = _digest(manifest)
+        members[MANIFEST] = json.dumps(manifest).encode()
+
+    return rewrite(path, target, change)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"features": {"cache_size": "x"}}, 'cache_size="x": expected a whole number'),
+        ({"features": {"char_ngrams": [1, 1000000]}}, "char_ngrams=.*largest <= 10"),
+        ({"features": {"word_ngrams": [1, 50]}}, "word_ngrams=.*largest <= 10"),
+        ({"clf": {"loss": "svm; rm -rf"}}, "loss="),
+    ],
+)
+def test_edited_settings_are_refused_on_load_as_training_refuses_them(
+    tiny_model_path: Path,
+    tmp_path: Path,
+    params: dict,
+    message: str,  # type: ignore[type-arg]
+) -> None:
+    path = forge(tiny_model_path, tmp_path / "edited.model", params=params)
+    with pytest.raises(ModelError, match=f"damaged model file: step '.*': {message}"):
+        load_model(path).predict_proba(HEADLINES)
+
+
+def test_a_member_padded_past_its_declared_size_is_refused_before_it_is_inflated(
+    tiny_model_path: Path, tmp_path: Path
+) -> None:
+    # A zip bomb behind a real array: numpy would read the array and ignore the rest.
+    with zipfile.ZipFile(tiny_model_path) as archive:
+        blob = archive.read("arrays/clf/coef.npy") + bytes(32 * 2**20)
+    path = forge(tiny_model_path, tmp_path / "bomb.model", arrays={"clf/coef": (blob, None)})
+    with pytest.raises(ModelError, match="array clf/coef is not the size its manifest declares"):
+        load_model(path)
+
+
+def test_an_npy_header_claiming_a_trillion_elements_is_a_model_error(
+    tiny_model_path: Path, tmp_path: Path
+) -> None:
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (10**12,)})
+    blob = header.getvalue() + bytes(64)
+    for shape in (None, [10**12]):  # the manifest as it was, or made to agree with the header
+        path = forge(tiny_model_path, tmp_path / "huge.model", arrays={"features/idf": (blob, shape)})
+        with pytest.raises(ModelError, match=r"damaged model file|not a usable model file"):
+            load_model(path)
+
+
+def test_an_array_declared_larger_than_its_step_allows_is_refused_unread(
+    tiny_model_path: Path, tmp_path: Path
+) -> None:
+    # 7 GiB of weights declared for a model of three topics: refused from the manifest alone.
+    blob = b"\x93NUMPY" + bytes(100)
+    path = forge(tiny_model_path, tmp_path / "big.model", arrays={"clf/coef": (blob, [3, 7 * 2**28])})
+    with pytest.raises(ModelError, match="declared sizes do not agree"):
+        load_model(path)

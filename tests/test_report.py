@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from classify.evaluation.report import (
     top_features,
     write_report,
 )
+from classify.paths import install_hint
 from classify.pipeline.model import fit_pipeline
 from tests.conftest import TINY, tiny_rows, write_csv
 
@@ -151,6 +153,36 @@ def test_failed_render_leaves_an_old_report_alone(
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
+def test_a_full_disk_leaves_the_old_report_whole(
+    tiny_report: rep.Report, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    folder = tmp_path / "report"
+    write_report(tiny_report, folder)
+    (folder / "notes.txt").write_text("mine", encoding="utf-8")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    for name in ("metrics.json", "report.md"):  # an old report, told apart from the new one
+        (folder / name).write_bytes(b"old " + before[name])
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    real = Path.write_bytes
+
+    def full(self: Path, data: bytes) -> int:
+        if "calibration" in self.name:  # the disk fills up at the last figure
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with pytest.raises(ReportError, match="No space left on device"):
+        write_report(tiny_report, folder)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]  # no temporary folder left
+    monkeypatch.setattr(Path, "write_bytes", real)
+    write_report(tiny_report, folder)
+    assert (folder / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert not (folder / "report.md").read_bytes().startswith(b"old ")
+
+
 def test_report_folder_is_a_file(tiny_report: rep.Report, tmp_path: Path) -> None:
     path = tmp_path / "taken"
     path.write_text("x", encoding="utf-8")
@@ -160,7 +192,7 @@ def test_report_folder_is_a_file(tiny_report: rep.Report, tmp_path: Path) -> Non
 
 def test_missing_matplotlib(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
-    with pytest.raises(ReportError, match=r"pip install 'classify\[report\]'"):
+    with pytest.raises(ReportError, match=re.escape(install_hint("report"))):
         rep.require_matplotlib()
 
 
@@ -197,7 +229,7 @@ def test_cli_report_without_matplotlib(
     assert result.exit_code == 1
     assert result.stderr == (
         "Error: --report draws figures with matplotlib, which is not installed; "
-        "run: pip install 'classify[report]'\n"
+        f"run: {install_hint('report')}\n"
     )
     assert not (tmp_path / "r").exists()
 

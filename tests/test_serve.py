@@ -23,6 +23,7 @@ import pytest
 httpx = pytest.importorskip("httpx", reason="the service tests need httpx: pip install -e '.[test]'")
 pytest.importorskip("fastapi", reason="the service tests need the serve extra: pip install -e '.[test]'")
 
+from classify.paths import install_hint  # noqa: E402
 from classify.prediction.predictor import PredictOptions  # noqa: E402
 from classify.serve import ServeSettings, parse_size  # noqa: E402
 from tests.conftest import TINY, write_csv  # noqa: E402
@@ -565,7 +566,7 @@ def test_missing_extra_is_one_line(tiny_model_path: Path, monkeypatch: pytest.Mo
     result = run("serve", "--model", str(tiny_model_path), "--port", "0")
     assert result.exit_code == 1
     assert result.stderr.strip() == (
-        "Error: classify serve needs uvicorn; install it with pip install 'classify[serve]'"
+        f"Error: classify serve needs uvicorn; install it with {install_hint('serve')}"
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -18,7 +19,9 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from classify.errors import ClassifyError, UsageError
+from classify.errors import ClassifyError, ClassifyWarning, UsageError
+from classify.io.formats import LABEL_COLUMNS, TEXT_COLUMNS
+from classify.text import printable
 from classify.version import __version__
 
 app = typer.Typer(
@@ -30,7 +33,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-_state = {"debug": False}
+_state = {"debug": False, "quiet": False}
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -46,16 +49,22 @@ class ReportFormat(StrEnum):
 
 
 def error(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"Error: {message}", err=True)
+    typer.echo(f"Error: {printable(message)}", err=True)
     raise typer.Exit(code)
 
 
 def warn(message: str) -> None:
-    typer.echo(f"Warning: {message}", err=True)
+    typer.echo(f"Warning: {printable(message)}", err=True)
 
 
 def info(message: str) -> None:
-    typer.echo(message, err=True)
+    typer.echo(printable(message), err=True)
+
+
+def say(message: str, *, err: bool = False) -> None:
+    """A line for people on stdout (or stderr), with the data in it shown, never obeyed
+    (:func:`classify.text.printable`)."""
+    typer.echo(printable(message), err=err)
 
 
 def handle_errors(fn: F) -> F:
@@ -64,7 +73,19 @@ def handle_errors(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with warnings.catch_warnings():
+                # The library's warnings become one "Warning:" line each, as its errors do.
+                warnings.simplefilter("always", ClassifyWarning)
+                shown = warnings.showwarning
+
+                def show(message: Any, category: type[Warning], *rest: Any, **named: Any) -> None:
+                    if isinstance(message, ClassifyWarning):
+                        warn(message.render(flag))
+                    else:
+                        shown(message, category, *rest, **named)
+
+                warnings.showwarning = show
+                return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except ClassifyError as exc:
@@ -92,6 +113,7 @@ _FLAGS = {
     "report": "--report",
     "budget": "--budget",
     "pool": "--unlabelled",
+    "model": "-m/--model",
 }
 
 
@@ -109,12 +131,28 @@ def _version(value: bool) -> None:
 @app.callback()
 def main_callback(
     debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks on errors.")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="No progress display on a terminal (results and errors only)."),
+    ] = False,
     version: Annotated[
         bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = None,
 ) -> None:
     """Sort news headlines into topics (TF-IDF + linear classifier)."""
     _state["debug"] = debug
+    _state["quiet"] = quiet
+
+
+def deprecated(old: str, new: str) -> Callable[[Any], Any]:
+    """A callback for an old spelling of an option: it keeps working, with a one-line warning."""
+
+    def callback(value: Any) -> Any:
+        if value not in (None, False):
+            warn(f"{old} is deprecated and will be removed after 0.2; use {new}")
+        return value
+
+    return callback
 
 
 def usage_parser(module: str, name: str) -> Callable[[str], Any]:
@@ -133,21 +171,58 @@ def usage_parser(module: str, name: str) -> Callable[[str], Any]:
 
 
 # Shared option types -------------------------------------------------------------------------
-DataArg = Annotated[Path, typer.Argument(help="Labelled CSV, TSV or JSON Lines file.", show_default=False)]
-TextCol = Annotated[str | None, typer.Option("--text-col", help="Column holding the headline.")]
-LabelCol = Annotated[str | None, typer.Option("--label-col", help="Column holding the topic.")]
+DataArg = Annotated[
+    Path,
+    typer.Argument(metavar="DATA", help="Labelled CSV, TSV or JSON Lines file.", show_default=False),
+]
+TextCol = Annotated[
+    str | None,
+    typer.Option(
+        "--text-col",
+        metavar="COL",
+        help=f"Column holding the headline [default: the first of {', '.join(TEXT_COLUMNS)}].",
+    ),
+]
+LabelCol = Annotated[
+    str | None,
+    typer.Option(
+        "--label-col",
+        metavar="COL",
+        help=f"Column holding the topic [default: the first of {', '.join(LABEL_COLUMNS)}].",
+    ),
+]
+FoldsOpt = Annotated[
+    int, typer.Option("--folds", metavar="N", min=2, help="Cross-validation folds (grouped unless told).")
+]
+#: ``-k`` meant ``--folds`` in 0.1; it is ``--top-k`` now wherever it is meant.
+OldFoldsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "-k",
+        hidden=True,
+        min=2,
+        help="Deprecated: --folds.",
+        callback=deprecated("-k for --folds", "--folds"),
+    ),
+]
 DaskOpt = Annotated[
     str | None,
     typer.Option(
         "--dask",
         metavar="ADDRESS",
         help="Run on a Dask cluster: a scheduler address (tcp://host:8786) or 'local' for a LocalCluster "
-        "of this machine's cores. Needs pip install 'classify[dask]'.",
+        "of this machine's cores. Needs the dask extra.",
     ),
 ]
 ModelOpt = Annotated[
     Path | None,
-    typer.Option("--model", "-m", help="Model file (default: the built-in default model).", dir_okay=False),
+    typer.Option(
+        "--model",
+        "-m",
+        metavar="FILE",
+        help="Model file (default: the built-in default model).",
+        dir_okay=False,
+    ),
 ]
 AllowPickle = Annotated[
     bool,
@@ -155,6 +230,15 @@ AllowPickle = Annotated[
         "--allow-pickle",
         help="Also load a pickle-based model file of classify 0.1. Loading a pickle can run code: "
         "only for files you made or trust.",
+    ),
+]
+MinCountOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--min-count",
+        metavar="N",
+        min=1,
+        help="Drop the topics that have fewer than N rows (a line says which).",
     ),
 ]
 ConfigOpt = Annotated[
@@ -176,7 +260,9 @@ def load_model(path: Path | None, allow_pickle: bool = False) -> Any:
     return model
 
 
-def load_labelled(path: Path, text_col: str | None, label_col: str | None) -> Any:
+def load_labelled(
+    path: Path, text_col: str | None, label_col: str | None, min_count: int | None = None
+) -> Any:
     from classify.io.labelled import load_labelled as load
 
     data = load(path, text_col=text_col, label_col=label_col)
@@ -184,14 +270,69 @@ def load_labelled(path: Path, text_col: str | None, label_col: str | None) -> An
         warn(f"{path}: skipped {data.skipped} row(s) with an empty headline or label")
     for note in data.warnings:
         warn(note)
+    if min_count:
+        data, dropped = data.without_small_topics(min_count)
+        if dropped:
+            from classify.io.labelled import dropped_note
+
+            info(dropped_note(path, dropped, min_count))
     return data
+
+
+def show_progress() -> bool:
+    """Progress is shown on a terminal only, and not with --quiet."""
+    return sys.stderr.isatty() and not _state["quiet"]
+
+
+@contextlib.contextmanager
+def progress_display() -> Iterator[None]:
+    """Show the library's progress steps (:mod:`classify.progress`) on stderr while the block runs:
+    what it is doing, a bar and an ETA where the total is known. Nothing off a terminal or with --quiet."""
+    if not show_progress():
+        yield
+        return
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from classify.progress import Step, reporting
+
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, transient=True, console=stderr_console()) as progress:
+        task = progress.add_task("starting", total=None)
+        outer = {"what": ""}
+
+        def show(step: Step) -> None:
+            # A step with a total (a fold of k, a pass over the rows) sets the bar; a step without
+            # one (features, fitting) says what that step is doing now.
+            if step.total is not None:
+                outer["what"] = step.what
+                progress.update(task, description=step.what, total=step.total, completed=step.done or 0)
+            else:
+                shown = f"{outer['what']}: {step.what}" if outer["what"] else step.what
+                progress.update(task, description=shown)
+
+        with reporting(show):
+            yield
 
 
 @contextlib.contextmanager
 def headline_progress() -> Iterator[Callable[[Any], None]]:
     """A live count of headlines on stderr for long runs, only when stderr is a terminal: yields the
     callback to call with each batch."""
-    if not sys.stderr.isatty():
+    if not show_progress():
         yield lambda batch: None
         return
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn

@@ -8,7 +8,18 @@ from typing import Annotated
 
 import typer
 
-from classify.cli._common import ConfigOpt, DataArg, LabelCol, TextCol, handle_errors, load_labelled
+from classify.cli._common import (
+    ConfigOpt,
+    DataArg,
+    FoldsOpt,
+    LabelCol,
+    MinCountOpt,
+    OldFoldsOpt,
+    TextCol,
+    handle_errors,
+    load_labelled,
+    progress_display,
+)
 from classify.evaluation.splits import DEFAULT_FOLDS
 
 
@@ -20,30 +31,37 @@ class AuditFormat(StrEnum):
 @handle_errors
 def audit_cli(
     data: DataArg,
-    folds: Annotated[
-        int, typer.Option("--folds", "-k", min=2, help="Cross-validation folds (grouped, as evaluate).")
-    ] = DEFAULT_FOLDS,
+    folds: FoldsOpt = DEFAULT_FOLDS,
+    old_folds: OldFoldsOpt = None,
     top: Annotated[
         int,
         typer.Option(
             "--top",
             "-n",
+            metavar="N",
             min=0,
             help="Rows of likely label errors, and near-duplicate groups, to show (0: all).",
         ),
     ] = 20,
     fmt: Annotated[
         AuditFormat | None,
-        typer.Option("--format", "-f", help="Output format [default: table on a terminal, else csv]."),
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="Output format: table or csv [default: table on a terminal, else csv].",
+        ),
     ] = None,
     config: ConfigOpt = None,
     text_col: TextCol = None,
     label_col: LabelCol = None,
+    min_count: MinCountOpt = None,
 ) -> None:
     """List rows whose label looks wrong, and near-duplicates labelled differently.
 
     Each row is judged by a model cross-validated on grouped folds that never saw it.
     """
+    folds = old_folds or folds
     from classify.evaluation import auditing as audit
 
     params = None
@@ -51,8 +69,9 @@ def audit_cli(
         from classify.pipeline.settings import load_settings_file
 
         params = load_settings_file(config).settings
-    labelled = load_labelled(data, text_col, label_col)
-    result = audit.audit(labelled, folds=folds, params=params)
+    with progress_display():
+        labelled = load_labelled(data, text_col, label_col, min_count)
+        result = audit.audit(labelled, folds=folds, params=params)
     fmt = fmt or (AuditFormat.table if sys.stdout.isatty() else AuditFormat.csv)
     if fmt is AuditFormat.csv:
         audit.write_csv(result, sys.stdout, top or None)

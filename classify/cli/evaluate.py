@@ -13,7 +13,10 @@ from classify.cli._common import (
     AllowPickle,
     DaskOpt,
     DataArg,
+    FoldsOpt,
     LabelCol,
+    MinCountOpt,
+    OldFoldsOpt,
     ReportFormat,
     TextCol,
     error,
@@ -21,6 +24,7 @@ from classify.cli._common import (
     info,
     load_labelled,
     load_model,
+    progress_display,
 )
 from classify.evaluation.splits import DEFAULT_FOLDS, DUPLICATE_THRESHOLD
 
@@ -29,17 +33,32 @@ from classify.evaluation.splits import DEFAULT_FOLDS, DUPLICATE_THRESHOLD
 def evaluate_cli(
     data: DataArg,
     model_path: Annotated[
-        Path | None, typer.Option("--model", "-m", help="Score this trained model on DATA.", dir_okay=False)
+        Path | None,
+        typer.Option(
+            "--model", "-m", metavar="FILE", help="Score this trained model on DATA.", dir_okay=False
+        ),
     ] = None,
     test: Annotated[
-        Path | None, typer.Option("--test", help="Train on DATA and score on this file.", dir_okay=False)
+        Path | None,
+        typer.Option("--test", metavar="FILE", help="Train on DATA and score on this file.", dir_okay=False),
     ] = None,
-    folds: Annotated[
-        int, typer.Option("--folds", "-k", min=2, help="Cross-validation folds.")
-    ] = DEFAULT_FOLDS,
-    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")] = ReportFormat.text,
+    folds: FoldsOpt = DEFAULT_FOLDS,
+    old_folds: OldFoldsOpt = None,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", "-f", metavar="FORMAT", help="Report format: text or json.")
+    ] = ReportFormat.text,
     text_col: TextCol = None,
     label_col: LabelCol = None,
+    min_count: MinCountOpt = None,
+    label_map: Annotated[
+        str | None,
+        typer.Option(
+            "--label-map",
+            metavar="MAP",
+            help="With --model: turn DATA's labels into the model's topics, as LABEL=TOPIC,... or a "
+            "file (CSV/TSV of label,topic, or JSON). Labels that differ only in case match anyway.",
+        ),
+    ] = None,
     group: Annotated[
         bool,
         typer.Option(
@@ -52,6 +71,7 @@ def evaluate_cli(
         float,
         typer.Option(
             "--group-threshold",
+            metavar="SIM",
             min=0.01,
             max=1.0,
             help="Similarity (mean of word and character TF-IDF cosines) from which two headlines "
@@ -67,12 +87,14 @@ def evaluate_cli(
         ),
     ] = False,
     date_col: Annotated[
-        str | None, typer.Option("--date-col", help="Column holding the date, for --split-by-date.")
+        str | None,
+        typer.Option("--date-col", metavar="COL", help="Column holding the date, for --split-by-date."),
     ] = None,
     report_dir: Annotated[
         Path | None,
         typer.Option(
             "--report",
+            metavar="DIR",
             help="Also write metrics.json, report.md, confusion.png and calibration.png into this folder.",
             file_okay=False,
         ),
@@ -105,9 +127,12 @@ def evaluate_cli(
 
     Cross-validation keeps near-duplicate headlines in one fold unless --no-group is given.
     """
+    folds = old_folds or folds
     from classify.evaluation import evaluate as ev
     from classify.evaluation import render
 
+    if label_map is not None and model_path is None:
+        error("--label-map maps DATA's labels to a trained model's topics: give --model", code=2)
     if model_path is not None and test is not None:
         error("give --model or --test, not both", code=2)
     if stream and (model_path is not None or test is not None):
@@ -137,40 +162,50 @@ def evaluate_cli(
 
         require_dask()
     if report_dir is not None:
+        from classify.atomic import refuse_inputs_inside
         from classify.evaluation.report import require_matplotlib
+
+        refuse_inputs_inside(report_dir, [data, model_path, test], what="report folder")
 
         require_matplotlib()  # fail before minutes of cross-validation, not after
     started = time.perf_counter()
     written: list[Path] = []
-    labelled = load_labelled(data, text_col, label_col)
-    if model_path is not None:
-        result = ev.evaluate_model(load_model(model_path, allow_pickle), labelled, coverage=coverage)
-        source = f"{data} with {model_path}"
-    elif test is not None:
-        result = ev.train_and_test(labelled, load_labelled(test, text_col, label_col), coverage=coverage)
-        source = f"{data} -> {test}"
-    else:
-        how: dict[str, Any] = {
-            "folds": folds,
-            "group": group,
-            "threshold": group_threshold,
-            "split_by_date": split_by_date,
-            "date_col": date_col,
-        }
-        if dask is not None:
-            from classify.cluster.jobs import run_cross_validation
+    with progress_display():
+        labelled = load_labelled(data, text_col, label_col, min_count)
+        if model_path is not None:
+            from classify.evaluation.label_map import parse_label_map
 
-            run = run_cross_validation(labelled, dask, stream=stream, **how)
-        else:
-            run = ev.cross_validate(
-                labelled, stream=stream, coverage=coverage, per_topic_coverage=per_topic_coverage, **how
+            mapping = parse_label_map(label_map) if label_map is not None else None
+            result = ev.evaluate_model(
+                load_model(model_path, allow_pickle), labelled, label_map=mapping, coverage=coverage
             )
-        result = run.evaluation
-        if report_dir is not None:
-            from classify.evaluation.report import build_report, write_report
+            source = f"{data} with {model_path}"
+        elif test is not None:
+            test_data = load_labelled(test, text_col, label_col, min_count)
+            result = ev.train_and_test(labelled, test_data, coverage=coverage)
+            source = f"{data} -> {test}"
+        else:
+            how: dict[str, Any] = {
+                "folds": folds,
+                "group": group,
+                "threshold": group_threshold,
+                "split_by_date": split_by_date,
+                "date_col": date_col,
+            }
+            if dask is not None:
+                from classify.cluster.jobs import run_cross_validation
 
-            written = write_report(build_report(labelled, run), report_dir)
-        source = str(data)
+                run = run_cross_validation(labelled, dask, stream=stream, **how)
+            else:
+                run = ev.cross_validate(
+                    labelled, stream=stream, coverage=coverage, per_topic_coverage=per_topic_coverage, **how
+                )
+            result = run.evaluation
+            if report_dir is not None:
+                from classify.evaluation.report import build_report, write_report
+
+                written = write_report(build_report(labelled, run), report_dir)
+            source = str(data)
     if fmt is ReportFormat.json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:

@@ -16,6 +16,7 @@ def label_cli(
     pool: Annotated[
         Path,
         typer.Argument(
+            metavar="POOL",
             help="Headlines to label: one per line, or a CSV/TSV/JSON Lines table.",
             show_default=False,
             dir_okay=False,
@@ -26,6 +27,7 @@ def label_cli(
         typer.Option(
             "--model",
             "-m",
+            metavar="FILE",
             help="Start from this model [default: the built-in default model].",
             dir_okay=False,
         ),
@@ -34,8 +36,8 @@ def label_cli(
         str | None,
         typer.Option(
             "--topics",
-            metavar="A,B,...",
-            help="Start with no model, from these comma-separated topics (cold start: diverse "
+            metavar="TOPICS",
+            help="Start with no model, from these comma-separated topics, A,B,... (cold start: diverse "
             "headlines first).",
         ),
     ] = None,
@@ -44,17 +46,26 @@ def label_cli(
         typer.Option(
             "--output",
             "-o",
+            metavar="FILE",
             help="Answers CSV: appended at each answer; an existing one is resumed.",
             dir_okay=False,
         ),
     ] = Path("labels.csv"),
-    host: Annotated[str, typer.Option("--host", help="Address to listen on (keep it local).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="Port of the page.")] = 8001,
+    host: Annotated[
+        str, typer.Option("--host", metavar="HOST", help="Address to listen on (keep it local).")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", "-p", metavar="PORT", min=1, max=65535, help="Port of the page.")
+    ] = 8001,
     refit_every: Annotated[
-        int, typer.Option("--refit-every", min=1, help="Refit the model on the answers every N labels.")
+        int,
+        typer.Option(
+            "--refit-every", metavar="N", min=1, help="Refit the model on the answers every N labels."
+        ),
     ] = DEFAULT_REFIT_EVERY,
     text_col: Annotated[
-        str | None, typer.Option("--text-col", help="Column holding the headline, for a table POOL.")
+        str | None,
+        typer.Option("--text-col", metavar="COL", help="Column holding the headline, for a table POOL."),
     ] = None,
 ) -> None:
     """Label headlines in a local web page, most useful first (active learning).
@@ -76,6 +87,9 @@ def label_cli(
             error(f"--topics: {exc}", code=2)
     if not pool.exists():
         error(f"{pool}: no such file")
+    from classify.atomic import refuse_input_as_output
+
+    refuse_input_as_output(output, [pool], what="answers file")
     headlines = selftrain.read_pool(pool, text_col=text_col)
     start = None if topic_list is not None else load_model(model_path)
     info(f"{pool}: {len(headlines)} headlines; preparing the order...")
@@ -91,6 +105,9 @@ def label_cli(
     info(f"{progress.remaining} to label, topics: {', '.join(session.topics)}; answers -> {output}{resumed}")
     # Said at the start: uvicorn re-raises the signal that stopped it, so nothing runs after serve().
     info("then train on the answers and the rest of the pool (self-training):")
-    info("  " + labelling.train_command(output, pool, text_col=text_col))
+    original, missing = labelling.original_training_file(start) if start is not None else (None, None)
+    info("  " + labelling.train_command(output, pool, text_col=text_col, original=original))
+    if missing:
+        info(f"  ({missing})")
     info(f"open http://{host}:{port}/  (Ctrl-C to stop; every answer is already saved)")
     label_app.serve(session, host=host, port=port)

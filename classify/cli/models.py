@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from classify.cli._common import AllowPickle, ModelOpt, handle_errors, load_model
+from classify.cli._common import AllowPickle, ModelOpt, handle_errors, load_model, say
 
 
 @handle_errors
@@ -22,18 +22,25 @@ def topics_cli(model_path: ModelOpt = None, allow_pickle: AllowPickle = False) -
     for topic in model.topics:
         known = described.get(topic)
         text = f"{known.description} [IPTC {known.iptc}]" if known else ""
-        typer.echo(f"{topic:<{width}}  {counts.get(topic, 0):>6}  {text}".rstrip())
+        say(f"{topic:<{width}}  {counts.get(topic, 0):>6}  {text}".rstrip())
 
 
 @handle_errors
 def convert_cli(
-    source: Annotated[Path, typer.Argument(help="A model file of an older classify.", show_default=False)],
-    target: Annotated[Path, typer.Argument(help="Where to write it in today's format.", show_default=False)],
+    source: Annotated[
+        Path, typer.Argument(metavar="SOURCE", help="A model file of an older classify.", show_default=False)
+    ],
+    target: Annotated[
+        Path,
+        typer.Argument(metavar="TARGET", help="Where to write it in today's format.", show_default=False),
+    ],
     allow_pickle: AllowPickle = False,
 ) -> None:
     """Rewrite a model file in today's format (arrays and JSON, which cannot run code when loaded)."""
+    from classify.atomic import refuse_input_as_output
     from classify.pipeline.model import save_model
 
+    refuse_input_as_output(target, [source], what="converted model")
     model = load_model(source, allow_pickle)
     save_model(model, target)
-    typer.echo(f"converted {source} -> {target} ({len(model.topics)} topics)")
+    say(f"converted {source} -> {target} ({len(model.topics)} topics)")

@@ -21,6 +21,8 @@ from classify.cli._common import (
     load_model,
     warn,
 )
+from classify.io.formats import TEXT_COLUMNS
+from classify.io.ticker import SEPARATOR_MARKS
 
 
 @handle_errors
@@ -28,6 +30,7 @@ def predict_cli(
     inputs: Annotated[
         list[Path] | None,
         typer.Argument(
+            metavar="[INPUT]...",
             help="Files of headlines (one per line, tickers split), CSV/TSV/JSON Lines tables, or '-' "
             "for stdin (also read when no INPUT is given).",
             show_default=False,
@@ -36,23 +39,36 @@ def predict_cli(
     model_path: ModelOpt = None,
     fmt: Annotated[
         OutputFormat | None,
-        typer.Option("--format", "-f", help="Output format [default: table on a terminal, else jsonl]."),
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="Output format: table, csv or jsonl [default: table on a terminal, else jsonl].",
+        ),
     ] = None,
     top_k: Annotated[
-        int, typer.Option("--top-k", "-k", min=1, help="Also give the K most likely topics.")
+        int, typer.Option("--top-k", "-k", metavar="K", min=1, help="Also give the K most likely topics.")
     ] = 1,
     text_col: Annotated[
         str | None,
         typer.Option(
             "--text-col",
-            help="Read the input as a table and classify this column; the other columns pass through.",
+            metavar="COL",
+            help="Read the input as a table and classify this column; the other columns pass through "
+            "[default for .csv/.tsv/.jsonl files: the first of " + ", ".join(TEXT_COLUMNS) + "].",
         ),
     ] = None,
     no_split: Annotated[
         bool, typer.Option("--no-split", help="One headline per line: do not split ticker lines.")
     ] = False,
     split: Annotated[
-        str | None, typer.Option("--split", metavar="REGEX", help="Separator regex for ticker lines.")
+        str | None,
+        typer.Option(
+            "--split",
+            metavar="REGEX",
+            help="Separator regex for ticker lines [default: a tab, 3 or more spaces, or a mark standing "
+            "alone between spaces: " + " ".join(SEPARATOR_MARKS) + "].",
+        ),
     ] = None,
     from_page: Annotated[
         bool, typer.Option("--from-page", help="Input is text scraped from a news page: keep its headlines.")
@@ -68,7 +84,10 @@ def predict_cli(
         ),
     ] = None,
     uncertain_label: Annotated[
-        str, typer.Option("--uncertain-label", help="Topic given to headlines below --min-confidence.")
+        str,
+        typer.Option(
+            "--uncertain-label", metavar="TOPIC", help="Topic given to headlines below --min-confidence."
+        ),
     ] = "uncertain",
     explain: Annotated[
         bool, typer.Option("--explain", help="Show the words that pushed each headline to its topic.")
@@ -98,6 +117,7 @@ def predict_cli(
         Path | None,
         typer.Option(
             "--output",
+            "-o",
             metavar="DIR",
             help="Write one output file per input file into DIR (atomically), e.g. for a glob of "
             "partitions; with --dask, on the cluster.",

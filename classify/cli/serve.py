@@ -19,16 +19,19 @@ _size = usage_parser("classify.serve.settings", "parse_size")
 def serve_cli(
     model_path: ModelOpt = None,
     host: Annotated[
-        str, typer.Option("--host", help="Address to listen on (loopback unless told otherwise).")
+        str,
+        typer.Option("--host", metavar="HOST", help="Address to listen on (loopback unless told otherwise)."),
     ] = DEFAULTS.host,
     port: Annotated[
-        int, typer.Option("--port", "-p", min=0, max=65535, help="Port to listen on.")
+        int, typer.Option("--port", "-p", metavar="PORT", min=0, max=65535, help="Port to listen on.")
     ] = DEFAULTS.port,
     workers: Annotated[
-        int, typer.Option("--workers", "-w", min=1, help="Worker processes (each holds the model).")
+        int,
+        typer.Option("--workers", "-w", metavar="N", min=1, help="Worker processes (each holds the model)."),
     ] = DEFAULTS.workers,
     max_batch: Annotated[
-        int, typer.Option("--max-batch", min=1, help="Most headlines in one request (more: 413).")
+        int,
+        typer.Option("--max-batch", metavar="N", min=1, help="Most headlines in one request (more: 413)."),
     ] = DEFAULTS.max_batch,
     max_body: Annotated[
         int,
@@ -56,20 +59,26 @@ def serve_cli(
     timeout: Annotated[
         float,
         typer.Option(
-            "--timeout", min=0.001, help="Seconds a request may take before it is answered 408/503."
+            "--timeout",
+            metavar="SECONDS",
+            min=0.001,
+            help="Seconds a request may take before it is answered 408/503.",
         ),
     ] = DEFAULTS.timeout,
     reload_interval: Annotated[
         float,
         typer.Option(
-            "--reload-interval", min=0.0, help="Seconds between checks for a replaced model file (0: never)."
+            "--reload-interval",
+            metavar="SECONDS",
+            min=0.0,
+            help="Seconds between checks for a replaced model file (0: never).",
         ),
     ] = DEFAULTS.reload_interval,
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help="Log one line per request.")
     ] = DEFAULTS.access_log,
 ) -> None:
-    """Run the HTTP service and the web page (needs: pip install 'classify[serve]').
+    """Run the HTTP service and the web page (needs the serve extra).
 
     POST /v1/classify, GET /v1/topics, /v1/model, /healthz, /readyz, /metrics; the page at /, the
     API docs at /docs. A replaced model file is loaded without a restart.
@@ -90,5 +99,7 @@ def serve_cli(
         access_log=access_log,
     )
     if model_path is not None and not model_path.exists():
-        error(f"{model_path}: no such model file; train one with 'classify train DATA -o {model_path}'")
+        from classify.pipeline.model import missing_model_message
+
+        error(missing_model_message(model_path))
     run(settings, on_info=info)

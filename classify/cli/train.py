@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from classify.cli._common import ConfigOpt, LabelCol, TextCol, duration, error, handle_errors, info, warn
+from classify.cli._common import (
+    ConfigOpt,
+    LabelCol,
+    MinCountOpt,
+    TextCol,
+    deprecated,
+    error,
+    handle_errors,
+    info,
+    progress_display,
+    say,
+    warn,
+)
 from classify.io.labelled import LABEL_SEP
 from classify.training.selftrain import DEFAULT_ROUNDS, DEFAULT_THRESHOLD
 
@@ -16,17 +27,34 @@ from classify.training.selftrain import DEFAULT_ROUNDS, DEFAULT_THRESHOLD
 @handle_errors
 def train_cli(
     data: Annotated[
-        Path | None, typer.Argument(help="Labelled CSV, TSV or JSON Lines file.", show_default=False)
+        list[Path] | None,
+        typer.Argument(
+            metavar="[DATA]...",
+            help="Labelled CSV, TSV or JSON Lines file(s); several are trained on as one.",
+            show_default=False,
+        ),
     ] = None,
     text_col: TextCol = None,
     label_col: LabelCol = None,
+    min_count: MinCountOpt = None,
     output: Annotated[
         Path | None,
         typer.Option(
-            "--model",
+            "--output",
             "-o",
-            help="Where to save the model [default: models/<DATA name>.joblib].",
+            metavar="FILE",
+            help="Where to save the model [default: DATA's name with .model, in the current folder].",
             dir_okay=False,
+        ),
+    ] = None,
+    old_output: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            hidden=True,
+            dir_okay=False,
+            help="Deprecated: -o/--output.",
+            callback=deprecated("train --model", "-o/--output"),
         ),
     ] = None,
     default: Annotated[
@@ -47,18 +75,22 @@ def train_cli(
         float,
         typer.Option(
             "--threshold",
+            metavar="P",
             min=0.01,
             max=1.0,
             help="With --unlabelled: probability from which a prediction is used.",
         ),
     ] = DEFAULT_THRESHOLD,
     rounds: Annotated[
-        int, typer.Option("--rounds", min=0, help="With --unlabelled: rounds of pseudo-labelling.")
+        int,
+        typer.Option("--rounds", metavar="N", min=0, help="With --unlabelled: rounds of pseudo-labelling."),
     ] = DEFAULT_ROUNDS,
     pool_text_col: Annotated[
         str | None,
         typer.Option(
-            "--pool-text-col", help="With --unlabelled: column holding the headline, for a table POOL."
+            "--pool-text-col",
+            metavar="COL",
+            help="With --unlabelled: column holding the headline, for a table POOL.",
         ),
     ] = None,
     stream: Annotated[
@@ -73,7 +105,10 @@ def train_cli(
     passes: Annotated[
         int | None,
         typer.Option(
-            "--passes", min=1, help="Passes over DATA when streaming [default: 2; 1 from 500,000 rows]."
+            "--passes",
+            metavar="N",
+            min=1,
+            help="Passes over DATA when streaming [default: 2; 1 from 500,000 rows].",
         ),
     ] = None,
     label_sep: Annotated[
@@ -98,20 +133,21 @@ def train_cli(
     ] = None,
 ) -> None:
     """Train a model on a labelled file and save it (--unlabelled POOL: self-training)."""
+    output = output or old_output
     if default:
         _train_default(data, config, unlabelled, output)
         return
-    if data is None:
+    if not data:
         error("missing DATA: give a labelled CSV, TSV or JSON Lines file (or --default)", code=2)
     from classify.training.files import train_file
 
-    progress = _StreamProgress()
-    try:
+    with progress_display():
         result = train_file(
             data,
             output=output,
             text_col=text_col,
             label_col=label_col,
+            min_count=min_count,
             config=config,
             stream=stream,
             passes=passes,
@@ -121,35 +157,32 @@ def train_cli(
             rounds=rounds,
             label_sep=label_sep or None,
             min_precision=min_precision,
-            on_progress=progress,
             on_info=info,
             on_warning=warn,
         )
-    finally:
-        progress.close()
     topics = ", ".join(f"{t} {n}" for t, n in result.counts.items())
     if result.route == "stream":
         from classify.evaluation.render import passes_text
 
         how = f"(streaming, {passes_text(result.passes)}) "
-        typer.echo(f"trained {how}on {result.n_rows} rows in {result.seconds:.1f}s")
+        say(f"trained {how}on {result.n_rows} rows in {result.seconds:.1f}s")
     else:
         columns = f"{result.columns[0]} -> {result.columns[1]}" if result.columns else ""
-        typer.echo(f"trained on {result.n_rows} rows ({columns}) in {result.seconds:.1f}s")
-    typer.echo(f"topics ({len(result.counts)}): {topics}")
+        say(f"trained on {result.n_rows} rows ({columns}) in {result.seconds:.1f}s")
+    say(f"topics ({len(result.counts)}): {topics}")
     thresholds = result.model.thresholds()
     if thresholds is not None:
         cuts = ", ".join(f"{t} {v:.2f}" for t, v in thresholds.values.items())
-        typer.echo(f"multi-label: a topic is a label from its threshold ({thresholds.rule}): {cuts}")
-    typer.echo(f"saved {result.path}")
+        say(f"multi-label: a topic is a label from its threshold ({thresholds.rule}): {cuts}")
+    say(f"saved {result.path}")
 
 
 def _train_default(
-    data: Path | None, config: Path | None, unlabelled: Path | None, output: Path | None
+    data: list[Path] | None, config: Path | None, unlabelled: Path | None, output: Path | None
 ) -> None:
     from classify.training.default_model import build_default_model
 
-    if data is not None:
+    if data:
         error("--default trains on the shipped corpus; give no DATA with it", code=2)
     if config is not None:
         error("--default builds the default model with the default settings; drop --config", code=2)
@@ -158,31 +191,3 @@ def _train_default(
     model, path, seconds = build_default_model(output)
     rows, n_topics = model.meta["n_rows"], len(model.topics)
     info(f"default model: {rows} rows, {n_topics} topics, {seconds:.1f}s -> {path}")
-
-
-class _StreamProgress:
-    """Streaming progress on stderr: a line rewritten in place on a terminal, else a line per pass."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self.shown_pass = -1
-        self.wrote = False
-
-    def __call__(self, p: Any) -> None:
-        where = "scan" if p.phase == "scan" else f"pass {p.pass_number}/{p.passes}"
-        if p.phase == "calibrate":
-            where = "calibrating"
-        total = f"/{p.rows_total:,}" if p.rows_total else ""
-        eta = f", ETA {duration(p.eta)}" if p.eta is not None else ""
-        line = f"{where}: {p.rows_read:,}{total} rows, {duration(p.elapsed)} elapsed{eta}"
-        if self.tty:
-            sys.stderr.write("\r" + line.ljust(78))
-            sys.stderr.flush()
-            self.wrote = True
-        elif p.pass_number != self.shown_pass or p.phase == "calibrate":
-            self.shown_pass = p.pass_number
-            info(line)
-
-    def close(self) -> None:
-        if self.wrote:
-            sys.stderr.write("\n")

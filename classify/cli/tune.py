@@ -11,11 +11,15 @@ import typer
 from classify.cli._common import (
     DaskOpt,
     DataArg,
+    FoldsOpt,
     LabelCol,
+    MinCountOpt,
+    OldFoldsOpt,
     TextCol,
     handle_errors,
     info,
     load_labelled,
+    progress_display,
     usage_parser,
     warn,
 )
@@ -33,22 +37,30 @@ def tune_cli(
             "--budget", "-b", metavar="TIME", parser=_budget, help="Time to search for: 30s, 10m, 1h."
         ),
     ] = "10m",  # type: ignore[assignment]  # parsed by _budget
-    folds: Annotated[
-        int, typer.Option("--folds", "-k", min=2, help="Cross-validation folds (grouped, as evaluate).")
-    ] = DEFAULT_FOLDS,
+    folds: FoldsOpt = DEFAULT_FOLDS,
+    old_folds: OldFoldsOpt = None,
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Where to save the best settings (JSON).", dir_okay=False)
+        Path,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Where to save the best settings (JSON).", dir_okay=False
+        ),
     ] = Path("best.json"),
-    top: Annotated[int, typer.Option("--top", min=1, help="Leaderboard rows to show.")] = 10,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Folds fitted at once (-1: one per CPU).")] = -1,
+    top: Annotated[
+        int, typer.Option("--top", "-n", metavar="N", min=1, help="Leaderboard rows to show.")
+    ] = 10,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", metavar="N", help="Folds fitted at once (-1: one per CPU).")
+    ] = -1,
     text_col: TextCol = None,
     label_col: LabelCol = None,
+    min_count: MinCountOpt = None,
     dask: DaskOpt = None,
 ) -> None:
     """Search pipeline settings by grouped cross-validated macro-F1 and save the best.
 
     Successive halving within the time budget; 'classify train DATA --config FILE' uses the result.
     """
+    folds = old_folds or folds
     from classify.evaluation import render
     from classify.evaluation import tuning as tune
 
@@ -56,13 +68,17 @@ def tune_cli(
         from classify.cluster.jobs import joblib_on_dask, require_dask
 
         require_dask()
-    labelled = load_labelled(data, text_col, label_col)
-    if dask is not None:
-        # Fold fits go through joblib.Parallel; its dask backend sends them to the cluster.
-        with joblib_on_dask(dask) as threads:
-            result = tune.tune(labelled, budget=budget, folds=folds, n_jobs=threads, on_progress=info)
-    else:
-        result = tune.tune(labelled, budget=budget, folds=folds, n_jobs=jobs, on_progress=info)
+    from classify.atomic import refuse_input_as_output
+
+    refuse_input_as_output(output, [data], what="settings file")
+    with progress_display():
+        labelled = load_labelled(data, text_col, label_col, min_count)
+        if dask is not None:
+            # Fold fits go through joblib.Parallel; its dask backend sends them to the cluster.
+            with joblib_on_dask(dask) as threads:
+                result = tune.tune(labelled, budget=budget, folds=folds, n_jobs=threads, on_progress=info)
+        else:
+            result = tune.tune(labelled, budget=budget, folds=folds, n_jobs=jobs, on_progress=info)
     if sys.stdout.isatty():
         from rich.console import Console
 

@@ -1,5 +1,5 @@
 """Dask: partitioned prediction on a cluster, and cross-validation folds and tuning fits run on it
-(needs ``classify[dask]``).
+(needs the dask extra).
 
 The public names are re-exported here and imported on first use, so that importing the subpackage
 imports nothing heavy.

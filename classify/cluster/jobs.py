@@ -1,6 +1,6 @@
 """Running on a Dask cluster: partitioned prediction, and the fits of evaluate and tune.
 
-Dask is an optional extra (``pip install 'classify[dask]'``: ``dask[dataframe]``, ``distributed``,
+Dask is an optional extra (the dask extra: ``dask[dataframe]``, ``distributed``,
 ``pyarrow``). Without it every entry point here raises :class:`MissingExtraError` naming the extra.
 
 - :func:`predict_partitions`: a glob of input files (CSV, TSV, JSON Lines, Parquet or plain text,
@@ -29,7 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from classify.atomic import refuse_input_as_output
 from classify.errors import ClassifyError, ClusterError, DataError, MissingExtraError
+from classify.paths import install_hint
 
 if TYPE_CHECKING:
     from classify.evaluation.evaluate import CrossValidation
@@ -53,7 +55,7 @@ def require_dask() -> None:
             missing.append(module)
     if missing:
         raise MissingExtraError(
-            f"{{dask}} needs {', '.join(missing)}: pip install 'classify[dask]'", arguments=("dask",)
+            f"{{dask}} needs {', '.join(missing)}: {install_hint('dask')}", arguments=("dask",)
         )
 
 
@@ -208,6 +210,8 @@ def predict_partitions(
         raise DataError(f"{output_dir}: exists and is not a folder")
     output_dir.mkdir(parents=True, exist_ok=True)
     targets = [output_path(s, output_dir, fmt) for s in sources]
+    for target in targets:
+        refuse_input_as_output(target, sources, what="output file")
     kwargs = {"text_col": text_col, "top_k": top_k, "fmt": fmt}
     total = 0
     if address is None:

@@ -15,11 +15,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Unpack
 
-from classify.errors import DataError
+from classify.errors import ClassifyWarning, DataError
 from classify.evaluation.splits import SPLIT_DATE, SplitOptions, Splits, make_splits
 from classify.io.labelled import LabelledData
 from classify.pipeline.model import Model, as_settings, fit_pipeline
 from classify.pipeline.settings import Settings
+from classify.progress import report
 
 if TYPE_CHECKING:
     import numpy as np
@@ -49,12 +50,10 @@ class Evaluation:
     near_duplicates: dict[str, Any] | None = None
     #: ``macro`` and ``weighted`` averages of precision, recall and f1 over the true topics.
     averages: dict[str, dict[str, float]] = field(default_factory=dict)
-    #: With a coverage: :meth:`classify.evaluation.sets.SetScores.to_dict`, and the coverage and mean
-    #: set size at other targets (``set_curve``, cross-validation only).
+    #: With a coverage: :meth:`classify.evaluation.sets.SetScores.to_dict`; ``set_curve``: other targets.
     sets: dict[str, Any] | None = None
     set_curve: list[dict[str, float]] | None = None
-    #: Multi-label data: :meth:`classify.evaluation.sets.MultiLabelScores.to_dict` of ``labels``
-    #: (the other scores are of the first topic).
+    #: Multi-label data: :meth:`classify.evaluation.sets.MultiLabelScores.to_dict` (others: first topic).
     multilabel: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -261,11 +260,14 @@ def predict_splits(
     proba = np.zeros((len(texts), len(topics)))
     fold = np.full(len(texts), -1)
     tasks = ((list(texts[tr]), list(labels[tr]), list(texts[te]), fit) for tr, te in splits.pairs)
+    k = len(splits.pairs)
+    report(f"fold 1 of {k}", 0, k)
     results = (run or _one_by_one)(fold_predictions, tasks)
     for number, ((_, test_idx), (classes, fold_proba)) in enumerate(zip(splits.pairs, results, strict=True)):
         cols = np.asarray([topics.index(t) for t in classes])
         proba[np.ix_(test_idx, cols)] = fold_proba
         fold[test_idx] = number
+        report(f"fold {min(number + 2, k)} of {k}", number + 1, k)
     rows = np.flatnonzero(fold >= 0)
     # argmax takes the first of tied topics; topics are sorted, so ties break the same way every run.
     predicted = [topics[i] for i in proba[rows].argmax(axis=1)]
@@ -376,52 +378,60 @@ def _cross_validate_sets(
     run: FoldRunner | None,
 ) -> CrossValidation:
     """:func:`cross_validate` with sets and ``labels``, each fold a full model."""
-    import numpy as np
-
     from classify.evaluation import sets as ev_sets
 
-    if coverage is not None:
-        from classify.pipeline.sets import check_coverage
-
-        check_coverage(coverage)
-    folds = ev_sets.fold_sets(data, splits.pairs, settings, run=run)
-    topics = folds.topics
-    predicted = [topics[i] for i in folds.proba.argmax(axis=1)]
-    oof = OutOfFold(rows=folds.rows, predicted=predicted, proba=folds.proba, topics=topics, fold=folds.fold)
+    folds = ev_sets.fold_sets(data, splits.pairs, settings, run=run, coverage=coverage)
+    predicted = [folds.topics[i] for i in folds.proba.argmax(axis=1)]
+    oof = OutOfFold(folds.rows, predicted, folds.proba, folds.topics, folds.fold)
     mode = "date split" if splits.split == SPLIT_DATE else "cross-validation"
     evaluation = score_splits(data, splits, oof, mode=mode, settings=settings)
-    codes = np.asarray([topics.index(data.labels[i]) for i in folds.rows.tolist()])
-    extra: dict[str, Any] = {}
-    if coverage is not None:
-        mask = folds.set_mask(coverage, per_topic=per_topic)
-        extra["sets"] = ev_sets.set_scores(mask, codes, topics, coverage, per_topic=per_topic).to_dict()
-        extra["set_curve"] = folds.curve(codes)
-    labels = folds.label_mask()
-    if labels is not None:
-        truth = ev_sets.truth_matrix(data, folds.rows, topics)
-        last = next((t for t in reversed(folds.thresholds) if t is not None), None)
-        extra["multilabel"] = ev_sets.multilabel_scores(truth, labels, topics, last).to_dict()
+    extra = ev_sets.fold_scores(data, folds, coverage, per_topic=per_topic)
     return CrossValidation(splits, oof, dataclasses.replace(evaluation, **extra))
 
 
-def evaluate_model(model: Model, data: LabelledData, *, coverage: float | None = None) -> Evaluation:
+def evaluate_model(
+    model: Model,
+    data: LabelledData,
+    *,
+    label_map: Mapping[str, str] | None = None,
+    coverage: float | None = None,
+) -> Evaluation:
     """Score an already trained model on labelled data it was not trained on (with a coverage, its
-    prediction sets too; a multi-label model's ``labels`` on multi-label data)."""
+    prediction sets too; a multi-label model's ``labels`` on multi-label data).
+
+    ``label_map`` turns the data's labels into the model's topics (``{"Sports": "sport"}``); a label
+    that is still no topic but equals one except for case is matched to it, with a warning that says so.
+    """
+    import warnings
+
+    from classify.evaluation.label_map import match_labels
+
     if not len(data):
         raise DataError(f"{data.source}: no rows with both a headline and a label")
-    unknown = sorted(set(data.labels) - set(model.topics))
-    if len(unknown) == len(set(data.labels)):
+    labels, by_case = match_labels(data.labels, model.topics, label_map)
+    if by_case:
+        pairs = ", ".join(f"{a} -> {b}" for a, b in sorted(by_case.items())[:5])
+        more = f" and {len(by_case) - 5} more" if len(by_case) > 5 else ""
+        warnings.warn(
+            ClassifyWarning(
+                f"{data.source}: labels matched to the model's topics ignoring case: {pairs}{more}"
+            ),
+            stacklevel=2,
+        )
+    unknown = sorted(set(labels) - set(model.topics))
+    if len(unknown) == len(set(labels)):
         raise DataError(
             f"{data.source}: none of its labels ({', '.join(unknown[:5])}) are topics of the model "
-            f"({', '.join(model.topics)})"
+            f"({', '.join(model.topics)}); map them with {{label_map}} LABEL=TOPIC,...",
+            arguments=("label_map",),
         )
     if coverage is None and not (model.multilabel and data.multilabel):
         predicted = [str(t) for t in model.fitted.predict(data.texts)]
-        return score(data.labels, predicted, mode="held-out")
+        return score(labels, predicted, mode="held-out")
     from classify.evaluation.sets import held_out_scores
 
-    predicted, extra = held_out_scores(model, data, coverage)
-    return dataclasses.replace(score(data.labels, predicted, mode="held-out"), **extra)
+    predicted, extra = held_out_scores(model, dataclasses.replace(data, labels=labels), coverage)
+    return dataclasses.replace(score(labels, predicted, mode="held-out"), **extra)
 
 
 def train_and_test(

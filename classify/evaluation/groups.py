@@ -44,6 +44,7 @@ from classify.evaluation._minhash import _table_vectors as _table_vectors
 from classify.evaluation._minhash import _token_tables as _token_tables
 from classify.evaluation._minhash import lsh_collision_probability as lsh_collision_probability
 from classify.evaluation._similarity import similarity_vectors
+from classify.progress import report
 
 if TYPE_CHECKING:
     import numpy as np
@@ -153,6 +154,7 @@ def near_duplicate_groups(
         method = "blocked" if len(texts) <= AUTO_BLOCKED_ROWS else "minhash"
     if len(texts) == 0:
         return Groups(ids=np.zeros(0, dtype=int), threshold=threshold, method=method)
+    report(f"grouping near-duplicates of {len(texts):,} headlines")
     if method == "exact":
         labels = _exact_labels(texts, threshold)
     elif method == "minhash":

@@ -27,6 +27,7 @@ from classify.evaluation.evaluate import (
     score_splits,
 )
 from classify.io.labelled import LabelledData
+from classify.paths import install_hint
 from classify.pipeline.model import fit_pipeline, linear_weights, versions
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def require_matplotlib() -> None:
     except ImportError:
         raise ReportError(
             "{report} draws figures with matplotlib, which is not installed; "
-            "run: pip install 'classify[report]'",
+            f"run: {install_hint('report')}",
             arguments=("report",),
         ) from None
 
@@ -244,10 +245,12 @@ def _sets_figure(evaluation: Evaluation) -> Figure:
 def write_report(report: Report, folder: Path) -> list[Path]:
     """Write the report files into ``folder`` (created if needed); returns their paths.
 
-    Every file is rendered before the first is written, and each is written to a temporary file and
-    renamed, so an existing report is replaced whole or not at all (other files in the folder stay).
+    Every file is rendered, then written into a temporary folder beside ``folder``, before the first
+    replaces anything (:func:`classify.atomic.atomic_folder`): a failed render or a full disk leaves
+    an existing report as it was, never metrics without their figures (other files in the folder
+    stay).
     """
-    from classify.atomic import atomic_path
+    from classify.atomic import atomic_folder
 
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
@@ -256,15 +259,12 @@ def write_report(report: Report, folder: Path) -> list[Path]:
         )
     files = render_files(report)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for name, content in files.items():
-            with atomic_path(folder / name) as tmp:
-                tmp.write_bytes(content)
-            paths.append(folder / name)
+        with atomic_folder(folder) as tmp:
+            for name, content in files.items():
+                (tmp / name).write_bytes(content)
     except OSError as exc:
         raise ReportError(f"{folder}: cannot write the report ({exc.strerror or exc})") from None
-    return paths
+    return [folder / name for name in files]
 
 
 def _png(figure: Figure) -> bytes:

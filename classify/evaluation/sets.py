@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from classify.io.labelled import LabelledData
-from classify.pipeline.sets import Conformal, Thresholds, label_mask, set_mask
+from classify.pipeline.sets import Conformal, Thresholds, check_coverage, label_mask, set_mask
 
 #: Coverages the coverage-vs-set-size curve of a report is drawn at.
 CURVE = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98)
@@ -185,8 +185,12 @@ def fold_sets(
     *,
     min_precision: float | None = None,
     run: Callable[[Callable[..., Any], Iterable[tuple[Any, ...]]], Iterable[Any]] | None = None,
+    coverage: float | None = None,
 ) -> FoldSets:
-    """Train a model per split (train rows, test rows) and keep its test rows' probabilities."""
+    """Train a model per split (train rows, test rows) and keep its test rows' probabilities
+    (``coverage``, checked before any fold is fitted, is what the sets will be scored at)."""
+    if coverage is not None:
+        check_coverage(coverage)
     sets = data.topic_sets()
     topics = sorted({t for s in sets for t in s})
     proba = np.zeros((len(data), len(topics)))
@@ -215,6 +219,26 @@ def fold_sets(
         thresholds.append(Thresholds.from_json(multi) if multi else None)
     rows = np.flatnonzero(fold >= 0)
     return FoldSets(rows, proba[rows], topics, fold[rows], conformal, thresholds)
+
+
+def fold_scores(
+    data: LabelledData, folds: FoldSets, coverage: float | None, *, per_topic: bool = False
+) -> dict[str, Any]:
+    """The :class:`~classify.evaluation.evaluate.Evaluation` fields of cross-validated sets
+    (``sets``, ``set_curve``) and labels (``multilabel``)."""
+    topics = folds.topics
+    codes = np.asarray([topics.index(data.labels[i]) for i in folds.rows.tolist()])
+    extra: dict[str, Any] = {}
+    if coverage is not None:
+        mask = folds.set_mask(coverage, per_topic=per_topic)
+        extra["sets"] = set_scores(mask, codes, topics, coverage, per_topic=per_topic).to_dict()
+        extra["set_curve"] = folds.curve(codes)
+    labels = folds.label_mask()
+    if labels is not None:
+        truth = truth_matrix(data, folds.rows, topics)
+        last = next((t for t in reversed(folds.thresholds) if t is not None), None)
+        extra["multilabel"] = multilabel_scores(truth, labels, topics, last).to_dict()
+    return extra
 
 
 def truth_matrix(data: LabelledData, rows: np.ndarray, topics: Sequence[str]) -> np.ndarray:

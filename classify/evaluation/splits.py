@@ -17,7 +17,7 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from classify.errors import DataError
+from classify.errors import ClassifyWarning, DataError
 from classify.evaluation.groups import DUPLICATE_THRESHOLD, Groups, near_duplicate_groups
 from classify.io.formats import find_column
 from classify.io.labelled import LabelledData, check_trainable, describe_topics
@@ -61,18 +61,28 @@ class SplitOptions(TypedDict, total=False):
 
 
 def check_folds(data: LabelledData, folds: int) -> None:
-    """Raise :class:`DataError` unless every topic has at least ``folds`` rows."""
+    """Raise :class:`DataError` unless at least two topics have ``folds`` rows or more.
+
+    Topics with fewer rows are not an error: :func:`make_splits` keeps their rows in every training
+    fold and tests none of them, as scikit-learn warns and carries on.
+    """
     if folds < 2:
         raise DataError(f"{{folds}} must be at least 2, got {folds}", arguments=("folds",))
     check_trainable(data)
     counts = data.counts()
-    small = [t for t, n in counts.items() if n < folds]
-    if small:
+    tested = [t for t, n in counts.items() if n >= folds]
+    if len(tested) < 2:
+        small = [t for t, n in counts.items() if n < folds]
         raise DataError(
             f"{data.source}: {describe_topics(small, counts)} fewer rows than the {folds} folds asked; "
-            "pass a smaller {folds} or add rows",
+            "pass a smaller {folds} or add rows (fewer than 2 topics could be tested)",
             arguments=("folds",),
         )
+
+
+def untested_topics(data: LabelledData, folds: int) -> dict[str, int]:
+    """Topics with fewer rows than ``folds``: trained on in every fold, never tested (with their rows)."""
+    return {t: n for t, n in data.counts().items() if n < folds}
 
 
 @dataclass(frozen=True)
@@ -147,28 +157,44 @@ def make_splits(
 
     check_folds(data, folds)  # the cheap checks first: grouping 100k rows takes a minute
     groups = near_duplicate_groups(data.texts, threshold=threshold)
-    labels = np.asarray(data.labels, dtype=object)
-    rows = np.arange(len(labels))
+    all_labels = np.asarray(data.labels, dtype=object)
     settings: dict[str, Any] = {"folds": folds, "random_state": RANDOM_STATE, "grouped": group}
+    # Topics with fewer rows than folds are split out first: their rows join every training fold.
+    untested = untested_topics(data, folds)
+    testable = np.flatnonzero(~np.isin(all_labels, list(untested)))
+    always = np.flatnonzero(np.isin(all_labels, list(untested)))
+    labels, group_ids = all_labels[testable], groups.ids[testable]
+    rows = np.arange(len(labels))
+    if untested:
+        settings["untested_topics"] = untested
+        warnings.warn(
+            f"{data.source}: {describe_topics(list(untested), untested)} fewer rows than the {folds} "
+            f"folds; {'its' if len(untested) == 1 else 'their'} {sum(untested.values())} row(s) train "
+            "every fold and are never tested",
+            ClassifyWarning,
+            stacklevel=2,
+        )
     if group:
         settings["group_threshold"] = threshold
-        if groups.n_groups < folds:
+        n_groups = len(np.unique(group_ids))
+        if n_groups < folds:
             raise DataError(
-                f"{data.source}: only {groups.n_groups} distinct stories (near-duplicate groups) for "
+                f"{data.source}: only {n_groups} distinct stories (near-duplicate groups) for "
                 f"{folds} folds; pass a smaller {{folds}}, or {{group=False}}",
                 arguments=("folds", "group=False"),
             )
-        if groups.largest > len(labels) / folds:
+        largest = int(np.bincount(np.unique(group_ids, return_inverse=True)[1].ravel()).max())
+        if largest > len(labels) / folds:
             # One chained group bigger than a fold: it fills one test fold (whose model then trains
             # on the few rows left) and the score means nothing. Seen on a synthetic archive whose
             # rows all share halves with others (99.9% in one group, macro-F1 0.08).
             raise DataError(
-                f"{data.source}: near-duplicate grouping joined {groups.largest:,} of {len(labels):,} "
+                f"{data.source}: near-duplicate grouping joined {largest:,} of {len(labels):,} "
                 f"rows into one group, more than a fold holds, so the folds cannot be balanced; pass a "
                 f"higher {{threshold}} (now {threshold}) or {{group=False}}",
                 arguments=("threshold", "group=False"),
             )
-        pairs = grouped_kfold(labels, groups.ids, folds)
+        pairs = grouped_kfold(labels, group_ids, folds)
     else:
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=RANDOM_STATE)
         pairs = list(splitter.split(rows, labels))
@@ -179,6 +205,8 @@ def make_splits(
                 "or add rows",
                 arguments=("folds",),
             )
+    if untested:
+        pairs = [(np.sort(np.concatenate([testable[tr], always])), testable[te]) for tr, te in pairs]
     return Splits(
         pairs=pairs, split=SPLIT_GROUPED if group else SPLIT_PLAIN, groups=groups, settings=settings
     )

@@ -42,6 +42,7 @@ from classify.evaluation.estimator import search_space as search_space
 from classify.evaluation.splits import DEFAULT_FOLDS, RANDOM_STATE, make_splits
 from classify.io.labelled import LabelledData
 from classify.pipeline.settings import CONFIG_FORMAT, DEFAULT_SETTINGS, Settings, save_settings_file
+from classify.progress import report
 
 if TYPE_CHECKING:
     import numpy as np
@@ -375,7 +376,16 @@ def tune(
                     f"round {rounds}, rung {rung + 1}/{len(rungs)}: {len(pool)} setting(s) on {rows} "
                     f"training rows per fold ({time.perf_counter() - started:.0f}s of {budget:.0f}s)"
                 )
-                trials = [run(p, rows, rounds, rung) for p in pool]
+                trials = []
+                for number, p in enumerate(pool):
+                    spent = time.perf_counter() - started
+                    report(
+                        f"tuning: round {rounds}, rung {rung + 1}/{len(rungs)}, setting {number + 1} "
+                        f"of {len(pool)}",
+                        int(spent),
+                        int(budget),
+                    )
+                    trials.append(run(p, rows, rounds, rung))
                 if rung == len(rungs) - 1:
                     break
                 trials.sort(key=lambda t: -t.mean)

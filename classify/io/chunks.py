@@ -20,20 +20,30 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from classify.errors import DataError
-from classify.io.formats import ALL_EXTENSIONS, LABEL_COLUMNS, TEXT_COLUMNS, find_column, stream_format
-from classify.text import collapse
+from classify.io.formats import (
+    ALL_EXTENSIONS,
+    LABEL_COLUMNS,
+    TEXT_COLUMNS,
+    find_column,
+    refuse_binary,
+    stream_format,
+)
+from classify.io.reading import headline_text, load_json
+from classify.paths import install_hint
 
 #: Formats read in chunks, by extension (``.gz`` is looked through): every input format.
 STREAM_FORMATS = ALL_EXTENSIONS
-#: A CSV field longer than this means the quoting went wrong (a headline is a line, not a book).
-MAX_FIELD_CHARS = 1_000_000
+#: A CSV field longer than this means the quoting went wrong: a cell of up to 64 Mi characters (a
+#: pasted article, a 50 MB cell) is read and its headline cut as the in-memory reader cuts it, with
+#: a warning; past that, an unclosed quote would hold the rest of the file in memory (the csv module
+#: takes four bytes a character), so the run stops there, naming the line.
+MAX_FIELD_CHARS = 64 * 2**20
 #: How many line numbers of malformed rows are kept for the report.
 KEEP_BAD_LINES = 20
 
@@ -68,6 +78,8 @@ class ReadStats:
     malformed: int = 0
     bad_lines: list[tuple[int, str]] = field(default_factory=list)
     bytes_read: int = 0
+    truncated: int = 0
+    first_truncated: int | None = None
 
     def bad(self, line: int, why: str) -> None:
         self.malformed += 1
@@ -125,7 +137,11 @@ def iter_chunks(
     labels: list[str] = []
     lines: list[int] = []
     for line, raw_text, raw_label in rows:
-        text = collapse(raw_text)
+        text, cut = headline_text(raw_text)
+        if cut:  # a huge cell is cut as the in-memory reader cuts it, and counted for a warning
+            stats.truncated += 1
+            if stats.first_truncated is None:
+                stats.first_truncated = line
         label = raw_label.strip()
         if not text or not label:
             stats.empty += 1
@@ -147,6 +163,21 @@ def _open_text(path: Path) -> IO[str]:
         binary: Any = gzip.open(path, "rb") if path.suffix.lower() == ".gz" else path.open("rb")  # noqa: SIM115
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        head = binary.read(1024)
+        binary.seek(0)
+        gzipped = path.suffix.lower() == ".gz"
+        refuse_binary(
+            str(path), head, path=None if gzipped else path, inside="a gzip file of " if gzipped else ""
+        )
+    except (OSError, EOFError) as exc:
+        binary.close()
+        raise DataError(
+            f"{path}: cannot read ({exc}); the file is truncated or not what its name says"
+        ) from None
+    except DataError:
+        binary.close()
+        raise
     # Undecodable bytes become U+FFFD so that one bad line is reported, not the whole file lost.
     return io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace", newline="")
 
@@ -179,7 +210,7 @@ def _text_rows(
 def _csv_rows(
     path: Path, stream: IO[str], sep: str, text_col: str | None, label_col: str | None, stats: ReadStats
 ) -> Iterator[tuple[int, str, str]]:
-    csv.field_size_limit(MAX_FIELD_CHARS)
+    csv.field_size_limit(MAX_FIELD_CHARS)  # a huge cell is read, then cut (iter_chunks)
     reader = csv.reader(stream, delimiter=sep, skipinitialspace=True)
     try:
         header = next(reader)
@@ -226,7 +257,10 @@ def _jsonl_rows(
             stats.bad(number, "not valid UTF-8")
             continue
         try:
-            obj = json.loads(raw)
+            obj = load_json(raw)
+        except UnicodeError:
+            stats.bad(number, "an escaped lone surrogate")
+            continue
         except ValueError:
             stats.bad(number, "not valid JSON")
             continue
@@ -254,7 +288,7 @@ def _parquet_rows(path: Path, text_col: str | None, label_col: str | None) -> It
         import pyarrow.parquet as pq
     except ImportError:
         raise DataError(
-            f"{path}: reading Parquet needs pyarrow: pip install 'classify[dask]' (or pip install pyarrow)"
+            f"{path}: reading Parquet needs pyarrow: {install_hint('dask')} (or pip install pyarrow)"
         ) from None
     try:
         reader = pq.ParquetFile(path)

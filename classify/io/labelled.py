@@ -7,7 +7,9 @@ prediction is streamed instead, by :mod:`classify.io.records`.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +25,7 @@ from classify.io.reading import (
     table_rows,
     truncation_note,
 )
+from classify.progress import report
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -87,6 +90,26 @@ class LabelledData:
                 out[label] = out.get(label, 0) + 1
         return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
 
+    def without_small_topics(self, min_count: int) -> tuple[LabelledData, dict[str, int]]:
+        """These rows less the topics with fewer than ``min_count`` rows, and the topics dropped."""
+        counts = self.counts()
+        dropped = {t: n for t, n in counts.items() if n < min_count}
+        if not dropped:
+            return self, {}
+        # A row keeps its other topics; it goes when none is left.
+        sets = [tuple(t for t in row if t not in dropped) for row in self.topic_sets()]
+        keep = [i for i, row in enumerate(sets) if row]
+        frame = None if self.frame is None else self.frame.iloc[keep].reset_index(drop=True)
+        kept_sets = tuple(sets[i] for i in keep)
+        kept = dataclasses.replace(
+            self,
+            texts=[self.texts[i] for i in keep],
+            labels=[row[0] for row in kept_sets],
+            frame=frame,
+            label_sets=kept_sets if any(len(row) > 1 for row in kept_sets) else None,
+        )
+        return kept, dropped
+
     def fingerprint(self) -> str:
         """SHA-256 of the (text, label) pairs: identifies the training data inside a saved model."""
         digest = hashlib.sha256()
@@ -116,7 +139,9 @@ def read_table(path: Path, fmt: str | None = None) -> pd.DataFrame:
     return pd.DataFrame([[cell_text(r.cells.get(c)) for c in columns] for r in rows], columns=columns)
 
 
-def _read_rows(path: Path, fmt: str | None) -> tuple[list[str], list[Row]]:
+def _read_rows(
+    path: Path, fmt: str | None, check_header: Callable[[list[str]], None] | None = None
+) -> tuple[list[str], list[Row]]:
     """The columns and rows of a labelled file; strict UTF-8 (a bad byte is an error naming its line).
 
     Training refuses undecodable text rather than replacing it: a label with U+FFFD in it would be
@@ -127,9 +152,11 @@ def _read_rows(path: Path, fmt: str | None) -> tuple[list[str], list[Row]]:
         if not first.strip():
             raise DataError(f"{path}: file is empty")
         fmt = fmt or table_format(path, first) or "csv"
-        columns, rows = table_rows(lines, fmt, str(path))
+        columns, rows = table_rows(lines, fmt, str(path), strict=True)
         if not columns:
             raise DataError(f"{path}: file is empty")
+        if check_header is not None and fmt != "jsonl":  # before the rows: their errors would hide it
+            check_header(columns)
         listed = list(rows)
     if fmt == "jsonl":  # later objects may add columns
         seen = dict.fromkeys(columns)
@@ -172,10 +199,28 @@ def load_labelled(
         The file is missing, empty, not UTF-8, or a row cannot be read (each names its line; see the
         README's "Bad input" section).
     """
+    report(f"reading {path}")
     import pandas as pd
 
     path = Path(path)
-    columns, rows = _read_rows(path, None)
+
+    def check_header(columns: list[str]) -> None:
+        """A header without the columns training needs (most often a plain list of headlines, whose
+        first headline was taken for the header) is said as such, before any row is read."""
+        lowered = {c.lower() for c in columns}
+        known = (text_col is not None or lowered & set(TEXT_COLUMNS)) and (
+            label_col is not None or lowered & set(LABEL_COLUMNS)
+        )
+        if not known and (len(columns) == 1 or not lowered & {*TEXT_COLUMNS, *LABEL_COLUMNS}):
+            found = ", ".join(repr(c[:60]) for c in columns[:5])
+            raise DataError(
+                f"{path}: no label column: training needs a headline and a label column, named in a "
+                f"header row such as 'headline,topic' (found {len(columns)} column(s) in the first "
+                f"line: {found}); a plain list of headlines is for predict, or for {{pool}}",
+                arguments=("pool",),
+            )
+
+    columns, rows = _read_rows(path, None, check_header)
     tcol = find_column(columns, text_col, TEXT_COLUMNS, "text", "text_col", str(path))
     lcol = find_column(columns, label_col, LABEL_COLUMNS, "label", "label_col", str(path))
     if tcol == lcol:
@@ -228,11 +273,33 @@ def split_label(value: object, sep: str | None = LABEL_SEP) -> tuple[str, ...]:
     return tuple(dict.fromkeys(p.strip() for p in parts if p.strip()))
 
 
+#: Past this many topics, more than a tenth of the rows being topics is refused: a few rows a topic
+#: teach nothing, and the work grows with topics x features (6,000 labels on 12,000 rows ran for
+#: minutes and gigabytes). :data:`MAX_TOPICS` is refused whatever the rows.
+MANY_TOPICS = 200
+MAX_TOPICS = 2000
+
+
+def check_topic_count(source: str, counts: dict[str, int]) -> None:
+    """Raise :class:`DataError` for more topics than a classifier can learn from the rows (most often
+    the wrong column taken for the label), before any work is done."""
+    rows, topics = sum(counts.values()), len(counts)
+    if topics > MAX_TOPICS or (topics > MANY_TOPICS and topics * 10 > rows):
+        raise DataError(
+            f"{source}: {topics} topics for {rows} rows ({rows / topics:.1f} a topic): too many to "
+            f"learn (at most {MAX_TOPICS}, and a tenth of the rows past {MANY_TOPICS}); is the label "
+            "column the right one? pass {label_col}, or merge rare topics",
+            arguments=("label_col",),
+        )
+
+
 def check_trainable(data: LabelledData, *, min_rows: int = 2) -> None:
-    """Raise :class:`DataError` unless ``data`` has 2+ topics with ``min_rows``+ rows each."""
+    """Raise :class:`DataError` unless ``data`` has 2+ topics with ``min_rows``+ rows each, and not
+    more topics than it can learn (:func:`check_topic_count`)."""
     counts = data.counts()
     if not counts:
         raise DataError(f"{data.source}: no rows with both a headline and a label")
+    check_topic_count(data.source, counts)
     if len(counts) < 2:
         only = next(iter(counts))
         raise DataError(f"{data.source}: only one topic ('{only}'); a classifier needs at least 2")
@@ -242,6 +309,29 @@ def check_trainable(data: LabelledData, *, min_rows: int = 2) -> None:
             f"{data.source}: {describe_topics(small, counts)} fewer than {min_rows} rows; "
             "add rows or remove the topic"
         )
+
+
+def concat_labelled(parts: Sequence[LabelledData]) -> LabelledData:
+    """Several labelled files as one (their rows in order; the first file's column names)."""
+    first = parts[0]
+    return LabelledData(
+        texts=[t for p in parts for t in p.texts],
+        labels=[label for p in parts for label in p.labels],
+        source=" + ".join(p.source for p in parts),
+        text_col=first.text_col,
+        label_col=first.label_col,
+        skipped=sum(p.skipped for p in parts),
+        truncated=sum(p.truncated for p in parts),
+        label_sets=tuple(row for p in parts for row in p.topic_sets())
+        if any(p.multilabel for p in parts)
+        else None,
+    )
+
+
+def dropped_note(source: object, dropped: dict[str, int], min_count: int) -> str:
+    """The line that says which topics ``min_count`` dropped."""
+    listed = ", ".join(f"{t} ({n})" for t, n in dropped.items())
+    return f"{source}: dropped {len(dropped)} topic(s) with fewer than {min_count} rows: {listed}"
 
 
 def describe_topics(topics: list[str], counts: dict[str, int], most: int = 3) -> str:

@@ -294,11 +294,17 @@ class Row(NamedTuple):
     cells: dict[str, object]
 
 
-def table_rows(lines: Iterator[tuple[int, str]], fmt: str, name: str) -> tuple[list[str], Iterator[Row]]:
+def table_rows(
+    lines: Iterator[tuple[int, str]], fmt: str, name: str, *, strict: bool = False
+) -> tuple[list[str], Iterator[Row]]:
     """The columns of a CSV, TSV or JSON Lines table, and its rows, read lazily.
 
     For JSON Lines the columns are those of the first object (later objects may have others; their
     cells are kept). Cells of CSV and TSV are strings exactly as written; JSON values keep their type.
+
+    ``strict`` (training data): a JSON string holding an escaped lone surrogate is an error naming
+    its line, as a byte that is not UTF-8 is; else (prediction) it is kept, and the writers show it
+    as U+FFFD and count it.
 
     Raises
     ------
@@ -307,7 +313,7 @@ def table_rows(lines: Iterator[tuple[int, str]], fmt: str, name: str) -> tuple[l
         column twice; each names its line.
     """
     if fmt == "jsonl":
-        rows = _json_rows(lines, name)
+        rows = _json_rows(lines, name, strict)
         first = next(rows, None)
         if first is None:
             return [], iter(())
@@ -320,19 +326,52 @@ def _chain_rows(first: Row, rest: Iterator[Row]) -> Iterator[Row]:
     yield from rest
 
 
-def _json_rows(lines: Iterable[tuple[int, str]], name: str) -> Iterator[Row]:
+def _json_rows(lines: Iterable[tuple[int, str]], name: str, strict: bool = False) -> Iterator[Row]:
     for number, line in lines:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = load_json(line, strict=strict)
         except json.JSONDecodeError as exc:
             raise DataError(f"{name}: line {number} is not valid JSON ({exc.msg})") from None
         except RecursionError:
             raise DataError(f"{name}: line {number} is nested too deeply to read as JSON") from None
+        except UnicodeError:
+            raise DataError(
+                f"{name}: line {number} holds an escaped lone surrogate (such as \\ud800), which is "
+                "not text; remove it or escape a whole surrogate pair"
+            ) from None
         if not isinstance(row, dict):
             raise DataError(f"{name}: line {number} is not a JSON object")
         yield Row(number, row)
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _number(text: str) -> float | str:
+    """A JSON number as a float, or as the text written when no float holds it (``1e400``): no
+    infinity ever reaches an output, where JSON has no way to write one."""
+    value = float(text)
+    return value if value - value == 0 else text
+
+
+def load_json(line: str, *, strict: bool = True) -> object:
+    """One JSON value, with numbers too large for a float (and ``NaN``/``Infinity``, which JSON does
+    not have) kept as the text written.
+
+    Raises
+    ------
+    json.JSONDecodeError
+        Not JSON.
+    UnicodeError
+        ``strict``, and a string holds an escaped lone surrogate (``"\\ud800"``): text no file can
+        be written in.
+    """
+    value = json.loads(line, parse_float=_number, parse_constant=str)
+    if strict and _SURROGATE_ESCAPE.search(line):  # only an escape can make a surrogate
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    return value
 
 
 class _LineCounter:

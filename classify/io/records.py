@@ -25,6 +25,7 @@ from classify.io.reading import (
     table_rows,
     text_blocks,
 )
+from classify.paths import install_hint
 from classify.text import collapse
 
 
@@ -114,13 +115,13 @@ def iter_records(
 
 
 def parquet_records(source: Path, text_col: str | None) -> Iterator[Record]:
-    """The rows of a Parquet file as records (needs pyarrow, from ``classify[dask]``)."""
+    """The rows of a Parquet file as records (needs pyarrow, from the dask extra)."""
     try:
         import pyarrow.parquet as pq
     except ImportError:
         from classify.errors import MissingExtraError
 
-        raise MissingExtraError(f"{source}: reading Parquet needs pyarrow: pip install '.[dask]'") from None
+        raise MissingExtraError(f"{source}: reading Parquet needs pyarrow: {install_hint('dask')}") from None
     table = pq.read_table(source)
     column = find_column(table.column_names, text_col, TEXT_COLUMNS, "text", "text_col", str(source))
     for row in table.to_pylist():

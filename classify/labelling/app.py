@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from classify.errors import ClassifyError, MissingExtraError
 from classify.labelling.session import AlreadyAnswered, AnswerError, Item, LabelSession, Progress
+from classify.paths import install_hint
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -35,7 +36,7 @@ def require_serve() -> None:
         import uvicorn  # noqa: F401
     except ImportError as exc:
         raise MissingExtraError(
-            f"'classify label' needs {exc.name or 'fastapi'}: pip install 'classify[serve]'"
+            f"'classify label' needs {exc.name or 'fastapi'}: {install_hint('serve')}"
         ) from None
 
 

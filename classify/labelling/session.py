@@ -31,6 +31,7 @@ from classify.errors import ClassifyError, DataError
 from classify.labelling import sampling
 from classify.labelling._answers import COLUMNS as COLUMNS
 from classify.labelling._answers import LABELLED, SKIPPED, AnswersFile
+from classify.labelling._commands import original_training_file as original_training_file
 from classify.labelling._commands import parse_topics as parse_topics
 from classify.labelling._commands import train_command as train_command
 from classify.labelling._suggestions import BLEND_LABELS as BLEND_LABELS

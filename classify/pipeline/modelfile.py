@@ -36,6 +36,17 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 
 from classify.errors import ModelError
+from classify.pipeline._members import (
+    MAX_ARRAY_BYTES,
+    MAX_NPY_HEADER,
+    HashingReader,
+    Mismatch,
+    check_shapes,
+    declared,
+    memory_budget,
+    nbytes,
+    read_npy,
+)
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -44,10 +55,8 @@ MODEL_FORMAT = "classify-model"
 #: 1: classify 0.1's joblib pickle; 2: this zip of arrays and JSON.
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
-#: The most a manifest may take, and all arrays together, unpacked: a zip bomb is refused before
-#: it is inflated.
+#: The most a manifest may take unpacked (the arrays' bound: :data:`MAX_ARRAY_BYTES`).
 MAX_MANIFEST_BYTES = 16 * 2**20
-MAX_ARRAY_BYTES = 8 * 2**30
 _ZIP_MAGIC = b"PK\x03\x04"
 #: What reading a damaged zip can raise: a bad directory, a bad deflate stream, a cut-off member, an
 #: unsupported compression method or an encrypted member.
@@ -180,6 +189,7 @@ def read(source: Path, *, runtime: bool = False) -> tuple[Any, dict[str, Any]]:
         steps = [(p.name, _restore(source, p, runtime=True)) for p in parts]
         fitted = FittedPipeline(steps, parts=parts, source=str(source))
         _check_agree(source, fitted, meta)
+        _check_predicts(source, fitted)
         return fitted, meta
     return _pipeline(source, parts, meta), meta
 
@@ -206,11 +216,27 @@ def _restore(source: Path, part: StepParts, *, runtime: bool) -> Any:
     }
     cls = light.get(part.kind) if runtime else None
     try:
-        params = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(part.params).items()}
+        params = _checked_params(part.params)
         return (cls or _step_class(part.kind)).from_arrays(params, dict(part.state), part.arrays)
     except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
         what = f"missing array {exc}" if isinstance(exc, KeyError) else str(exc)
         raise ModelError(f"{source}: damaged model file: step '{part.name}': {what}") from None
+
+
+def _checked_params(params: Any) -> dict[str, Any]:
+    """A step's parameters, each checked as training checks it (:func:`~classify.pipeline.settings.
+    check_step_param`): what a file declares is bounded by what the settings allow."""
+    from classify.pipeline.settings import check_step_param
+
+    if not isinstance(params, dict):
+        raise ValueError("its settings are not a JSON object")
+    checked = {}
+    for key, value in params.items():
+        try:
+            checked[key] = check_step_param(key, tuple(value) if isinstance(value, list) else value)
+        except ValueError as exc:
+            raise ValueError(f"{key}={json.dumps(value)}: expected {exc}") from None
+    return checked
 
 
 def _pipeline(source: Path, parts: list[StepParts], meta: dict[str, Any] | None) -> Pipeline:
@@ -230,6 +256,26 @@ def _check_agree(source: Path, pipeline: Any, meta: dict[str, Any]) -> None:
     topics = [str(c) for c in clf.classes_]
     if meta.get("topics", topics) != topics:
         raise ModelError(f"{source}: damaged model file: the topics of the weights and the metadata differ")
+
+
+#: What a freshly loaded model classifies once, so that a model that loads can predict.
+_PROBE = ["Central bank raises rates as inflation climbs", "", "ab"]
+
+
+def _check_predicts(source: Path, fitted: Any) -> None:
+    """Classify a few headlines now: a file whose numbers pass every check but still cannot predict is
+    refused on loading, never at prediction time."""
+    try:
+        probabilities = fitted.predict_proba(_PROBE)
+        usable = (
+            probabilities.shape == (len(_PROBE), len(fitted.classes_)) and np.isfinite(probabilities).all()
+        )
+    except (ArithmeticError, IndexError, KeyError, TypeError, ValueError, MemoryError) as exc:
+        raise ModelError(
+            f"{source}: damaged model file: it cannot classify ({type(exc).__name__}: {exc})"
+        ) from None
+    if not usable:
+        raise ModelError(f"{source}: damaged model file: its probabilities are not finite numbers")
 
 
 def _read_manifest(source: Path, archive: zipfile.ZipFile) -> dict[str, Any]:
@@ -260,30 +306,44 @@ def _read_manifest(source: Path, archive: zipfile.ZipFile) -> dict[str, Any]:
 
 
 def _read_arrays(source: Path, archive: zipfile.ZipFile, manifest: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Every listed array, each checked against what the manifest declares before it is inflated."""
     listed = manifest["arrays"]
     members = {n[len("arrays/") : -len(".npy")] for n in archive.namelist() if n.startswith("arrays/")}
     if members != set(listed):
         missing, extra = sorted(set(listed) - members), sorted(members - set(listed))
         what = f"missing {', '.join(missing)}" if missing else f"unlisted {', '.join(extra)}"
         raise ModelError(f"{source}: damaged model file: arrays {what}")
-    total = sum(archive.getinfo(f"arrays/{key}.npy").file_size for key in listed)
-    if total > MAX_ARRAY_BYTES:
-        raise ModelError(f"{source}: not a usable model file (its arrays would take {total} bytes)")
+    types = {key: declared(source, key, spec) for key, spec in listed.items()}
+    check_shapes(source, manifest["steps"], {key: shape for key, (_, shape) in types.items()})
+    total = sum(nbytes(dtype, shape) for dtype, shape in types.values())
+    budget = min(MAX_ARRAY_BYTES, memory_budget())
+    if total > budget:
+        raise ModelError(
+            f"{source}: not a usable model file (its arrays would take {total:,} bytes, "
+            f"more than the {budget:,} this machine allows)"
+        )
     arrays = {}
-    for key, spec in listed.items():
+    for key, (dtype, shape) in types.items():
+        member = f"arrays/{key}.npy"
+        size = archive.getinfo(member).file_size
+        if not nbytes(dtype, shape) < size <= nbytes(dtype, shape) + MAX_NPY_HEADER:
+            # Checked from the zip's directory, before inflating anything: a member padded with
+            # gigabytes of zeros is refused at no cost.
+            raise ModelError(
+                f"{source}: damaged model file: array {key} is not the size its manifest declares"
+            )
         try:
-            blob = archive.read(f"arrays/{key}.npy")
+            with archive.open(member) as raw:
+                arrays[key] = read_npy(HashingReader(raw, size), dtype, shape, listed[key]["sha256"])
         except _ZIP_ERRORS as exc:
             raise ModelError(f"{source}: damaged model file: array {key} ({exc})") from None
-        if not isinstance(spec, dict) or hashlib.sha256(blob).hexdigest() != spec.get("sha256"):
-            raise ModelError(f"{source}: damaged model file: array {key} does not match its checksum")
-        try:
-            value = np.load(io.BytesIO(blob), allow_pickle=False)
-        except ValueError as exc:
-            raise ModelError(f"{source}: damaged model file: array {key} ({exc})") from None
-        if value.dtype.str != spec.get("dtype") or list(value.shape) != spec.get("shape"):
-            raise ModelError(f"{source}: damaged model file: array {key} has another type or shape")
-        arrays[key] = value
+        except Mismatch as exc:
+            raise ModelError(f"{source}: damaged model file: array {key} {exc}") from None
+        except MemoryError:
+            raise ModelError(
+                f"{source}: not a usable model file (not enough memory for array {key}: "
+                f"{nbytes(dtype, shape):,} bytes)"
+            ) from None
     return arrays
 
 

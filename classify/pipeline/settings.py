@@ -44,6 +44,11 @@ def parse_views(views: str | Sequence[str]) -> tuple[str, ...]:
     return names
 
 
+#: The longest n-gram a setting may ask for, of words or of characters: headlines have a few dozen
+#: words, and each extra n multiplies the features (a file asking for a million-character n-gram
+#: would take minutes and gigabytes per headline).
+MAX_NGRAM = 10
+
 #: Written into settings files, so that a later format can be told apart.
 CONFIG_FORMAT = "classify-tune"
 #: Top-level keys of a settings file; anything else is a typo or a newer format, and is refused.
@@ -230,11 +235,11 @@ def check_setting(name: str, value: Any) -> Any:
             isinstance(value, list | tuple)
             and len(value) == 2
             and all(isinstance(n, int) and not isinstance(n, bool) for n in value)
-            and 1 <= value[0] <= value[1]
+            and 1 <= value[0] <= value[1] <= MAX_NGRAM
         ):
             return (int(value[0]), int(value[1]))
         raise ValueError(
-            "(smallest, largest) with 1 <= smallest <= largest"
+            f"(smallest, largest) with 1 <= smallest <= largest <= {MAX_NGRAM}"
             + (" or None" if name == "char_ngrams" else "")
         )
     if name == "min_df":
@@ -265,6 +270,38 @@ def check_setting(name: str, value: Any) -> Any:
             return float(value)
         raise ValueError("a positive number")
     raise ValueError(f"a known setting ({', '.join(Settings.names())})")
+
+
+#: The steps' own parameters that are not settings (a model file holds them too), with their bounds:
+#: the widest hashed block streaming training makes, and a token cache of at most 10 million tokens.
+STEP_PARAM_RANGES = {
+    "cache_size": (1, 10_000_000),
+    "word_bits": (8, 24),
+    "char_bits": (8, 24),
+    "random_state": (0, 2**32 - 1),
+}
+
+
+def check_step_param(name: str, value: Any) -> Any:
+    """A pipeline step's parameter as a model file gives it: a setting (:func:`check_setting`), the
+    classifier's ``loss`` (a setting's ``classifier``) or one of :data:`STEP_PARAM_RANGES`.
+
+    Loading checks what a file declares as training checks what it is asked, so that a model that
+    loads can predict.
+
+    Raises
+    ------
+    ValueError
+        Saying what was expected.
+    """
+    if name == "loss":
+        return check_setting("classifier", value)
+    if name in STEP_PARAM_RANGES:
+        low, high = STEP_PARAM_RANGES[name]
+        if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+            return value
+        raise ValueError(f"a whole number from {low} to {high}")
+    return check_setting(name, value)
 
 
 #: The default settings, as a read-only mapping (for callers that want plain keyword arguments).

@@ -112,7 +112,8 @@ def predict_to_file(
 
     A partition is an archive, not a feed: plain lines are not split as tickers.
     """
-    from classify.atomic import atomic_path
+    from classify.atomic import atomic_path, refuse_input_as_output
 
+    refuse_input_as_output(target, [source], what="output file")
     with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8", newline="") as out:
         return predict_files(model, [source], out, fmt=fmt, options=options, text_col=text_col, split=False)

@@ -10,6 +10,8 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from classify.text import VISIBLE, printable
+
 #: Lone surrogates (from JSON escapes) cannot be encoded: shown and written as U+FFFD.
 _SURROGATES = {c: "\ufffd" for c in range(0xD800, 0xE000)}
 
@@ -22,17 +24,8 @@ def _encodable(text: str, encoding: str) -> bool:
     return True
 
 
-#: Shown instead of control characters in tables: C0 and DEL as the Unicode "control pictures"
-#: (ESC as ␛), C1 as U+FFFD, tab and line breaks as spaces; lone surrogates as U+FFFD.
-_VISIBLE = {
-    **{c: chr(0x2400 + c) for c in range(0x20)},
-    0x09: " ",
-    0x0A: " ",
-    0x0D: " ",
-    0x7F: "\u2421",
-    **{c: "\ufffd" for c in range(0x80, 0xA0)},
-    **_SURROGATES,
-}
+#: Shown instead of control characters, bidirectional overrides and zero-width spaces in tables.
+_VISIBLE = VISIBLE
 
 
 def plain_text(value: object) -> Any:
@@ -97,6 +90,6 @@ def summary_lines(counts: Counter[str], *, width: int = 30) -> list[str]:
     lines = []
     for topic, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         bar = "█" * max(1, round(width * n / top))
-        lines.append(f"{topic:<{name_width}}  {n:>6}  {n / total:6.1%}  {bar}")
+        lines.append(f"{printable(topic):<{name_width}}  {n:>6}  {n / total:6.1%}  {bar}")
     lines.append(f"{'total':<{name_width}}  {total:>6}")
     return lines

@@ -40,6 +40,8 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
+from classify.errors import DataError
+from classify.io.reading import cell_text
 from classify.prediction._jsonl import _DECIMALS, _jsonl_lines
 from classify.prediction.results import RESULT_KEYS
 from classify.prediction.table import _SURROGATES, _encodable, prediction_table
@@ -167,7 +169,7 @@ class CsvWriter(Writer):
         self._write_cells([names], count=False)
 
     def write(self, row: dict[str, Any], headline: str | None = None) -> None:
-        flat = _flatten(row)
+        flat = {k: v if isinstance(v, str) else cell_text(v) for k, v in _flatten(row).items()}
         if self.fieldnames is None:
             self._header(list(flat))
         assert self.fieldnames is not None
@@ -203,7 +205,9 @@ class CsvWriter(Writer):
             empty = [""] * len(batch)
             columns = [guard(batch.predictions.headlines) if n == "headline" else empty for n in names]
         else:
-            columns = [guard([f.get(name, "") for f in fields]) for name in self.fieldnames[:n_fields]]
+            columns = [
+                guard(_texts([f.get(name, "") for f in fields])) for name in self.fieldnames[:n_fields]
+            ]
         columns += _result_cells(batch, guard)
         self._write_cells(list(zip(*columns, strict=True)), guarded=True)
 
@@ -219,6 +223,14 @@ class CsvWriter(Writer):
             self._emit(text, len(rows), lambda: [_csv_line(row) for row in rows])
         else:
             self.out.write(replace_unencodable(text, self.encoding))
+
+
+def _texts(values: list[Any]) -> list[Any]:
+    """A pass-through column as CSV text: a JSON Lines value as its JSON text (``true``, ``[1, "x"]``,
+    ``null`` empty), never a Python repr (``True``, ``[1, 'x']``, ``None``)."""
+    if all(type(v) is str for v in values):
+        return values
+    return [v if type(v) is str else cell_text(v) for v in values]
 
 
 def _plain_csv_text(headlines: list[str], results: list[list[str]]) -> str | None:
@@ -367,7 +379,15 @@ class TableWriter(Writer):
             if any(not _encodable(c, self.encoding) for c in cells):
                 self.replaced += 1
                 self.first_replaced = self.first_replaced or number
-        Console(file=self.out).print(prediction_table(self._rows, start=self._printed + 1))
+
+        class PipeConsole(Console):
+            def on_broken_pipe(self) -> None:
+                # rich exits 1 here; a reader that went away (``| head -1``) is no error: let the
+                # caller stop quietly, as it does for the other formats.
+                self.quiet = True
+                raise BrokenPipeError
+
+        PipeConsole(file=self.out).print(prediction_table(self._rows, start=self._printed + 1))
         self._printed += len(self._rows)
         self._rows = []
 
@@ -386,4 +406,6 @@ def get_writer(fmt: str, out: IO[str], *, formula_guard: bool = True) -> Writer:
         writer = WRITERS[fmt]
     except KeyError:
         raise ValueError(f"unknown output format {fmt!r} (choose from {', '.join(WRITERS)})") from None
+    if out is None:  # sys.stdout of a process started with its standard output closed (>&-)
+        raise DataError("standard output is closed: nowhere to write the results; redirect it to a file")
     return writer(out, formula_guard=formula_guard)

@@ -3,7 +3,7 @@
 The service is a FastAPI app (:mod:`classify.serve.routes`) run by uvicorn; the model it serves is held by
 :class:`classify.serve.hosting.ModelHost`, which swaps in a new model when its file is replaced. This
 module holds what the command line needs and nothing that imports the web framework at import time,
-so that ``classify --help`` stays fast and a missing ``classify[serve]`` extra is one clear error.
+so that ``classify --help`` stays fast and a missing serve extra is one clear error.
 
 Python use::
 

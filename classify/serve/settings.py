@@ -4,7 +4,6 @@ Nothing here imports the web framework, so that the command line can read the de
 the options without the ``serve`` extra.
 """
 
-
 from __future__ import annotations
 
 import dataclasses
@@ -16,13 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from classify.errors import ClassifyError
+from classify.paths import install_hint
 
 if TYPE_CHECKING:
     pass
 
 #: The environment variable that hands the settings to worker processes (``--workers`` > 1).
 SETTINGS_ENV = "CLASSIFY_SERVE_SETTINGS"
-EXTRA_HINT = "install it with pip install 'classify[serve]'"
+EXTRA_HINT = "install it with " + install_hint("serve")
 
 
 class ServeError(ClassifyError):

@@ -7,14 +7,13 @@ file checked against the data it was tuned on, and where the model goes by defau
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from classify.errors import UsageError
 from classify.io.labelled import LABEL_SEP
-from classify.paths import MODELS_DIR
 from classify.pipeline.model import Model, save_model
 from classify.training.selftrain import DEFAULT_ROUNDS, DEFAULT_THRESHOLD
 
@@ -43,10 +42,16 @@ class TrainedFile:
     passes: int | None = None
 
 
+#: The suffix of a model file named by default: the file is a zip of arrays and JSON (a ``.joblib``
+#: name, as classify 0.1 wrote them, loads all the same).
+MODEL_SUFFIX = ".model"
+
+
 def default_output(data: Path) -> Path:
-    """Where a model trained on ``data`` goes unless told: ``models/<name>.joblib``, the name without
-    its data extensions (``feed.csv.gz`` -> ``feed``)."""
-    return MODELS_DIR / f"{Path(data).name.split('.')[0]}.joblib"
+    """Where a model trained on ``data`` goes unless told: ``<name>.model`` in the current folder,
+    the name without its data extensions (``feed.csv.gz`` -> ``feed.model``), as fastText and
+    scikit-learn users expect a file to land where they run the command."""
+    return Path(f"{Path(data).name.split('.')[0]}{MODEL_SUFFIX}")
 
 
 def wants_stream(
@@ -76,11 +81,12 @@ def wants_stream(
 
 
 def train_file(
-    data: Path,
+    data: Path | Sequence[Path],
     *,
     output: Path | None = None,
     text_col: str | None = None,
     label_col: str | None = None,
+    min_count: int | None = None,
     config: Path | None = None,
     stream: bool | None = None,
     passes: int | None = None,
@@ -99,9 +105,12 @@ def train_file(
     Parameters
     ----------
     data
-        A labelled CSV, TSV, JSON Lines or Parquet file (``.gz`` too when streamed).
+        A labelled CSV, TSV, JSON Lines or Parquet file (``.gz`` too when streamed), or several files
+        trained on as one (in memory; e.g. a labelling session's answers and the model's own data).
     output
         Where to save the model (default: :func:`default_output`).
+    min_count
+        Drop the topics with fewer rows than this (in memory only; said through ``on_info``).
     config
         A settings file from ``classify tune``, read before ``data`` so that a typo fails at once.
     stream, passes
@@ -115,34 +124,62 @@ def train_file(
         Multi-label data: each topic's threshold is the one that reaches this precision (else the
         one with the best F1).
     on_progress
-        Called with each :class:`~classify.training.stream.StreamProgress` when streaming.
+        Called with each :class:`~classify.training.stream.StreamProgress` when streaming (default:
+        reported as :mod:`classify.progress` steps).
     on_info, on_warning
         Called with lines for the user (self-training rounds; skipped rows, a settings file tuned on
         other data).
     """
     info = on_info or (lambda _: None)
     warn = on_warning or (lambda _: None)
+    files = [Path(data)] if isinstance(data, (str, Path)) else [Path(p) for p in data]
+    if not files:
+        raise UsageError("no {data} to train on: give a labelled file", arguments=("data",))
+    data = files[0]
     target = output or default_output(data)
+    from classify.atomic import refuse_input_as_output
+
+    refuse_input_as_output(target, [*files, pool, config], what="model")
     if pool is not None and stream is None:
         stream = False  # self-training fits in memory
+    if len(files) > 1 and stream is None:
+        stream = False  # several files are read into memory and trained on as one
     if wants_stream(data, stream, config=config, passes=passes):
+        if len(files) > 1:
+            raise UsageError(
+                "streaming trains on one file; give one DATA or {no_stream}", arguments=("no_stream",)
+            )
+        if min_count is not None:
+            raise UsageError(
+                "{min_count} needs the rows in memory; drop it or {stream}", arguments=("min_count", "stream")
+            )
         if pool is not None:
             raise UsageError(
                 "{unlabelled} trains in memory; drop it or {stream}", arguments=("unlabelled", "stream")
             )
         return _train_streaming(data, target, text_col, label_col, passes, on_progress, warn)
-    from classify.io.labelled import load_labelled
+    from classify.io.labelled import concat_labelled, load_labelled
 
     settings = None
     if config is not None:
         from classify.pipeline.settings import load_settings_file
 
         settings = load_settings_file(config)
-    labelled = load_labelled(data, text_col=text_col, label_col=label_col, label_sep=label_sep)
-    if labelled.skipped:
-        warn(f"{data}: skipped {labelled.skipped} row(s) with an empty headline or label")
-    for note in labelled.warnings:
-        warn(note)
+    parts = []
+    for path in files:
+        part = load_labelled(path, text_col=text_col, label_col=label_col, label_sep=label_sep)
+        if part.skipped:
+            warn(f"{path}: skipped {part.skipped} row(s) with an empty headline or label")
+        for note in part.warnings:
+            warn(note)
+        parts.append(part)
+    labelled = parts[0] if len(parts) == 1 else concat_labelled(parts)
+    if min_count:
+        labelled, dropped = labelled.without_small_topics(min_count)
+        if dropped:
+            from classify.io.labelled import dropped_note
+
+            info(dropped_note(data, dropped, min_count))
     if settings is not None and settings.data_hash and settings.data_hash != labelled.fingerprint():
         warn(f"{config}: tuned on other data than {data}; its settings may not suit it")
     params = settings.params if settings else None
@@ -198,6 +235,14 @@ def _self_train(
     return result
 
 
+def _report_stream(p: Any) -> None:
+    """Streaming progress as :mod:`classify.progress` steps (rows read of the file's rows)."""
+    from classify.progress import report
+
+    where = {"scan": "scanning", "calibrate": "calibrating"}.get(p.phase, f"pass {p.pass_number}/{p.passes}")
+    report(f"{where}: {p.rows_read:,} rows", p.rows_read, p.rows_total or None)
+
+
 def _train_streaming(
     data: Path,
     target: Path,
@@ -210,6 +255,7 @@ def _train_streaming(
     from classify.training.stream import StreamSettings, train_stream
 
     settings = StreamSettings() if passes is None else StreamSettings(passes=passes)
+    on_progress = on_progress or _report_stream
     result = train_stream(
         data, text_col=text_col, label_col=label_col, settings=settings, on_progress=on_progress
     )
@@ -219,6 +265,10 @@ def _train_streaming(
         warn(f"{data}: skipped {result.malformed} malformed row(s) ({where}{more})")
     if result.skipped:
         warn(f"{data}: skipped {result.skipped} row(s) with an empty headline or label")
+    if result.truncated:
+        from classify.io.reading import truncation_note
+
+        warn(truncation_note(str(data), result.truncated, result.first_truncated))
     sorted_chunks = result.model.meta["stream"]["sorted_chunks"]
     if sorted_chunks > 1:
         warn(

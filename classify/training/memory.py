@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from classify.io.labelled import LabelledData, check_trainable
+from classify.errors import ClassifyWarning
+from classify.io.labelled import LabelledData, check_trainable, describe_topics
 from classify.pipeline.model import Model, fit_pipeline, make_meta
 from classify.pipeline.settings import Settings
 from classify.training.calibration import calibrate, expand
+
+#: Topics with fewer rows than this get a warning: as many as evaluate's default folds, so that a
+#: topic that trains without a word is also one that evaluate tests.
+FEW_ROWS = 5
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,18 @@ def train(
         reaches it) instead of for the best F1.
     """
     check_trainable(data)
+    counts = data.counts()
+    few = [t for t, n in counts.items() if n < FEW_ROWS]
+    if few:
+        warnings.warn(
+            ClassifyWarning(
+                f"{data.source}: {describe_topics(few, counts, most=10)} fewer than {FEW_ROWS} rows: "
+                "expect poor answers there; evaluate trains on such rows but cannot test them "
+                "({min_count} N drops topics under N rows)",
+                arguments=("min_count",),
+            ),
+            stacklevel=2,
+        )
     started = time.perf_counter()
     settings = params if isinstance(params, Settings) else Settings.from_mapping(params)
     if min_precision is not None and not 0.0 < min_precision <= 1.0:

@@ -40,14 +40,13 @@ import numpy as np
 
 from classify.errors import DataError
 from classify.io.chunks import Chunk, ReadStats, file_size, iter_chunks, stream_format
+from classify.io.labelled import check_topic_count
 from classify.pipeline.linear import fit_temperature
 from classify.pipeline.softmax_sgd import SoftmaxSGD
 
 #: Above this many bytes on disk (x4 for ``.gz``) ``classify train`` streams unless told not to:
-#: about 450,000 headlines. On the synthetic archive of ``bench/scale.py`` at 1M rows (71 MB) the
-#: in-memory pipeline took 148 s and 4.7 GB for a held-out macro-F1 of 0.416; streaming (one pass)
-#: took 25 s and 0.74 GB for 0.469 (fastText, same session: 40 s, 1.1 GB, 0.391). Below it, the
-#: in-memory pipeline is the better model (its exact vocabulary).
+#: about 450,000 headlines, where streaming became faster, smaller and no worse than the in-memory
+#: pipeline (``bench/results/scale.md``); below it the in-memory pipeline is the better model.
 AUTO_STREAM_BYTES = 32 * 2**20
 #: The idf is counted on this many rows from the start of the file.
 IDF_SAMPLE_ROWS = 200_000
@@ -120,6 +119,8 @@ class StreamResult:
     calibration_rows: int
     passes: int
     holdout_accuracy: list[float] = field(default_factory=list)
+    truncated: int = 0
+    first_truncated: int | None = None
 
 
 def should_stream(path: Path) -> bool:
@@ -139,12 +140,8 @@ BATCH_ROWS_RANGE = (1024, 8192)
 def batch_rows_for(n_rows: int) -> int:
     """Rows per update for ``n_rows`` training rows: the batch grows with the data, within bounds.
 
-    Measured on the synthetic archive of ``bench/scale.py`` (33 topics, test rows built from source
-    headlines no training row uses): at 1M rows, 8,192-row batches trained in 57 s instead of 87 s
-    with 1,024-row ones, and scored a held-out macro-F1 of 0.469 instead of 0.424 (more, smaller
-    steps fitted the training rows' sources more closely: 0.97 against 0.90 on the calibration
-    slice, which comes from them); at 100k rows 4,096-row batches lost 1.5 points against 1,024
-    (too few updates). A per-pass count of updates serves both.
+    Large batches were faster and better on a 1M-row archive, small ones better at 100k (too few
+    updates otherwise): a per-pass count of updates serves both (``bench/results/scale.md``).
     """
     low, high = BATCH_ROWS_RANGE
     return int(min(high, max(low, n_rows // UPDATES_PER_PASS)))
@@ -157,14 +154,9 @@ SINGLE_PASS_ROWS = 500_000
 def passes_for(n_rows: int) -> int:
     """Default passes over ``n_rows`` training rows: two for small data, one for an archive.
 
-    Measured on the synthetic archive of ``bench/scale.py`` (test rows built from source headlines no
-    training row uses), one pass against two: 100k rows 0.464 / 0.464 held-out macro-F1 in 4.4 / 7.3 s;
-    1M rows 0.469 / 0.461 in 31 / 57 s. With :func:`batch_rows_for`, one pass over 500k rows or more
-    already makes 128 or more updates of thousands of rows each; a second pass fits the training
-    rows closer (accuracy on the calibration slice, whose rows share sources with them, went from
-    0.857 to 0.906 at 1M) but not new headlines, at twice the time. Below this size a second pass
-    costs little, and it is the safer default for data that is not a recombination. ``--passes``
-    overrides it.
+    From 500k rows one pass already makes hundreds of large updates, and a second fitted the training
+    rows closer but not new headlines, at twice the time (``bench/results/scale.md``); below that a
+    second pass costs little. ``--passes`` overrides it.
     """
     return 1 if n_rows >= SINGLE_PASS_ROWS else 2
 
@@ -287,6 +279,7 @@ def _train(
         raise DataError(f"{source}: no rows with both a headline and a label")
     if len(counts) < 2:
         raise DataError(f"{source}: only one topic ('{next(iter(counts))}'); a classifier needs at least 2")
+    check_topic_count(str(source), counts)
     lonely = sorted(t for t, n in counts.items() if n < 2)
     if lonely and not single_rows_ok:
         raise DataError(
@@ -393,6 +386,8 @@ def _train(
         seconds=clock() - started,
         calibration_rows=len(calib_texts),
         passes=passes,
+        truncated=stats.truncated,
+        first_truncated=stats.first_truncated,
         holdout_accuracy=holdout_accuracy,
     )
 
