@@ -115,6 +115,7 @@ def train_cli(
         str,
         typer.Option(
             "--label-sep",
+            metavar="SEP",
             help="Between the topics of a label cell that holds several (economy|diplomacy): such data "
             "trains a multi-label model. An empty string: a cell is one topic. JSON Lines labels may "
             "also be lists.",
