@@ -6,13 +6,12 @@ import csv
 import signal
 from pathlib import Path
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
 from classify.cli import app
 from tests.conftest import tiny_rows
-from tests.label_server import label_server
+from tests.label_server import label_client, label_server
 
 pytest.importorskip("fastapi", reason="classify label needs the serve extra")
 pytest.importorskip("uvicorn", reason="classify label needs the serve extra")
@@ -30,7 +29,7 @@ def test_answers_survive_sigkill_and_restart_resumes(tmp_path: Path) -> None:
     pool.write_text("\n".join(TRUTH) + "\n", encoding="utf-8")
     args = ["pool.txt", "--topics", "sport,economy,health", "-o", "labels.csv", "--refit-every", "2"]
     acknowledged: list[tuple[str, str]] = []
-    with label_server(args, tmp_path) as (url, proc), httpx.Client(base_url=url, timeout=30) as http:
+    with label_server(args, tmp_path) as (url, proc), label_client(url) as http:
         state = http.get("/api/state").json()
         assert state["topics"] == ["sport", "economy", "health"]
         for n in range(9):
@@ -49,7 +48,7 @@ def test_answers_survive_sigkill_and_restart_resumes(tmp_path: Path) -> None:
     saved = [(r["headline"], r["topic"]) for r in file_rows(tmp_path / "labels.csv")]
     assert saved == acknowledged  # every acknowledged answer, in order, nothing else
 
-    with label_server(args, tmp_path) as (url, _), httpx.Client(base_url=url, timeout=30) as http:
+    with label_server(args, tmp_path) as (url, _), label_client(url) as http:
         state = http.get("/api/state").json()
         assert state["progress"]["labelled"] == 8 and state["progress"]["skipped"] == 1
         assert state["progress"]["remaining"] == len(TRUTH) - 9

@@ -273,8 +273,9 @@ def test_page_and_docs(client: Any) -> None:
 
 
 def test_no_cors_unless_asked(client: Any) -> None:
+    # Without a key, another site's page may not use the service at all (see test_serve_hostile.py).
     response = client.post("/v1/classify", json={"headlines": SPORT}, headers={"Origin": ORIGIN})
-    assert response.status_code == 200
+    assert response.status_code == 403
     assert "access-control-allow-origin" not in response.headers
     preflight = client.options(
         "/v1/classify", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"}
@@ -399,7 +400,7 @@ def test_a_body_that_never_arrives_is_408(secured: Server) -> None:
     """Request time is bounded: a client that stops sending is answered, not waited for."""
     with socket.create_connection(("127.0.0.1", secured.port), timeout=60) as sock:
         head = (
-            "POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            "POST /v1/classify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             f"X-API-Key: {KEY}\r\nContent-Length: 100\r\n\r\n"
             '{"headlines": ['
         )
@@ -602,7 +603,8 @@ def asgi(app: Any, method: str, path: str, **kwargs: Any) -> Any:
 
     async def go() -> Any:
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        # A loopback host: the service refuses other names while it listens on loopback.
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
             return await c.request(method, path, **kwargs)
 
     return asyncio.run(go())
@@ -641,8 +643,8 @@ def test_unexpected_failure_is_a_json_500(tiny_model_path: Path, monkeypatch: py
     def crash(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(hosting, "result_rows", crash)
     app = create_app(ServeSettings(model=tiny_model_path), model=load_model(tiny_model_path))
+    monkeypatch.setattr(hosting, "result_rows", crash)  # after the model's check at start
     answer = asgi(app, "POST", "/v1/classify", json={"headlines": SPORT})
     assert_error(answer, 500, "internal error")
     assert "secret" not in answer.text

@@ -96,6 +96,13 @@ def label_cli(
     session = labelling.LabelSession(
         headlines, output, topics=topic_list, start_model=start, refit_every=refit_every
     )
+    if session.added_topics:
+        given = "--topics" if topic_list is not None else "the model's topics"
+        info(
+            f"warning: {output} holds answers with topics not in {given}: "
+            f"{', '.join(session.added_topics)}; they are offered as buttons too "
+            f"(add them to --topics to silence this, or fix the file)"
+        )
     progress = session.progress()
     resumed = (
         f" (resuming: {progress.labelled} labelled, {progress.skipped} skipped)"

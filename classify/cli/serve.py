@@ -56,6 +56,15 @@ def serve_cli(
             "--cors", metavar="ORIGIN", help="Allow browser pages from ORIGIN to call the API (repeatable)."
         ),
     ] = None,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            metavar="NAME",
+            help="Also answer requests for this host name (repeatable): a reverse proxy's public name. "
+            "On loopback only loopback names are answered (against DNS rebinding).",
+        ),
+    ] = None,
     timeout: Annotated[
         float,
         typer.Option(
@@ -94,6 +103,7 @@ def serve_cli(
         max_body=max_body,
         api_key_env=api_key_env,
         cors=tuple(cors or ()),
+        allowed_hosts=tuple(allow_host or ()),
         timeout=timeout,
         reload_interval=reload_interval,
         access_log=access_log,

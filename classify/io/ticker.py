@@ -16,8 +16,10 @@ says which rule dropped a line, so a surprising result can be explained.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from typing import Any
 
 from classify.errors import DataError
 from classify.text import collapse
@@ -37,6 +39,13 @@ SEPARATOR_MARKS = (*_SEPARATOR_SYMBOLS, "++")
 #: other character (so ``AT&T|Verizon`` or ``l·l`` stay whole); or a run of three or more white-space
 #: characters (non-breaking spaces count, as scraped tickers often pad with them).
 DEFAULT_SEPARATOR = rf"\s*(?:\t|(?<!\S)(?:[{_SEPARATOR_SYMBOLS}]+|\+{{2,}})(?!\S))\s*|\s{{3,}}"
+
+#: Seconds of CPU time a separator pattern of the user's may spend on one line (also capped by what
+#: is left of a caller's deadline; the regex engine counts CPU time, so under load the wall time is
+#: longer, while other threads run meanwhile). A separator is found in microseconds; a pattern that
+#: takes longer backtracks catastrophically (``(a+)+$``) and would otherwise hold the process for
+#: minutes.
+PATTERN_SECONDS = 1.0
 
 #: A headline has at most this many words; longer lines are article prose.
 MAX_WORDS = 25
@@ -101,7 +110,11 @@ _BOILERPLATE = re.compile(
 )
 
 
-def split_ticker(line: str, pattern: str | None = None) -> list[str]:
+class PatternTimeout(DataError):
+    """A separator pattern of the user's ran past its time limit on a line."""
+
+
+def split_ticker(line: str, pattern: str | None = None, *, deadline: float | None = None) -> list[str]:
     """Split one ticker line into its headlines.
 
     Parameters
@@ -111,6 +124,9 @@ def split_ticker(line: str, pattern: str | None = None) -> list[str]:
     pattern
         A regular expression matching the separators (the CLI's ``--split``); it replaces
         :data:`DEFAULT_SEPARATOR`. Groups in it are not returned, unlike with :func:`re.split`.
+        It runs in the ``regex`` engine with a time limit (:data:`PATTERN_SECONDS`).
+    deadline
+        A :func:`time.monotonic` time the work must end by (a service's request deadline).
 
     Returns
     -------
@@ -122,11 +138,15 @@ def split_ticker(line: str, pattern: str | None = None) -> list[str]:
     ------
     DataError
         If ``pattern`` is not a valid regular expression or matches the empty string.
+    PatternTimeout
+        If ``pattern`` ran past its time limit or ``deadline``.
     """
-    return _split(_compile(pattern), line)
+    return _split(_compile(pattern), line, deadline)
 
 
-def iter_split(lines: Iterable[str], pattern: str | None = None) -> Iterator[str]:
+def iter_split(
+    lines: Iterable[str], pattern: str | None = None, *, deadline: float | None = None
+) -> Iterator[str]:
     """Split each of ``lines`` like :func:`split_ticker`, lazily, for input of any length.
 
     The pattern is checked here, before the first line is read, so that a bad ``--split`` fails at
@@ -136,12 +156,14 @@ def iter_split(lines: Iterable[str], pattern: str | None = None) -> Iterator[str
     ------
     DataError
         If ``pattern`` is not a valid regular expression or matches the empty string.
+    PatternTimeout
+        If ``pattern`` ran past its time limit on a line, or the lines past ``deadline``.
     """
     regex = _compile(pattern)
-    return (part for line in lines for part in _split(regex, line))
+    return (part for line in lines for part in _split(regex, line, deadline))
 
 
-def extract_from_page(text: str, *, pattern: str | None = None) -> list[str]:
+def extract_from_page(text: str, *, pattern: str | None = None, deadline: float | None = None) -> list[str]:
     """Pick the headlines out of text scraped from a news page.
 
     Each line is split like a ticker, and each part is kept when :func:`rejection_reason` finds
@@ -154,6 +176,8 @@ def extract_from_page(text: str, *, pattern: str | None = None) -> list[str]:
         The page's text, one block per line (as copied from a browser or a scraper).
     pattern
         Ticker separator pattern, as for :func:`split_ticker`.
+    deadline
+        A :func:`time.monotonic` time the work must end by, checked at every line.
 
     Returns
     -------
@@ -165,13 +189,15 @@ def extract_from_page(text: str, *, pattern: str | None = None) -> list[str]:
     ------
     DataError
         If ``pattern`` is not a valid regular expression or matches the empty string.
+    PatternTimeout
+        If ``pattern`` ran past its time limit on a line, or the page past ``deadline``.
     """
     regex = _compile(pattern)
     # Lines keep their white space until split: runs of spaces are ticker separators.
     lines = [line for line in text.splitlines() if line.strip()]
     found: dict[str, None] = {}  # an ordered set
     for index, line in enumerate(lines):
-        parts = _split(regex, line)
+        parts = _split(regex, line, deadline)
         is_title = (
             len(parts) == 1
             and index + 1 < len(lines)
@@ -240,30 +266,55 @@ def is_byline(text: str) -> bool:
 
 
 @lru_cache(maxsize=64)
-def _compile(pattern: str | None) -> re.Pattern[str]:
-    """Compile a separator pattern once, with errors that name it and say how to fix it."""
+def _compile(pattern: str | None) -> Any:
+    """Compile a separator pattern once, with errors that name it and say how to fix it.
+
+    The default pattern is ours and runs in :mod:`re`; a user's runs in the ``regex`` engine (the
+    same syntax), which can stop a match after a time limit and lets other threads run meanwhile.
+    """
     if pattern is None:
         return re.compile(DEFAULT_SEPARATOR)
+    import regex
+
     try:
-        regex = re.compile(pattern)
-    except re.error as exc:
+        re.compile(pattern)  # the syntax is re's (regex alone would take, say, a stray \p as "p")
+        compiled = regex.compile(pattern, flags=regex.VERSION0)
+    except (re.error, regex.error, OverflowError, RecursionError) as exc:
         raise DataError(
             f"split pattern {pattern!r} is not a valid regular expression ({exc}); "
             r"escape special characters such as | . ( with a backslash, e.g. '\|'"
         ) from None
-    if regex.search("") is not None:
+    try:
+        empty = compiled.search("", timeout=PATTERN_SECONDS) is not None
+    except TimeoutError:
+        empty = True
+    if empty:
         # Such a pattern would cut between every pair of characters.
         raise DataError(
             f"split pattern {pattern!r} matches the empty string; make it match at least one "
             "character (use + rather than *)"
         )
-    return regex
+    return compiled
 
 
-def _split(regex: re.Pattern[str], line: str) -> list[str]:
+def _split(regex: Any, line: str, deadline: float | None = None) -> list[str]:
     # re.split also returns the text of any groups; keep only the parts between separators.
     step = regex.groups + 1
-    parts = regex.split(line)[::step]
+    left = None if deadline is None else deadline - time.monotonic()
+    if left is not None and left <= 0:
+        raise PatternTimeout("splitting the text into headlines ran past the time limit; send less text")
+    if isinstance(regex, re.Pattern):
+        parts = regex.split(line)[::step]
+    else:
+        limit = PATTERN_SECONDS if left is None else min(PATTERN_SECONDS, left)
+        try:
+            parts = regex.split(line, timeout=limit, concurrent=True)[::step]
+        except TimeoutError:
+            raise PatternTimeout(
+                f"split pattern {regex.pattern!r} took more than {limit:.3g} s of CPU time on a line of "
+                f"{len(line)} characters; simplify it (nested repeats such as (a+)+ or (a|a)+ "
+                "backtrack exponentially)"
+            ) from None
     return [clean for part in parts if (clean := collapse(part))]
 
 

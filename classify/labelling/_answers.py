@@ -11,9 +11,12 @@ The file (``-o``) is a CSV with the columns :data:`COLUMNS`:
 Each answer is appended and flushed before it is acknowledged, so a closed browser, Ctrl-C, a crash
 or ``kill -9`` loses at most the answer in flight (only a power cut before the operating system writes
 its page cache could lose more); a torn last line was never acknowledged and is dropped on the next
-start. Undo rewrites the file atomically without its last row, so the file always holds exactly the
-answers that stand, and ``classify train labels.csv`` reads it as it is (skips have an empty topic,
-left out like any row with an empty label).
+start. The whole file is checked before anything in it is changed: a file that is not an answers
+file is refused untouched, and a last row that is whole but lacks its line feed (an editor's doing)
+is kept and given one; only a last line that does not parse as a row is torn. Undo rewrites the file
+atomically without its last row, so the file always holds exactly the answers that stand, and
+``classify train labels.csv`` reads it as it is (skips have an empty topic, left out like any row with
+an empty label).
 """
 
 from __future__ import annotations
@@ -44,8 +47,7 @@ class AnswersFile:
         path = Path(path)
         log = cls(path)
         if path.exists() and path.stat().st_size > 0:
-            drop_partial_line(path)
-            log.rows = read_answers(path)
+            log.rows = resume_answers(path)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("w", newline="", encoding="utf-8") as fh:
@@ -94,31 +96,87 @@ class AnswersFile:
             self._fh = None
 
 
-def drop_partial_line(path: Path) -> None:
-    """Cut an unterminated last line (a write interrupted mid-row; it was never acknowledged)."""
-    with path.open("rb+") as fh:
-        fh.seek(0, os.SEEK_END)
-        size = fh.tell()
-        fh.seek(max(0, size - 1))
-        if fh.read(1) == b"\n":
-            return
-        fh.seek(0)
-        data = fh.read()
-        fh.truncate(data.rfind(b"\n") + 1)
+def resume_answers(path: Path) -> list[dict[str, str]]:
+    """The rows of an existing answers file, after checking all of it; then, and only then, its end
+    is repaired: a whole last row without a line feed gets one, a torn last line is cut.
+
+    Raises
+    ------
+    DataError
+        If ``path`` is not an answers file (nothing in it is changed).
+    """
+    data = path.read_bytes()
+    cut = data.rfind(b"\n") + 1
+    head, tail = _text(path, data[:cut]), _text(path, data[cut:])
+    if not head:  # no line feed at all: only a header, whole or torn as it was first written
+        header = ",".join(COLUMNS)
+        if not header.startswith(tail.removeprefix("\ufeff")):
+            raise _not_answers(path, tail.split(",") if len(tail) < 200 else ["?"])
+        path.write_text(header + "\n", encoding="utf-8")
+        return []
+    rows = read_answers(path, head)
+    if tail:
+        last = _whole_row(tail)
+        with path.open("rb+") as fh:
+            if last is not None:  # checked: a row as this module writes it, only its line feed missing
+                fh.seek(0, os.SEEK_END)
+                fh.write(b"\n")
+                rows.append(last)
+            else:  # a write cut short: it was never acknowledged
+                fh.truncate(cut)
+    return rows
 
 
-def read_answers(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        header = tuple(reader.fieldnames or ())
-        if header != COLUMNS:
-            raise DataError(
-                f"{path}: not a 'classify label' answers file (columns: {', '.join(header) or 'none'}; "
-                f"expected: {', '.join(COLUMNS)}); give a new -o file"
-            )
-        rows = []
-        for row in reader:
-            if row.get("status") not in (LABELLED, SKIPPED) or not row.get("headline"):
-                raise DataError(f"{path}: line {reader.line_num}: not an answer row; fix or remove it")
-            rows.append({c: row.get(c) or "" for c in COLUMNS})
+def _text(path: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DataError(
+            f"{path}: not a 'classify label' answers file (not UTF-8 text); give a new -o file"
+        ) from None
+
+
+def _not_answers(path: Path, header: list[str]) -> DataError:
+    return DataError(
+        f"{path}: not a 'classify label' answers file (columns: {', '.join(header) or 'none'}; "
+        f"expected: {', '.join(COLUMNS)}); give a new -o file"
+    )
+
+
+def _whole_row(line: str) -> dict[str, str] | None:
+    """The answer in ``line`` if it is a whole row (every column, a known status, a full time), else None."""
+    import datetime as _dt
+
+    try:
+        cells = next(csv.reader([line], strict=True))
+    except (csv.Error, StopIteration):
+        return None
+    if len(cells) != len(COLUMNS):
+        return None
+    row = dict(zip(COLUMNS, cells, strict=True))
+    try:
+        float(row["seconds"])
+        stamp = _dt.datetime.fromisoformat(row["answered_at"])
+    except ValueError:
+        return None
+    # A time cut inside its seconds or zone would still parse: a whole one has both.
+    whole_time = len(row["answered_at"]) >= 19 and stamp.tzinfo is not None
+    if row["status"] not in (LABELLED, SKIPPED) or not row["headline"] or not whole_time:
+        return None
+    return row
+
+
+def read_answers(path: Path, text: str | None = None) -> list[dict[str, str]]:
+    """The rows of an answers file (``text``: its content, if already read), every one checked."""
+    if text is None:
+        text = path.read_text(encoding="utf-8")
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    header = tuple(reader.fieldnames or ())
+    if header != COLUMNS:
+        raise _not_answers(path, list(header))
+    rows = []
+    for row in reader:
+        if row.get("status") not in (LABELLED, SKIPPED) or not row.get("headline"):
+            raise DataError(f"{path}: line {reader.line_num}: not an answer row; fix or remove it")
+        rows.append({c: row.get(c) or "" for c in COLUMNS})
     return rows

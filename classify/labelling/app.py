@@ -9,6 +9,10 @@ Endpoints (JSON; the page is ``classify/labelling/static/label.html``, self-cont
   unknown topic;
 - ``POST /api/undo``: take back the last answer; its headline is the next question.
 
+Every request must name a loopback host (against DNS rebinding, when listening on loopback), and every
+``POST`` must come from no other site's page and carry the session's token, which only the page
+served here holds (:class:`classify.origins.Guard`).
+
 The endpoints are plain ``def`` functions: FastAPI runs them in its thread pool, so a request never
 waits on another, and the session's background refit never blocks one for longer than a lock.
 """
@@ -57,8 +61,18 @@ def progress_json(progress: Progress) -> dict[str, Any]:
     return dict(vars(progress))
 
 
-def create_app(session: LabelSession) -> "FastAPI":
-    """The FastAPI app serving ``session``."""
+#: Where the page carries the session's token (filled in when the page is served).
+TOKEN_META = '<meta name="classify-token" content="">'
+
+
+def create_app(session: LabelSession, *, host: str = "127.0.0.1", token: str | None = None) -> "FastAPI":
+    """The FastAPI app serving ``session``, listening on ``host``.
+
+    ``token`` (random by default) is what every ``POST`` must send in the ``X-Classify-Token`` header:
+    the page gets it inside its HTML, which another site's page cannot read.
+    """
+    import secrets
+
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import HTMLResponse, JSONResponse
@@ -69,8 +83,14 @@ def create_app(session: LabelSession) -> "FastAPI":
         topic: str | None = None
         seconds: float = Field(default=0.0, ge=0.0)
 
+    from classify.origins import Guard
+
     app = FastAPI(title="classify label", docs_url=None, redoc_url=None, openapi_url=None)
+    token = token or secrets.token_urlsafe(32)
     page = PAGE.read_text(encoding="utf-8")
+    assert TOKEN_META in page, "the page lost its token placeholder"
+    page = page.replace(TOKEN_META, f'<meta name="classify-token" content="{token}">')
+    app.add_middleware(Guard, listening_on=host, token=token)  # type: ignore[arg-type]
 
     def state(undone: bool | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -137,6 +157,7 @@ def serve(session: LabelSession, *, host: str = "127.0.0.1", port: int = 8001) -
     import uvicorn
 
     try:
-        uvicorn.run(create_app(session), host=host, port=port, log_level="warning", access_log=False)
+        app = create_app(session, host=host)
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:
         session.close()

@@ -141,9 +141,13 @@ class LabelSession:
             raise DataError("the pool holds no headlines")
         names = list(topics or (start_model.topics if start_model is not None else []))
         self._answers = AnswersFile.open(Path(output))
+        #: Topics of the resumed file that the given topics (or the model's) lack: they become buttons
+        #: too, and the caller should say so (a typo in the file would otherwise pass unseen).
+        self.added_topics: list[str] = []
         for row in self._answers.rows:
             if row["status"] == LABELLED and row["topic"] not in names:
                 names.append(row["topic"])
+                self.added_topics.append(row["topic"])
         if len(names) < 2:
             self._answers.close()
             raise DataError("need at least two topics to label with; pass --topics a,b,... or a model")

@@ -37,6 +37,15 @@ log = logging.getLogger("uvicorn.error")
 
 #: Headlines classified between two checks of a request's deadline.
 BATCH = 256
+#: What a new model file must classify (with explanations, if it has them) before it is served: a
+#: model that loads but cannot predict would otherwise answer every request with a 500.
+PROBE = (
+    "Central bank raises interest rates by two points",
+    "Coach sacked after third straight defeat",
+    "\u00c9lections: \u201cr\u00e9sultats\u201d attendus \u00e0 20h \u2014 #2026 & more",
+)
+#: Seconds the probe may take: a model that needs longer for three headlines is not servable.
+PROBE_SECONDS = 30.0
 #: What identifies one version of a model file: device, inode, size, modification time (ns).
 Signature = tuple[int, int, int, int]
 
@@ -91,20 +100,28 @@ def clean_headlines(headlines: Sequence[str]) -> list[str]:
 
 
 def split_text(
-    text: str, *, split: bool = True, from_page: bool = False, pattern: str | None = None
+    text: str,
+    *,
+    split: bool = True,
+    from_page: bool = False,
+    pattern: str | None = None,
+    deadline: float | None = None,
 ) -> list[str]:
     """The headlines of a ticker blob or scraped page, as ``classify predict`` reads them from a file.
 
-    Lines are cut at ``\\n``, ``\\r\\n`` and ``\\r`` only, as a file opened by the CLI is.
+    Lines are cut at ``\\n``, ``\\r\\n`` and ``\\r`` only, as a file opened by the CLI is. The
+    user's ``pattern`` runs with a time limit and every line is checked against ``deadline``
+    (:class:`~classify.io.ticker.PatternTimeout`, a :class:`DataError`), so a pattern that backtracks
+    catastrophically cannot hold a worker.
     """
     from classify.io import ticker
     from classify.text import collapse
 
     text = text.removeprefix("\ufeff")
     if from_page:
-        return ticker.extract_from_page(text, pattern=pattern)
+        return ticker.extract_from_page(text, pattern=pattern, deadline=deadline)
     lines = (line.rstrip("\r\n") for line in io.StringIO(text, newline=""))
-    parts = ticker.iter_split(lines, pattern) if split else lines
+    parts = ticker.iter_split(lines, pattern, deadline=deadline) if split else lines
     return [h for h in (collapse(part) for part in parts) if h]
 
 
@@ -127,6 +144,31 @@ def result_rows(
         if time.monotonic() > deadline:
             raise RequestTimeout("the request took longer than the time limit")
     return rows
+
+
+def probe(model: Model, explainer: Any | None) -> None:
+    """Classify :data:`PROBE` with ``model``; raise :class:`ModelError` if it cannot.
+
+    Any exception counts (a model edited to load but fail, such as a setting of the wrong type,
+    raises whatever its code raises): the failure is the file's, and the old model keeps serving.
+    """
+    from classify.prediction.results import PredictOptions
+
+    deadline = time.monotonic() + PROBE_SECONDS
+    options = PredictOptions(top_k=min(2, len(model.topics)), explain=explainer is not None)
+    try:
+        rows = result_rows(model, explainer, PROBE, options, deadline)
+    except RequestTimeout:
+        raise ModelError(
+            f"the model took more than {PROBE_SECONDS:g} s to classify {len(PROBE)} headlines"
+        ) from None
+    except Exception as exc:  # whatever a broken model raises is reported, not served
+        log.warning("the new model failed its check", exc_info=True)  # the details stay in the log
+        raise ModelError(
+            f"the model cannot classify ({type(exc).__name__}); the server log has the details"
+        ) from None
+    if len(rows) != len(PROBE) or any(row.get("topic") not in model.topics for row in rows):
+        raise ModelError("the model gives topics it does not declare, or too few rows")
 
 
 def topic_descriptions() -> dict[str, tuple[str, str]]:
@@ -222,11 +264,18 @@ class Served:
 
 
 def serve_model(model: Model, path: Path, sig: Signature, sha256: str) -> Served:
-    """Wrap a loaded model for serving (builds its explainer once)."""
+    """Wrap a loaded model for serving (builds its explainer once), after checking it can classify.
+
+    Raises
+    ------
+    ModelError
+        If the model cannot classify :data:`PROBE` (see :func:`probe`).
+    """
     try:
         explainer, explain_error = make_explainer(model), None
     except ModelError as exc:
         explainer, explain_error = None, str(exc)
+    probe(model, explainer)
     return Served(
         model=model,
         id=sha256[:16],
@@ -299,7 +348,7 @@ class ModelHost:
                     log.info(f"serving model {served.id} ({served.file}, {len(served.topics)} topics)")
                 else:
                     self._load(self.path, signature(self.path))
-            except (ClassifyError, OSError) as exc:
+            except Exception as exc:  # reported on /v1/model; /readyz stays 503
                 self._fail(exc, None)
 
     def check(self) -> None:
@@ -320,7 +369,8 @@ class ModelHost:
                 self._load(path, sig)
             except _Changed:
                 return  # caught mid-replacement: the next check sees the finished file
-            except (ClassifyError, OSError) as exc:
+            except Exception as exc:  # MemoryError too: the file is at fault
+                # Remembered by its signature: the same file is not tried again until it changes.
                 self._fail(exc, sig)
 
     def _load(self, path: Path, sig: Signature) -> None:
@@ -344,8 +394,14 @@ class ModelHost:
         path = self.path
         if isinstance(exc, OSError):
             reason = f"{path.name}: cannot read ({exc.strerror or exc})"
+        elif isinstance(exc, MemoryError):
+            reason = f"{path.name}: not enough memory to load it"
+        elif not isinstance(exc, ClassifyError):
+            reason = f"{path.name}: cannot be loaded ({type(exc).__name__})"
         else:
             reason = str(exc).replace(str(path), path.name)  # the file's name, not where it lives
+        if not reason.startswith(path.name):
+            reason = f"{path.name}: {reason}"
         keeping = f"; still serving model {self._served.id}" if self._served else "; no model is loaded"
         self._error = {"error": reason + keeping, "at": _now()}
         self._failed = sig

@@ -128,7 +128,8 @@ class ApiKey:
                 message = "this route needs an API key: send it as X-API-Key or Authorization: Bearer"
                 await send_json(send, 401, {"error": message}, challenge)
                 return
-            if not hmac.compare_digest(hashlib.sha256(given.encode()).digest(), self.digest):
+            # The header's bytes as sent (header() decoded them as latin-1); the key is ASCII.
+            if not hmac.compare_digest(hashlib.sha256(given.encode("latin-1")).digest(), self.digest):
                 await send_json(send, 401, {"error": "the API key is not valid"}, challenge)
                 return
         await self.app(scope, receive, send)
@@ -192,12 +193,13 @@ class Metrics:
 class Measure:
     """Outermost middleware: stamps the start time, then counts and times every answer by route.
 
-    The route label is the route's path template, or ``unmatched``: paths clients make up must not
-    create new series.
+    The route label is the route's path template, or, for an answer given before routing (a body
+    too large or too slow, a missing key), the request's path if it is one of ``paths``; else
+    ``unmatched``: paths clients make up must not create new series.
     """
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app, self.metrics = app, metrics
+    def __init__(self, app: ASGIApp, metrics: Metrics, paths: frozenset[str] = frozenset()) -> None:
+        self.app, self.metrics, self.paths = app, metrics, paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -216,7 +218,9 @@ class Measure:
             await self.app(scope, receive, sending)
         finally:
             route = scope.get("route")
-            label = getattr(route, "path", None) or "unmatched"
+            label = getattr(route, "path", None) or (
+                scope["path"] if scope["path"] in self.paths else "unmatched"
+            )
             m = self.metrics
             m.requests.labels(label, scope["method"], str(status)).inc()
             if status >= 400:

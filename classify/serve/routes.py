@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from classify.errors import DataError, ModelError
+from classify.origins import Guard
 from classify.prediction.results import PredictOptions
 from classify.serve import hosting
 from classify.serve.hosting import ModelHost, NotReady, RequestTimeout, log
@@ -61,7 +62,7 @@ def static_files() -> dict[str, bytes]:
 # The app --------------------------------------------------------------------------------------------------
 def build_app(settings: ServeSettings, key: str | None, *, model: Model | None = None) -> FastAPI:
     """Assemble the app: routes, error handlers, and the middleware stack (outermost first):
-    measure -> CORS -> API key -> body limit -> FastAPI."""
+    measure -> CORS -> Host/Origin guard -> API key -> body limit -> FastAPI."""
     from contextlib import asynccontextmanager
 
     metrics = Metrics()
@@ -124,7 +125,11 @@ def build_app(settings: ServeSettings, key: str | None, *, model: Model | None =
             else:
                 assert body.text is not None
                 headlines = hosting.split_text(
-                    body.text, split=body.split, from_page=body.from_page, pattern=body.split_pattern
+                    body.text,
+                    split=body.split,
+                    from_page=body.from_page,
+                    pattern=body.split_pattern,
+                    deadline=deadline,
                 )
                 if len(headlines) > settings.max_batch:
                     return too_many(len(headlines))
@@ -223,6 +228,15 @@ def build_app(settings: ServeSettings, key: str | None, *, model: Model | None =
     app.add_middleware(BodyLimit, max_body=settings.max_body, timeout=settings.timeout)  # type: ignore[arg-type]
     if key is not None:
         app.add_middleware(ApiKey, key=key)  # type: ignore[arg-type]
+    # Host (DNS rebinding) on every request; Origin on POST unless the API key protects the API: a
+    # page of another site may not spend this service's time (same origin and --cors origins may).
+    app.add_middleware(
+        Guard,  # type: ignore[arg-type]
+        listening_on=settings.host,
+        allowed_origins=settings.cors,
+        check_origin=key is None,
+        allowed_hosts=settings.allowed_hosts,
+    )
     if settings.cors:
         app.add_middleware(
             json_cors(),  # type: ignore[arg-type]
@@ -230,5 +244,7 @@ def build_app(settings: ServeSettings, key: str | None, *, model: Model | None =
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type", "Authorization", "X-API-Key"],
         )
-    app.add_middleware(Measure, metrics=metrics)  # type: ignore[arg-type]
+    # Answers given before routing (413, 408, 401, 403) are counted under their route's path too.
+    paths = frozenset(getattr(route, "path", "") for route in app.routes) - {""}
+    app.add_middleware(Measure, metrics=metrics, paths=paths)  # type: ignore[arg-type]
     return app

@@ -66,6 +66,17 @@ def check_port(host: str, port: int) -> None:
             raise ServeError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
 
 
+def _protocol(settings: ServeSettings) -> str:
+    """uvicorn's ``http`` setting: JSON errors for bad framing and a header time limit
+    (:mod:`classify.serve.protocol`), or uvicorn's choice where httptools is not installed."""
+    try:
+        from classify.serve.protocol import PROTOCOL, JSONHttpToolsProtocol
+    except ImportError:
+        return "auto"
+    JSONHttpToolsProtocol.header_seconds = settings.timeout  # workers read it from SETTINGS_ENV
+    return PROTOCOL
+
+
 def run(settings: ServeSettings, *, on_info: Callable[[str], None] | None = None) -> None:
     """Start the service and block until it is stopped (Ctrl+C or SIGTERM).
 
@@ -97,6 +108,7 @@ def run(settings: ServeSettings, *, on_info: Callable[[str], None] | None = None
         "server_header": False,  # do not advertise the server software
         "log_level": "info",
         "timeout_graceful_shutdown": max(5, int(settings.timeout) + 1),
+        "http": _protocol(settings),
     }
     if settings.workers == 1:
         uvicorn.run(create_app(settings, model=model), **common)

@@ -7,11 +7,31 @@ cannot disagree about it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
 
 from classify.prediction.results import RESULT_FIELDS
+
+
+def _whole_number(value: Any) -> Any:
+    """JSON Schema's integer includes ``2.0``; strict pydantic would refuse it (strings stay refused)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _not_null(schema: dict[str, Any], items: dict[str, Any] | None = None) -> None:
+    """Drop ``null`` from a field's schema (in place); ``items`` replaces an array's item schema."""
+    kinds = [k for k in schema.pop("anyOf", []) if k.get("type") != "null"]
+    for kind in kinds:
+        schema.update(kind)
+    schema.pop("default", None)
+    if items is not None:
+        schema["items"] = items
+
+
+#: A string holding something besides white space (Python's, as ``str.split`` knows it, written out
+#: because JSON Schema's ``\s`` is ECMAScript's, which differs): what a headline must be.
+NOT_BLANK = "[^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 
 
 class ClassifyRequest(BaseModel):
@@ -24,22 +44,38 @@ class ClassifyRequest(BaseModel):
             "examples": [
                 {"headlines": ["Central bank raises interest rates by two points"], "top_k": 2},
                 {"text": "Coach sacked after defeat | Oil prices climb on supply worries", "explain": True},
-            ]
+            ],
+            # The contract the validator below enforces: exactly one of the two inputs.
+            "oneOf": [{"required": ["headlines"]}, {"required": ["text"]}],
         },
     )
 
-    headlines: list[str] | None = Field(None, description="Headlines, one per item, answered in this order.")
+    # Absent means None; an explicit null is refused, so the schema does not allow null.
+    headlines: list[str] | None = Field(
+        None,
+        description="Headlines, one per item, answered in this order; none may be blank.",
+        json_schema_extra=lambda schema: _not_null(schema, {"type": "string", "pattern": NOT_BLANK}),
+    )
     text: str | None = Field(
-        None, description="A ticker blob (lines split into headlines) or, with from_page, a scraped page."
+        None,
+        description="A ticker blob (lines split into headlines) or, with from_page, a scraped page.",
+        json_schema_extra=lambda schema: _not_null(schema),
     )
     split: bool = Field(
         True, description="Split ticker lines of `text` into headlines (false: one per line)."
     )
     split_pattern: str | None = Field(
-        None, description="Separator regular expression for ticker lines (default: the CLI's separators)."
+        None,
+        description=(
+            "Separator regular expression for ticker lines (default: the CLI's separators). It must "
+            "compile, must not match the empty string, and runs with a time limit: else 422."
+        ),
+        json_schema_extra={"format": "regex"},
     )
     from_page: bool = Field(False, description="`text` is a scraped news page: keep only its headlines.")
-    top_k: int = Field(1, ge=1, le=100, description="Also give the K most likely topics, as `topics`.")
+    top_k: Annotated[int, BeforeValidator(_whole_number)] = Field(
+        1, ge=1, le=100, description="Also give the K most likely topics, as `topics`."
+    )
     min_confidence: float | None = Field(
         None, ge=0.0, le=1.0, description="Below this probability the topic is `uncertain_label`."
     )
@@ -55,6 +91,9 @@ class ClassifyRequest(BaseModel):
 
     @model_validator(mode="after")
     def _one_input(self) -> ClassifyRequest:
+        for name in ("headlines", "text"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"'{name}' is null; leave it out, or give a value")
         if (self.headlines is None) == (self.text is None):
             raise ValueError(
                 "give either 'headlines' (a list of strings) or 'text' (a ticker or page), not both"

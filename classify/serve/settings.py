@@ -51,6 +51,9 @@ class ServeSettings:
         need the key (``X-API-Key`` or ``Authorization: Bearer``).
     cors
         Origins allowed to call the API from a browser page of theirs (none by default).
+    allowed_hosts
+        Host names answered besides loopback ones while listening on loopback (a reverse proxy's
+        public name); any other ``Host`` is refused there, against DNS rebinding.
     timeout
         Seconds a client has to send its body (else 408), and seconds from a request's arrival to
         its answer (checked before and during the work, else 503).
@@ -68,6 +71,7 @@ class ServeSettings:
     max_body: int = 1_000_000
     api_key_env: str | None = None
     cors: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
     timeout: float = 10.0
     reload_interval: float = 1.0
     access_log: bool = True
@@ -87,6 +91,7 @@ class ServeSettings:
         data = dataclasses.asdict(self)
         data["model"] = None if self.model is None else str(self.model)
         data["cors"] = list(self.cors)
+        data["allowed_hosts"] = list(self.allowed_hosts)
         return json.dumps(data)
 
     @classmethod
@@ -94,6 +99,7 @@ class ServeSettings:
         data = json.loads(text)
         data["model"] = None if data["model"] is None else Path(data["model"])
         data["cors"] = tuple(data["cors"])
+        data["allowed_hosts"] = tuple(data.get("allowed_hosts", ()))
         return cls(**data)
 
 
@@ -145,5 +151,13 @@ def api_key(settings: ServeSettings) -> str | None:
     if not key.strip():
         raise ServeError(
             f"environment variable {settings.api_key_env} is not set or empty; set it to the API key"
+        )
+    if not all(" " <= c <= "~" for c in key) or key != key.strip():
+        # HTTP header values are bytes that clients encode differently (latin-1, UTF-8): a key
+        # outside printable ASCII would never match what some clients send.
+        raise ServeError(
+            f"environment variable {settings.api_key_env} holds characters other than printable ASCII "
+            "(or spaces at its ends); use a key such as the output of "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
         )
     return key
