@@ -36,10 +36,11 @@ def run_once(checkout: Path, model: Path) -> tuple[float, int]:
     """Wall seconds of one ``python -m classify predict`` and how many modules it imported."""
     env = {**os.environ, "PYTHONPATH": str(checkout), "PYTHONDONTWRITEBYTECODE": "0"}
     code = (
-        "import sys, runpy; sys.argv = ['classify', 'predict', '-m', %r, '-f', 'jsonl'];"
-        "import atexit; atexit.register(lambda: sys.stderr.write('MODULES %%d\\n' %% len(sys.modules)));"
+        "import sys, runpy, atexit; "
+        f"sys.argv = ['classify', 'predict', '-m', {str(model)!r}, '-f', 'jsonl']; "
+        "atexit.register(lambda: sys.stderr.write(f'MODULES {len(sys.modules)}\\n')); "
         "runpy.run_module('classify', run_name='__main__')"
-    ) % str(model)
+    )
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", code], input=HEADLINE, capture_output=True, text=True, env=env, check=True

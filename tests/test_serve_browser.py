@@ -194,3 +194,40 @@ def test_sets_and_labels_show_as_pills(browser: Any, server: Server, tmp_path: P
     page.locator("#go").click()
     expect(page.locator(".pills.set")).to_have_count(0)
     assert errors == []
+
+
+def test_the_topic_mix_panel_says_when_the_mix_moved(
+    browser: Any, tmp_path: Path, tiny_model_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    srv = start(["--model", str(tiny_model_path), "--monitor-window", "40"], tmp_path)
+    try:
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(srv.url + "/")
+        expect(page.locator("#monitor")).to_be_visible()
+        expect(page.locator("#monitor-verdict")).to_have_text("No headlines classified yet.")
+        # A mixed batch through the page: the mix looks like the training data.
+        mixed = [t for texts in TINY.values() for t in texts[:6]]
+        page.locator("#text").fill("\n".join(mixed))
+        page.locator("#go").click()
+        expect(page.locator("#monitor-verdict")).to_contain_text("No change")
+        # Then sport only, from another client: the panel says plainly that the mix moved.
+        for _ in range(8):
+            httpx.post(f"{srv.url}/v1/classify", json={"headlines": TINY["sport"] * 2}).raise_for_status()
+        page.locator("#text").fill(TINY["sport"][0])
+        page.locator("#go").click()
+        expect(page.locator("#monitor-verdict")).to_have_text(
+            "The news has moved away from what the model was trained on."
+        )
+        expect(page.locator("#monitor-reasons li").first).to_contain_text("topic mix moved")
+        # One column for the training mix, then one per point of the history.
+        assert page.locator("#monitor-chart .mix-col.reference").count() == 1
+        assert page.locator("#monitor-chart .mix-col").count() > 3
+        expect(page.locator("#monitor-legend")).to_contain_text("sport")
+        page.screenshot(path=str(tmp_path / "page-monitor.png"), full_page=True)
+        assert errors == []
+    finally:
+        srv.stop()

@@ -89,6 +89,15 @@ def test_a_backtracking_split_pattern_is_stopped_and_the_service_keeps_answering
     assert any(r.status_code == 422 for r, _ in answers)  # (a|a)+$ is refused, not run for minutes
 
 
+def test_a_pattern_that_does_not_compile_is_refused_with_headlines_too(server: Server) -> None:
+    """schemathesis found it: the schema says split_pattern is a regex, so a request with headlines
+    and a pattern that does not compile must not be answered 200."""
+    body = {"headlines": ["Stocks fall"], "split_pattern": "[unclosed"}
+    answer = httpx.post(f"{server.url}/v1/classify", json=body, timeout=30)
+    assert answer.status_code == 422
+    assert "split pattern" in answer.json()["error"]
+
+
 def test_a_backtracking_split_pattern_fails_the_cli_at_once(tmp_path: Path, tiny_model_path: Path) -> None:
     feed = tmp_path / "ticker.txt"
     feed.write_text("a" * 40 + "!\n", encoding="utf-8")

@@ -6,7 +6,7 @@ in the order ``classify --help`` lists them.
 
 from __future__ import annotations
 
-from classify.cli import audit, evaluate, label, models, predict, serve, train, tune
+from classify.cli import audit, drift, evaluate, label, models, predict, serve, train, tune
 from classify.cli._common import app, flag
 
 __all__ = ["app", "flag", "main"]
@@ -21,6 +21,7 @@ for _name, _command in (
     ("convert", models.convert_cli),
     ("serve", serve.serve_cli),
     ("label", label.label_cli),
+    ("drift", drift.drift_cli),
 ):
     app.command(_name)(_command)
 

@@ -114,6 +114,7 @@ _FLAGS = {
     "budget": "--budget",
     "pool": "--unlabelled",
     "model": "-m/--model",
+    "reference": "REFERENCE",
 }
 
 

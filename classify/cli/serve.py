@@ -86,11 +86,20 @@ def serve_cli(
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help="Log one line per request.")
     ] = DEFAULTS.access_log,
+    monitor_window: Annotated[
+        int,
+        typer.Option(
+            "--monitor-window",
+            metavar="N",
+            min=0,
+            help="Watch the last N headlines for drift (/v1/monitor, /metrics, the page; 0: off).",
+        ),
+    ] = DEFAULTS.monitor_window,
 ) -> None:
     """Run the HTTP service and the web page (needs the serve extra).
 
-    POST /v1/classify, GET /v1/topics, /v1/model, /healthz, /readyz, /metrics; the page at /, the
-    API docs at /docs. A replaced model file is loaded without a restart.
+    POST /v1/classify, GET /v1/topics, /v1/model, /v1/monitor, /healthz, /readyz, /metrics; the page
+    at /, the API docs at /docs. A replaced model file is loaded without a restart.
     """
     from classify.serve.running import run
 
@@ -107,6 +116,7 @@ def serve_cli(
         timeout=timeout,
         reload_interval=reload_interval,
         access_log=access_log,
+        monitor_window=monitor_window,
     )
     if model_path is not None and not model_path.exists():
         from classify.pipeline.model import missing_model_message

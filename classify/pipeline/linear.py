@@ -73,6 +73,10 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
     calibration_ : str
         How the temperature was fitted: ``cross-validated scores``, ``held-out slice`` (large data:
         the SVM is fitted by SGD on the other rows) or ``none`` (logistic regression).
+    heldout_ : tuple of (ndarray, ndarray) or None
+        The calibrated probabilities of rows the weights did not see (the calibration's folds or
+        slice) and those rows' topic codes; ``None`` where the fit has none (``logreg``, ``stack``).
+        Training keeps its model's reference statistics from them; model files do not store them.
     """
 
     def fit(
@@ -118,6 +122,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
         loss = self.loss
         self.oof_proba_: np.ndarray | None = None
         self.oof_rows_: np.ndarray | None = None
+        heldout = None
         if loss == "svm" and folds < 2 and len(codes) <= HOLDOUT_ABOVE:
             # A topic with one row cannot be calibrated on held-out scores: logistic regression gives
             # probabilities without them.
@@ -143,6 +148,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
                 scores = _scores(X[held], coef, intercept)
                 temperature, how = fit_temperature(scores, codes[held]), "held-out slice"
                 self.oof_rows_ = held
+                heldout = (softmax(scores / temperature).astype(np.float32), codes[held])
             else:
                 from sklearn.model_selection import StratifiedKFold
 
@@ -157,6 +163,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
                     c, b = self._fit_linear("svm", X[train_idx], codes[train_idx], len(classes))
                     scores[test_idx] = _scores(X[test_idx], c, b)
                 temperature = fit_temperature(scores, codes)
+                heldout = (softmax(scores / temperature).astype(np.float32), codes)
                 coef, intercept = self._fit_linear("svm", X, codes)
                 how = "cross-validated scores"
             self.oof_proba_ = softmax(scores / temperature)
@@ -167,6 +174,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
         self.intercept_ = np.asarray(intercept, dtype=np.float32)
         self.temperature_ = float(temperature)
         self.calibration_ = how
+        self.heldout_ = heldout
         return self
 
     def _holdout(self, codes: np.ndarray, groups: Any = None) -> tuple[np.ndarray, np.ndarray]:

@@ -28,6 +28,7 @@ from classify.serve.middleware import (
     install_error_handlers,
     json_cors,
 )
+from classify.serve.monitor import Monitor
 from classify.serve.schemas import ERRORS, ClassifyRequest, ClassifyResponse
 from classify.version import __version__
 
@@ -66,6 +67,7 @@ def build_app(settings: ServeSettings, key: str | None, *, model: Model | None =
     from contextlib import asynccontextmanager
 
     metrics = Metrics()
+    monitor = Monitor(settings.monitor_window, None if metrics.multiprocess else metrics.registry)
     host = ModelHost(settings.model, on_reload=metrics.reloaded)
     if model is not None:
         host.adopt(model)
@@ -118,6 +120,9 @@ def build_app(settings: ServeSettings, key: str | None, *, model: Model | None =
         """Classify headlines (or the headlines of a ticker blob or page), in input order."""
         deadline = request.scope.get(STARTED, time.monotonic()) + settings.timeout
         try:
+            if body.split_pattern is not None:
+                # Checked whatever the input: a request the schema calls invalid is never answered 200.
+                hosting.split_text("", pattern=body.split_pattern, deadline=deadline)
             if body.headlines is not None:
                 if len(body.headlines) > settings.max_batch:
                     return too_many(len(body.headlines))
@@ -150,6 +155,7 @@ def build_app(settings: ServeSettings, key: str | None, *, model: Model | None =
         except RequestTimeout as exc:
             return error(503, f"{exc} of {settings.timeout:g} s; send fewer headlines per request")
         count_topics(rows)
+        monitor.observe(served, headlines, rows)
         return JSONResponse({"model": {"id": served.id, "topics": served.topics}, "results": rows})
 
     def too_many(n: int) -> JSONResponse:
@@ -193,6 +199,26 @@ def build_app(settings: ServeSettings, key: str | None, *, model: Model | None =
             return error(503, f"no model is loaded yet ({problem})" if problem else "no model is loaded yet")
         return JSONResponse({**served.describe(), "reload": host.status()})
 
+    @app.get("/v1/monitor", responses=ERRORS)
+    def monitor_info() -> JSONResponse:
+        """The rolling window of recent predictions against the model's training statistics: topic
+        shares, confidence, unseen words, estimated accuracy, the drift verdict and alarm, the history."""
+        try:
+            served = host.require()
+        except NotReady as exc:
+            return error(503, str(exc), {"retry-after": "5"})
+        return JSONResponse(monitor.describe(served))
+
+    @app.get("/v1/monitor/window.txt", response_class=Response, responses=ERRORS)
+    def monitor_window() -> Response:
+        """The window's headlines, one per line: a pool for ``classify label``."""
+        try:
+            served = host.require()
+        except NotReady as exc:
+            return error(503, str(exc), {"retry-after": "5"})
+        text = "".join(f"{h}\n" for h in monitor.headlines(served))
+        return Response(text, media_type="text/plain; charset=utf-8")
+
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         """The process is alive and answering."""
@@ -209,6 +235,7 @@ def build_app(settings: ServeSettings, key: str | None, *, model: Model | None =
     @app.get("/metrics", response_class=Response, responses=ERRORS)
     def prometheus() -> Response:
         """Metrics in Prometheus text format."""
+        monitor.refresh()
         data, content_type = metrics.exposition()
         return Response(data, media_type=content_type)
 

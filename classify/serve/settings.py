@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from classify.errors import ClassifyError
+from classify.monitoring.settings import DEFAULT_WINDOW
 from classify.paths import install_hint
 
 if TYPE_CHECKING:
@@ -61,6 +62,9 @@ class ServeSettings:
         Seconds between checks of the model file for a replacement (0: never reload).
     access_log
         Log one line per request (uvicorn's access log).
+    monitor_window
+        Headlines in the rolling window that ``/v1/monitor``, the drift gauges of ``/metrics`` and
+        the page's topic-mix panel describe (:mod:`classify.monitoring`); 0 turns monitoring off.
     """
 
     model: Path | None = None
@@ -75,6 +79,7 @@ class ServeSettings:
     timeout: float = 10.0
     reload_interval: float = 1.0
     access_log: bool = True
+    monitor_window: int = DEFAULT_WINDOW
 
     def __post_init__(self) -> None:
         for name in ("workers", "max_batch", "max_body"):
@@ -84,6 +89,8 @@ class ServeSettings:
             raise ServeError(f"port must be between 0 and 65535, got {self.port}")
         if self.timeout <= 0:
             raise ServeError(f"timeout must be positive, got {self.timeout}")
+        if self.monitor_window < 0:
+            raise ServeError(f"monitor window must be 0 (off) or positive, got {self.monitor_window}")
         if self.reload_interval < 0:
             raise ServeError(f"reload interval must be 0 (off) or positive, got {self.reload_interval}")
 

@@ -13,6 +13,7 @@ from classify.io.labelled import LabelledData, check_trainable, describe_topics
 from classify.pipeline.model import Model, fit_pipeline, make_meta
 from classify.pipeline.settings import Settings
 from classify.training.calibration import calibrate, expand
+from classify.training.reference import reference_stats
 
 #: Topics with fewer rows than this get a warning: as many as evaluate's default folds, so that a
 #: topic that trains without a word is also one that evaluate tests.
@@ -36,7 +37,8 @@ def train(
     params: Settings | Mapping[str, Any] | None = None,
     min_precision: float | None = None,
 ) -> TrainResult:
-    """Fit the pipeline on ``data``.
+    """Fit the pipeline on ``data``, with its reference statistics in the model's metadata
+    (:func:`classify.training.reference.reference_stats`).
 
     Multi-label data (:attr:`~classify.io.labelled.LabelledData.label_sets`) is learnt as one row per
     topic of a headline, and the model keeps a threshold per topic for ``labels``; every model keeps
@@ -74,13 +76,16 @@ def train(
     pipeline = fit_pipeline(rows.texts, rows.labels, settings, groups=rows.groups)
     calibration = calibrate(pipeline, data, rows, settings, min_precision=min_precision)
     counts = data.counts()
+    # The rows the pipeline was fitted on (one per topic of a headline in multi-label data), which its
+    # held-out probabilities are of.
+    reference = reference_stats(pipeline, rows.texts, rows.labels, settings)
     meta = make_meta(
         topics=[str(t) for t in pipeline.classes_],
         counts=counts,
         data_hash=data.fingerprint(),
         source=data.source,
         settings=settings,
-        extra=calibration.meta(),
+        extra={"reference": reference.to_meta(), **calibration.meta()},
     )
     seconds = time.perf_counter() - started
     return TrainResult(

@@ -92,6 +92,7 @@ async function classify(event) {
     data.model.topics.forEach(colourOf);
     showModel(data.model.id, data.model.topics);  // a reload may have swapped the model
     render(data.results);
+    loadMonitor();
     const ms = Math.round(performance.now() - started);
     const n = data.results.length;
     $("status").textContent = n ? `${n} headline${n === 1 ? "" : "s"} in ${ms} ms` : "no headlines found in the text";
@@ -194,6 +195,85 @@ function renderChart(results) {
   });
 }
 
+// The topic mix over time (/v1/monitor): the training mix, then one column per point of the window's history.
+function mixColumn(shares, className, title) {
+  const col = el("div", `mix-col ${className}`);
+  col.title = title;
+  Object.entries(shares).forEach(([topic, share]) => {
+    if (share <= 0) return;
+    const seg = el("div", "mix-seg");
+    seg.style.height = `${100 * share}%`;
+    seg.style.background = colourOf(topic);
+    col.append(seg);
+  });
+  return col;
+}
+
+function pct(x) {
+  return `${Math.round(100 * x)}%`;
+}
+
+function renderMonitor(data) {
+  if (!data.enabled) return;
+  $("monitor").hidden = false;
+  const report = data.report;
+  $("monitor-seen").textContent = `· last ${Math.min(data.seen, data.window)} of ${data.seen} headlines`;
+  const verdict = $("monitor-verdict");
+  const reasons = $("monitor-reasons");
+  reasons.replaceChildren();
+  if (!report) {
+    verdict.textContent = data.note;
+    verdict.className = "verdict";
+  } else if (data.seen === 0) {
+    verdict.textContent = "No headlines classified yet.";
+    verdict.className = "verdict";
+  } else if (report.drift || data.alarm) {
+    verdict.textContent = "The news has moved away from what the model was trained on.";
+    verdict.className = "verdict moved";
+    report.reasons.forEach((r) => reasons.append(el("li", "", r)));
+    if (data.alarm && !report.reasons.length) reasons.append(el("li", "", "the topic mix or the confidence has shifted"));
+    reasons.append(el("li", "", `what to do: ${report.advice}`));
+  } else {
+    verdict.textContent = "No change: the topic mix and the confidence look like the training data.";
+    verdict.className = "verdict steady";
+  }
+  const chart = $("monitor-chart");
+  chart.replaceChildren();
+  if (report) chart.append(mixColumn(report.reference.topic_shares, "reference", "training data"));
+  data.history.forEach((point) => {
+    const title = `after ${point.seen} headlines: ` + Object.entries(point.shares).map(([t, v]) => `${t} ${pct(v)}`).join(", ");
+    chart.append(mixColumn(point.shares, point.alarm ? "alarm" : "", title));
+  });
+  chart.setAttribute("aria-label", "topic shares over time");
+  const legend = $("monitor-legend");
+  legend.replaceChildren();
+  const shares = report ? report.current.topic_shares : {};
+  Object.keys(shares).forEach((topic) => {
+    const item = el("span", "legend-item");
+    const key = el("span", "legend-key");
+    key.style.background = colourOf(topic);
+    item.append(key, document.createTextNode(`${topic} ${pct(shares[topic])}`));
+    legend.append(item);
+  });
+  if (report) {
+    const c = report.current;
+    const r = report.reference;
+    $("monitor-figures").textContent = `mean confidence ${c.mean_confidence.toFixed(2)} (training ${r.mean_confidence.toFixed(2)}) · ` +
+      `estimated accuracy ${pct(c.estimated_accuracy)} (training ${pct(r.estimated_accuracy)})` +
+      (c.oov_rate === null ? "" : ` · unseen words ${pct(c.oov_rate)} (training ${pct(r.oov_rate)})`);
+  }
+}
+
+async function loadMonitor() {
+  try {
+    const response = await fetch("/v1/monitor", { headers: requestHeaders() });
+    if (!response.ok) return;
+    renderMonitor(await response.json());
+  } catch (err) {
+    // The panel is a side view: a failed poll leaves it as it was.
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   $("form").addEventListener("submit", classify);
   $("text").addEventListener("keydown", (event) => {
@@ -201,4 +281,6 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("key").addEventListener("change", loadModel);
   loadModel();
+  loadMonitor();
+  setInterval(() => { if (!document.hidden) loadMonitor(); }, 5000);
 });
