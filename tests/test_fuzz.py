@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from classify.errors import ClassifyError, DataError
-from classify.io.labelled import load_labelled
+from classify.io.labelled import load_labelled, split_label
 from classify.io.reading import MAX_TEXT_CHARS, InputReport, cell_text, numbered_lines
 from classify.io.records import iter_records
 from classify.text import collapse
@@ -259,9 +259,13 @@ def test_csv_round_trip_through_predict_and_train(
     assert _records(path) == expected
     # Training: the same headlines, labels stripped; rows missing either are skipped and counted.
     kept = [(collapse(r[h]), r[lab].strip()) for r in rows if collapse(r[h]) and r[lab].strip()]
-    data = load_labelled(path)
+    data = load_labelled(path, label_sep=None)
     assert list(zip(data.texts, data.labels, strict=True)) == kept
     assert data.skipped == len(rows) - len(kept)
+    # By default a cell of several topics ('a|b') is read as its topics, the first being the label.
+    topics = [(collapse(r[h]), split_label(r[lab])) for r in rows]
+    multi = load_labelled(path)
+    assert list(zip(multi.texts, multi.topic_sets(), strict=True)) == [(t, s) for t, s in topics if t and s]
 
 
 json_scalar = st.one_of(
@@ -293,10 +297,15 @@ def test_jsonl_round_trip_through_predict_and_train(
         with pytest.raises(DataError, match="file is empty"):
             load_labelled(path)
         return
-    data = load_labelled(path)
+    data = load_labelled(path, label_sep=None)
     labels = [cell_text(r["label"]).strip() for r in rows]
     assert list(zip(data.texts, data.labels, strict=True)) == [
         (t, lab) for t, lab in zip(headline, labels, strict=True) if t and lab
+    ]
+    topics = [split_label(r["label"]) for r in rows]
+    multi = load_labelled(path)
+    assert list(zip(multi.texts, multi.topic_sets(), strict=True)) == [
+        (t, s) for t, s in zip(headline, topics, strict=True) if t and s
     ]
 
 

@@ -170,6 +170,32 @@ def test_the_page_asks_for_the_api_key(browser: Any, tmp_path: Path, tiny_model_
         srv.stop()
 
 
+def test_sets_and_labels_show_as_pills(browser: Any, server: Server, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server.url + "/")
+    expect(page.locator("#model")).to_contain_text("3 topics")
+    page.locator("#text").fill("\n".join(HEADLINES))
+    page.locator("#coverage").fill("0.95")
+    page.locator("#go").click()
+    expect(page.locator("#table tbody tr")).to_have_count(4)
+    api = httpx.post(f"{server.url}/v1/classify", json={"headlines": HEADLINES, "coverage": 0.95}).json()
+    for tr, result in zip(page.locator("#table tbody tr").all(), api["results"], strict=True):
+        pills = tr.locator(".pills.set .pill").all_inner_texts()
+        assert pills == result["set"]
+        assert pills[0] == tr.locator(".chip").inner_text().strip()
+    page.screenshot(path=str(tmp_path / "page-sets.png"), full_page=True)
+    # Without a coverage, no sets.
+    page.locator("#coverage").fill("")
+    page.locator("#go").click()
+    expect(page.locator(".pills.set")).to_have_count(0)
+    assert errors == []
+
+
 def test_the_topic_mix_panel_says_when_the_mix_moved(
     browser: Any, tmp_path: Path, tiny_model_path: Path
 ) -> None:

@@ -99,6 +99,18 @@ def evaluate_cli(
             file_okay=False,
         ),
     ] = None,
+    coverage: Annotated[
+        float | None,
+        typer.Option(
+            "--coverage",
+            metavar="P",
+            help="Also score prediction sets for coverage P: the share holding the true topic, their "
+            "mean size, the share of single topics, coverage per topic.",
+        ),
+    ] = None,
+    per_topic_coverage: Annotated[
+        bool, typer.Option("--per-topic-coverage", help="With --coverage: class-conditional sets.")
+    ] = False,
     allow_pickle: AllowPickle = False,
     dask: DaskOpt = None,
     stream: Annotated[
@@ -137,6 +149,14 @@ def evaluate_cli(
         error("--date-col is only used with --split-by-date", code=2)
     if dask is not None and (model_path is not None or test is not None):
         error("--dask runs the cross-validation folds on a cluster; drop --model/--test", code=2)
+    if per_topic_coverage and coverage is None:
+        error("--per-topic-coverage needs --coverage P", code=2)
+    if per_topic_coverage and (model_path is not None or test is not None):
+        error("--per-topic-coverage is for cross-validation; drop it or --model/--test", code=2)
+    if stream and coverage is not None:
+        error("--coverage needs models trained in memory; drop --stream", code=2)
+    if dask is not None and coverage is not None:
+        error("--coverage runs the folds here; drop --dask", code=2)
     if dask is not None:
         from classify.cluster.jobs import require_dask
 
@@ -156,10 +176,13 @@ def evaluate_cli(
             from classify.evaluation.label_map import parse_label_map
 
             mapping = parse_label_map(label_map) if label_map is not None else None
-            result = ev.evaluate_model(load_model(model_path, allow_pickle), labelled, label_map=mapping)
+            result = ev.evaluate_model(
+                load_model(model_path, allow_pickle), labelled, label_map=mapping, coverage=coverage
+            )
             source = f"{data} with {model_path}"
         elif test is not None:
-            result = ev.train_and_test(labelled, load_labelled(test, text_col, label_col, min_count))
+            test_data = load_labelled(test, text_col, label_col, min_count)
+            result = ev.train_and_test(labelled, test_data, coverage=coverage)
             source = f"{data} -> {test}"
         else:
             how: dict[str, Any] = {
@@ -174,7 +197,9 @@ def evaluate_cli(
 
                 run = run_cross_validation(labelled, dask, stream=stream, **how)
             else:
-                run = ev.cross_validate(labelled, stream=stream, **how)
+                run = ev.cross_validate(
+                    labelled, stream=stream, coverage=coverage, per_topic_coverage=per_topic_coverage, **how
+                )
             result = run.evaluation
             if report_dir is not None:
                 from classify.evaluation.report import build_report, write_report

@@ -92,6 +92,22 @@ def predict_cli(
     explain: Annotated[
         bool, typer.Option("--explain", help="Show the words that pushed each headline to its topic.")
     ] = False,
+    coverage: Annotated[
+        float | None,
+        typer.Option(
+            "--coverage",
+            metavar="P",
+            help="Add each headline's prediction set: the topics that hold the true one with "
+            "probability P (e.g. 0.9), best first. Needs a model trained by this classify.",
+        ),
+    ] = None,
+    per_topic_coverage: Annotated[
+        bool,
+        typer.Option(
+            "--per-topic-coverage",
+            help="With --coverage, hold P for every topic alone (class-conditional sets; larger).",
+        ),
+    ] = False,
     summary: Annotated[
         bool, typer.Option("--summary", help="After the rows, count and share of headlines per topic.")
     ] = False,
@@ -118,6 +134,10 @@ def predict_cli(
     ] = False,
 ) -> None:
     """Classify headlines from files or standard input, in input order."""
+    if (dask is not None or output_dir is not None) and coverage is not None:
+        error("--coverage is not available with --dask or --output; classify to stdout", code=2)
+    if per_topic_coverage and coverage is None:
+        error("--per-topic-coverage needs --coverage P", code=2)
     if dask is not None or output_dir is not None:
         _predict_partitioned(inputs, model_path, dask, output_dir, text_col, top_k, fmt)
         return
@@ -136,7 +156,12 @@ def predict_cli(
         error("give --split or --no-split, not both", code=2)
     model = load_model(model_path, allow_pickle)
     options = PredictOptions(
-        top_k=top_k, min_confidence=min_confidence, uncertain_label=uncertain_label, explain=explain
+        top_k=top_k,
+        min_confidence=min_confidence,
+        uncertain_label=uncertain_label,
+        explain=explain,
+        coverage=coverage,
+        per_topic_coverage=per_topic_coverage,
     )
     fmt = fmt or (OutputFormat.table if sys.stdout.isatty() else OutputFormat.jsonl)
     with headline_progress() as on_batch:

@@ -20,6 +20,7 @@ from classify.cli._common import (
     say,
     warn,
 )
+from classify.io.labelled import LABEL_SEP
 from classify.training.selftrain import DEFAULT_ROUNDS, DEFAULT_THRESHOLD
 
 
@@ -110,6 +111,27 @@ def train_cli(
             help="Passes over DATA when streaming [default: 2; 1 from 500,000 rows].",
         ),
     ] = None,
+    label_sep: Annotated[
+        str,
+        typer.Option(
+            "--label-sep",
+            metavar="SEP",
+            help="Between the topics of a label cell that holds several (economy|diplomacy): such data "
+            "trains a multi-label model. An empty string: a cell is one topic. JSON Lines labels may "
+            "also be lists.",
+        ),
+    ] = LABEL_SEP,
+    min_precision: Annotated[
+        float | None,
+        typer.Option(
+            "--min-precision",
+            min=0.0,
+            max=1.0,
+            metavar="P",
+            help="Multi-label data: choose each topic's threshold for this precision (the most recall "
+            "that reaches it) instead of for the best F1.",
+        ),
+    ] = None,
 ) -> None:
     """Train a model on a labelled file and save it (--unlabelled POOL: self-training)."""
     output = output or old_output
@@ -134,6 +156,8 @@ def train_cli(
             pool_text_col=pool_text_col,
             threshold=threshold,
             rounds=rounds,
+            label_sep=label_sep or None,
+            min_precision=min_precision,
             on_info=info,
             on_warning=warn,
         )
@@ -147,6 +171,10 @@ def train_cli(
         columns = f"{result.columns[0]} -> {result.columns[1]}" if result.columns else ""
         say(f"trained on {result.n_rows} rows ({columns}) in {result.seconds:.1f}s")
     say(f"topics ({len(result.counts)}): {topics}")
+    thresholds = result.model.thresholds()
+    if thresholds is not None:
+        cuts = ", ".join(f"{t} {v:.2f}" for t, v in thresholds.values.items())
+        say(f"multi-label: a topic is a label from its threshold ({thresholds.rule}): {cuts}")
     say(f"saved {result.path}")
 
 

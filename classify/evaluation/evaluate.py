@@ -50,6 +50,11 @@ class Evaluation:
     near_duplicates: dict[str, Any] | None = None
     #: ``macro`` and ``weighted`` averages of precision, recall and f1 over the true topics.
     averages: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: With a coverage: :meth:`classify.evaluation.sets.SetScores.to_dict`; ``set_curve``: other targets.
+    sets: dict[str, Any] | None = None
+    set_curve: list[dict[str, float]] | None = None
+    #: Multi-label data: :meth:`classify.evaluation.sets.MultiLabelScores.to_dict` (others: first topic).
+    multilabel: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the ``--format json`` output)."""
@@ -65,6 +70,13 @@ class Evaluation:
             **({"split": self.split} if self.split else {}),
             **({"near_duplicates": self.near_duplicates} if self.near_duplicates is not None else {}),
             **({"settings": self.settings} if self.settings else {}),
+            **(self.sets or {}),
+            **({"set_curve": self.set_curve} if self.set_curve else {}),
+            **(
+                {"micro_f1": self.multilabel["micro_f1"], "multilabel": self.multilabel}
+                if self.multilabel
+                else {}
+            ),
         }
 
 
@@ -298,6 +310,8 @@ def cross_validate(
     splits: Splits | None = None,
     run: FoldRunner | None = None,
     stream: bool = False,
+    coverage: float | None = None,
+    per_topic_coverage: bool = False,
     **how: Unpack[SplitOptions],
 ) -> CrossValidation:
     """Cross-validate the pipeline on ``data``: grouped k-fold by default, or a date split.
@@ -314,6 +328,10 @@ def cross_validate(
         Fit each fold by streaming training (:func:`classify.training.stream.fit_stream`, its default
         settings, passes as for all the rows), the model ``classify train`` builds for an archive;
         ``params`` must then be unset.
+    coverage, per_topic_coverage
+        Also score prediction sets for this coverage (:mod:`classify.evaluation.sets`: each fold
+        trains a full model, calibration scores included). Multi-label data is always scored so,
+        with its ``labels``.
     **how
         How to split (``folds``, ``group``, ``threshold``, ``split_by_date``, ``date_col``): see
         :func:`classify.evaluation.splits.make_splits`.
@@ -340,6 +358,8 @@ def cross_validate(
         fit: Callable[[Sequence[str], Sequence[str]], Any] = functools.partial(fit_stream, settings=streaming)
     else:
         fit = functools.partial(fit_pipeline, params=settings)
+    if not stream and (coverage is not None or data.multilabel):
+        return _cross_validate_sets(data, splits, settings, coverage, per_topic_coverage, run)
     oof = predict_splits(data, splits, fit, run=run)
     mode = "date split" if splits.split == SPLIT_DATE else "cross-validation"
     evaluation = score_splits(data, splits, oof, mode=mode, settings=None if stream else settings)
@@ -349,10 +369,35 @@ def cross_validate(
     return CrossValidation(splits, oof, evaluation)
 
 
+def _cross_validate_sets(
+    data: LabelledData,
+    splits: Splits,
+    settings: Settings,
+    coverage: float | None,
+    per_topic: bool,
+    run: FoldRunner | None,
+) -> CrossValidation:
+    """:func:`cross_validate` with sets and ``labels``, each fold a full model."""
+    from classify.evaluation import sets as ev_sets
+
+    folds = ev_sets.fold_sets(data, splits.pairs, settings, run=run, coverage=coverage)
+    predicted = [folds.topics[i] for i in folds.proba.argmax(axis=1)]
+    oof = OutOfFold(folds.rows, predicted, folds.proba, folds.topics, folds.fold)
+    mode = "date split" if splits.split == SPLIT_DATE else "cross-validation"
+    evaluation = score_splits(data, splits, oof, mode=mode, settings=settings)
+    extra = ev_sets.fold_scores(data, folds, coverage, per_topic=per_topic)
+    return CrossValidation(splits, oof, dataclasses.replace(evaluation, **extra))
+
+
 def evaluate_model(
-    model: Model, data: LabelledData, *, label_map: Mapping[str, str] | None = None
+    model: Model,
+    data: LabelledData,
+    *,
+    label_map: Mapping[str, str] | None = None,
+    coverage: float | None = None,
 ) -> Evaluation:
-    """Score an already trained model on labelled data it was not trained on.
+    """Score an already trained model on labelled data it was not trained on (with a coverage, its
+    prediction sets too; a multi-label model's ``labels`` on multi-label data).
 
     ``label_map`` turns the data's labels into the model's topics (``{"Sports": "sport"}``); a label
     that is still no topic but equals one except for case is matched to it, with a warning that says so.
@@ -380,16 +425,25 @@ def evaluate_model(
             f"({', '.join(model.topics)}); map them with {{label_map}} LABEL=TOPIC,...",
             arguments=("label_map",),
         )
-    predicted = [str(t) for t in model.fitted.predict(data.texts)]
-    return score(labels, predicted, mode="held-out")
+    if coverage is None and not (model.multilabel and data.multilabel):
+        predicted = [str(t) for t in model.fitted.predict(data.texts)]
+        return score(labels, predicted, mode="held-out")
+    from classify.evaluation.sets import held_out_scores
+
+    predicted, extra = held_out_scores(model, dataclasses.replace(data, labels=labels), coverage)
+    return dataclasses.replace(score(labels, predicted, mode="held-out"), **extra)
 
 
 def train_and_test(
-    train_data: LabelledData, test_data: LabelledData, *, params: Settings | Mapping[str, Any] | None = None
+    train_data: LabelledData,
+    test_data: LabelledData,
+    *,
+    params: Settings | Mapping[str, Any] | None = None,
+    coverage: float | None = None,
 ) -> Evaluation:
-    """Train on one file and score on another."""
+    """Train on one file and score on another (with a coverage, the prediction sets too)."""
     from classify.training.memory import train
 
     model = train(train_data, params=params).model
-    result = evaluate_model(model, test_data)
+    result = evaluate_model(model, test_data, coverage=coverage)
     return dataclasses.replace(result, mode="train/test")

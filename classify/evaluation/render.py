@@ -47,12 +47,45 @@ def evaluation_text(result: Evaluation, *, source: str) -> str:
         lines.append(
             f"{topic:<{width}}  {s['precision']:9.3f}  {s['recall']:6.3f}  {s['f1']:5.3f}  {s['support']:7d}"
         )
+    lines.extend(sets_lines(result))
     confusions = list(_top_confusions(result, 5))
     if confusions:
         lines.append("")
         lines.append("most confused (true -> predicted: rows)")
         lines.extend(f"  {t} -> {p}: {n}" for t, p, n in confusions)
     return "\n".join(lines) + "\n"
+
+
+def sets_lines(result: Evaluation) -> list[str]:
+    """Prediction sets and multi-label ``labels``, where they were scored."""
+    lines: list[str] = []
+    if result.sets:
+        s = result.sets
+        kind = "per-topic " if s.get("per_topic_coverage") else ""
+        lines += [
+            "",
+            f"prediction sets at {kind}coverage {s['target_coverage']:g}: coverage {s['coverage']:.3f}   "
+            f"mean size {s['mean_set_size']:.2f}   single topic {s['singleton_share']:.1%}",
+            "  coverage per topic: " + ", ".join(f"{t} {c:.3f}" for t, c in s["coverage_per_topic"].items()),
+        ]
+    if result.multilabel:
+        m = result.multilabel
+        lines += [
+            "",
+            f"labels (every topic; the scores above are of the first): micro-F1 {m['micro_f1']:.3f}   "
+            f"macro-F1 {m['macro_f1']:.3f}   subset accuracy {m['subset_accuracy']:.3f}   "
+            f"Hamming loss {m['hamming_loss']:.4f}",
+        ]
+        width = max([len("topic"), *(len(t) for t in m["per_topic"])])
+        lines.append(f"{'topic':<{width}}  precision  recall     f1  support  threshold")
+        for topic, t in m["per_topic"].items():
+            cut = m["thresholds"].get(topic)
+            lines.append(
+                f"{topic:<{width}}  {t['precision']:9.3f}  {t['recall']:6.3f}  {t['f1']:5.3f}  "
+                f"{t['support']:7d}  " + (f"{cut:9.3f}" if cut is not None else "")
+            )
+        lines.append(f"  thresholds: {m['threshold_rule']} (of the last fold's model, on cross-validation)")
+    return lines
 
 
 def split_lines(result: Evaluation) -> list[str]:

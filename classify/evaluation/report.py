@@ -232,7 +232,14 @@ def render_files(report: Report) -> dict[str, bytes]:
         "report.md": report_markdown(report).encode("utf-8"),
         "confusion.png": _png(confusion_figure(report.evaluation)),
         "calibration.png": _png(calibration_figure(report.confidence, report.correct, report.ece)),
+        **({"sets.png": _png(_sets_figure(report.evaluation))} if report.evaluation.set_curve else {}),
     }
+
+
+def _sets_figure(evaluation: Evaluation) -> Figure:
+    from classify.evaluation.sets import coverage_figure
+
+    return coverage_figure(evaluation.set_curve or [], (evaluation.sets or {}).get("target_coverage"))
 
 
 def write_report(report: Report, folder: Path) -> list[Path]:
@@ -410,6 +417,11 @@ def report_markdown(report: Report) -> str:
         f"({CALIBRATION_BINS} equal-width bins; 0 is perfect)."
     )
     out += ["", "![Reliability diagram](calibration.png)", ""]
+    if ev.set_curve:
+        from classify.evaluation.render import sets_lines
+
+        out += ["## Prediction sets and labels", "", *(f"    {line}" for line in sets_lines(ev) if line)]
+        out += ["", "![Coverage against mean set size](sets.png)", ""]
     out += ["## Heaviest n-grams per topic", ""]
     if report.top_features:
         out.append("Largest positive weights of the linear classifier fitted on all rows.")

@@ -30,6 +30,9 @@ from classify.progress import report
 if TYPE_CHECKING:
     import pandas as pd
 
+#: Between the topics of a label cell that holds several (``economy|diplomacy``).
+LABEL_SEP = "|"
+
 
 @dataclass(frozen=True)
 class LabelledData:
@@ -51,6 +54,9 @@ class LabelledData:
         Notes for the user about what reading changed (the front end shows them).
     frame
         All columns of the kept rows (pandas DataFrame), for features such as a date split.
+    label_sets
+        Multi-label data: every topic of each row, the first being its ``labels`` entry (the primary
+        topic, which single-label scores use); ``None`` when each row has one topic.
     """
 
     texts: list[str]
@@ -62,6 +68,16 @@ class LabelledData:
     truncated: int = 0
     warnings: tuple[str, ...] = ()
     frame: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    label_sets: tuple[tuple[str, ...], ...] | None = None
+
+    @property
+    def multilabel(self) -> bool:
+        """Whether some row has more than one topic."""
+        return self.label_sets is not None
+
+    def topic_sets(self) -> list[tuple[str, ...]]:
+        """Every topic of each row (one each for single-label data)."""
+        return list(self.label_sets) if self.label_sets is not None else [(t,) for t in self.labels]
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -69,8 +85,9 @@ class LabelledData:
     def counts(self) -> dict[str, int]:
         """Rows per topic, largest first (ties by name)."""
         out: dict[str, int] = {}
-        for label in self.labels:
-            out[label] = out.get(label, 0) + 1
+        for row in self.topic_sets():
+            for label in row:
+                out[label] = out.get(label, 0) + 1
         return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
 
     def without_small_topics(self, min_count: int) -> tuple[LabelledData, dict[str, int]]:
@@ -79,17 +96,25 @@ class LabelledData:
         dropped = {t: n for t, n in counts.items() if n < min_count}
         if not dropped:
             return self, {}
-        keep = [i for i, label in enumerate(self.labels) if label not in dropped]
+        # A row keeps its other topics; it goes when none is left.
+        sets = [tuple(t for t in row if t not in dropped) for row in self.topic_sets()]
+        keep = [i for i, row in enumerate(sets) if row]
         frame = None if self.frame is None else self.frame.iloc[keep].reset_index(drop=True)
+        kept_sets = tuple(sets[i] for i in keep)
         kept = dataclasses.replace(
-            self, texts=[self.texts[i] for i in keep], labels=[self.labels[i] for i in keep], frame=frame
+            self,
+            texts=[self.texts[i] for i in keep],
+            labels=[row[0] for row in kept_sets],
+            frame=frame,
+            label_sets=kept_sets if any(len(row) > 1 for row in kept_sets) else None,
         )
         return kept, dropped
 
     def fingerprint(self) -> str:
         """SHA-256 of the (text, label) pairs: identifies the training data inside a saved model."""
         digest = hashlib.sha256()
-        for text, label in zip(self.texts, self.labels, strict=True):
+        labels = self.labels if self.label_sets is None else ["|".join(s) for s in self.label_sets]
+        for text, label in zip(self.texts, labels, strict=True):
             digest.update(text.encode("utf-8"))
             digest.update(b"\t")
             digest.update(label.encode("utf-8"))
@@ -146,6 +171,7 @@ def load_labelled(
     *,
     text_col: str | None = None,
     label_col: str | None = None,
+    label_sep: str | None = LABEL_SEP,
 ) -> LabelledData:
     """Read a labelled headline file.
 
@@ -155,6 +181,10 @@ def load_labelled(
         CSV, TSV or JSON Lines file (format from the extension, else sniffed).
     text_col, label_col
         Column names; by default the first of ``headline/title/text`` and ``label/topic/category/class``.
+    label_sep
+        Between the topics of a label cell that holds several (``economy|diplomacy``; ``None``: a cell
+        is one topic whatever it holds). In JSON Lines a label may also be a list of topics. Data with
+        such cells is multi-label (:attr:`LabelledData.label_sets`).
 
     Returns
     -------
@@ -198,18 +228,22 @@ def load_labelled(
             f"{path}: text and label column are both '{tcol}'; pass {{text_col}} and {{label_col}}",
             arguments=("text_col", "label_col"),
         )
+    if label_sep == "":
+        raise ValueError("label_sep is empty; give a separator such as '|', or None")
     texts: list[str] = []
     labels: list[str] = []
+    sets: list[tuple[str, ...]] = []
     kept: list[list[str]] = []
     truncated: list[int] = []
     for row in rows:
         text, cut = headline_text(cell_text(row.cells.get(tcol)))
-        label = cell_text(row.cells.get(lcol)).strip()
+        topics = split_label(row.cells.get(lcol), label_sep)
         if cut:
             truncated.append(row.line)
-        if text and label:
+        if text and topics:
             texts.append(text)
-            labels.append(label)
+            labels.append(topics[0])
+            sets.append(topics)
             kept.append([cell_text(row.cells.get(c)) for c in columns])
     notes: tuple[str, ...] = ()
     if truncated:
@@ -224,7 +258,19 @@ def load_labelled(
         truncated=len(truncated),
         warnings=notes,
         frame=pd.DataFrame(kept, columns=columns),
+        label_sets=tuple(sets) if any(len(t) > 1 for t in sets) else None,
     )
+
+
+def split_label(value: object, sep: str | None = LABEL_SEP) -> tuple[str, ...]:
+    """The topics of a label cell: a JSON list's items, or the text split at ``sep``; stripped, empty
+    ones dropped, repeats dropped (first kept), in the order written (the first is the primary)."""
+    if isinstance(value, list):
+        parts = [cell_text(v) for v in value]
+    else:
+        text = cell_text(value)
+        parts = text.split(sep) if sep and sep in text else [text]
+    return tuple(dict.fromkeys(p.strip() for p in parts if p.strip()))
 
 
 #: Past this many topics, more than a tenth of the rows being topics is refused: a few rows a topic
@@ -276,6 +322,9 @@ def concat_labelled(parts: Sequence[LabelledData]) -> LabelledData:
         label_col=first.label_col,
         skipped=sum(p.skipped for p in parts),
         truncated=sum(p.truncated for p in parts),
+        label_sets=tuple(row for p in parts for row in p.topic_sets())
+        if any(p.multilabel for p in parts)
+        else None,
     )
 
 

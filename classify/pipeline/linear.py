@@ -79,7 +79,9 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
         Training keeps its model's reference statistics from them; model files do not store them.
     """
 
-    def fit(self, X: Any, y: Any, word_projection: Any = None, word_vectors: float = 0.0) -> TopicClassifier:
+    def fit(
+        self, X: Any, y: Any, word_projection: Any = None, word_vectors: float = 0.0, groups: Any = None
+    ) -> TopicClassifier:
         """Fit on features ``X`` (sparse) and topics ``y``.
 
         Parameters
@@ -95,12 +97,18 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
             scaled to a norm of about ``word_vectors``, are fitted as extra columns beside ``X``; since
             they are linear in ``X``, their weights are then folded back onto ``X``'s columns
             (:func:`fold_vector_columns`), so the fitted model has ``X``'s width and nothing else.
+        groups
+            Rows of one group (copies of one headline, one per topic, in multi-label training) are
+            kept in one calibration fold, so that held-out probabilities are truly held out.
+
+        With ``svm``, the held-out probabilities the temperature was fitted on are kept in
+        ``oof_proba_`` (rows ``oof_rows_``; not saved in model files) for the conformal calibration.
         """
         if word_vectors > 0 and self.loss != "stack":
             if word_projection is None:
                 raise ValueError("word_vectors needs word_projection")
             columns, widened = VectorColumns.fit_append(X, word_projection, word_vectors)
-            self.fit(widened, y)
+            self.fit(widened, y, groups=groups)
             coef, intercept = columns.fold(np.asarray(self.coef_, dtype=np.float64), self.intercept_)
             self.coef_ = weights_layout(coef)
             self.intercept_ = np.asarray(intercept, dtype=np.float32)
@@ -112,6 +120,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
         counts = np.bincount(codes)
         folds = min(CALIBRATION_FOLDS, int(counts.min()))
         loss = self.loss
+        self.oof_proba_: np.ndarray | None = None
+        self.oof_rows_: np.ndarray | None = None
         heldout = None
         if loss == "svm" and folds < 2 and len(codes) <= HOLDOUT_ABOVE:
             # A topic with one row cannot be calibrated on held-out scores: logistic regression gives
@@ -133,16 +143,21 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
             temperature, how = 1.0, "stack blend"
         elif loss == "svm":
             if len(codes) > HOLDOUT_ABOVE:
-                fit_rows, held = self._holdout(codes)
+                fit_rows, held = self._holdout(codes, groups)
                 coef, intercept = self._fit_linear("sgd", X[fit_rows], codes[fit_rows], len(classes))
                 scores = _scores(X[held], coef, intercept)
                 temperature, how = fit_temperature(scores, codes[held]), "held-out slice"
+                self.oof_rows_ = held
                 heldout = (softmax(scores / temperature).astype(np.float32), codes[held])
             else:
                 from sklearn.model_selection import StratifiedKFold
 
                 scores = np.zeros((len(codes), len(classes)), dtype=np.float64)
-                splits = StratifiedKFold(n_splits=folds).split(codes, codes)
+                splits = (
+                    StratifiedKFold(n_splits=folds).split(codes, codes)
+                    if groups is None
+                    else group_folds(codes, groups, folds, self.random_state)
+                )
                 for number, (train_idx, test_idx) in enumerate(splits, start=1):
                     report(f"calibrating {number}/{folds}")
                     c, b = self._fit_linear("svm", X[train_idx], codes[train_idx], len(classes))
@@ -151,6 +166,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
                 heldout = (softmax(scores / temperature).astype(np.float32), codes)
                 coef, intercept = self._fit_linear("svm", X, codes)
                 how = "cross-validated scores"
+            self.oof_proba_ = softmax(scores / temperature)
         else:
             raise ValueError(f"loss={self.loss!r}: expected 'svm', 'logreg' or 'stack'")
         self.classes_ = classes
@@ -161,11 +177,17 @@ class TopicClassifier(ClassifierMixin, BaseEstimator, LinearScores):
         self.heldout_ = heldout
         return self
 
-    def _holdout(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _holdout(self, codes: np.ndarray, groups: Any = None) -> tuple[np.ndarray, np.ndarray]:
         from sklearn.model_selection import train_test_split
 
         rows = np.arange(len(codes))
         size = min(HOLDOUT_MAX, max(int(len(codes) * HOLDOUT_FRACTION), 2 * int(codes.max() + 1)))
+        if groups is not None:  # whole groups held out: a random share of the groups
+            names, group = np.unique(np.asarray(groups), return_inverse=True)
+            rng = np.random.default_rng(self.random_state)
+            held_groups = rng.random(len(names)) < size / len(codes)
+            held = held_groups[group]
+            return rows[~held], rows[held]
         fit_rows, held = train_test_split(
             rows, test_size=size, stratify=codes, random_state=self.random_state
         )
@@ -303,6 +325,29 @@ class VectorColumns:
         Wz = coef[:, n:] * (self.scale / self.sd)
         folded = coef[:, :n] + np.asarray((self.projection @ Wz.T).T)
         return folded, np.asarray(intercept, dtype=np.float64) - Wz @ self.mu
+
+
+def group_folds(
+    codes: np.ndarray, groups: Any, folds: int, random_state: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Calibration folds that keep each group's rows together, stratified by each group's first row.
+
+    scikit-learn's ``StratifiedGroupKFold`` does this too, but scores every group against every fold
+    in a Python loop: 45 s more for the default model's 30,000 headlines, against none here.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    _, first, inverse = np.unique(np.asarray(groups), return_index=True, return_inverse=True)
+    first_codes = codes[first]
+    fold_of = np.empty(len(first), dtype=np.int64)
+    with warnings.catch_warnings():
+        # A topic that is some groups' second topic only has fewer first rows than folds: fine here.
+        warnings.simplefilter("ignore", UserWarning)
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=random_state)
+        for f, (_, test) in enumerate(splitter.split(first_codes, first_codes)):
+            fold_of[test] = f
+    row_fold = fold_of[inverse.reshape(-1)]
+    return [(np.flatnonzero(row_fold != f), np.flatnonzero(row_fold == f)) for f in range(folds)]
 
 
 def fit_temperature(scores: np.ndarray, codes: np.ndarray) -> float:

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     import numpy as np
     from sklearn.pipeline import Pipeline
 
+    from classify.pipeline.sets import Conformal, Thresholds
+
 #: What classify 0.1's pickled payloads call themselves (today's files: :mod:`classify.pipeline.modelfile`).
 MODEL_FORMAT = "classify-model"
 
@@ -63,9 +65,16 @@ def as_settings(params: Settings | Mapping[str, Any] | None) -> Settings:
 
 
 def fit_pipeline(
-    texts: Sequence[str], labels: Sequence[str], params: Settings | Mapping[str, Any] | None = None
+    texts: Sequence[str],
+    labels: Sequence[str],
+    params: Settings | Mapping[str, Any] | None = None,
+    *,
+    groups: Sequence[int] | None = None,
 ) -> Pipeline:
     """Build the pipeline from ``params`` and fit it on headlines and their topics.
+
+    ``groups`` (one per row) keeps the rows of a group in one calibration fold: multi-label training
+    gives a headline one row per topic, all of one group.
 
     With the stack's ``emb`` view or ``word_vectors``, the classifier also gets the fitted
     vocabulary's static word vectors (:func:`classify.pipeline.embeddings.word_projection`), so the steps
@@ -85,9 +94,15 @@ def fit_pipeline(
         from classify.pipeline.embeddings import word_projection
 
         projection = word_projection(features.word_vocabulary_, X.shape[1])
-        clf.fit(X, topics, word_projection=projection, word_vectors=0.0 if stack else settings.word_vectors)
+        clf.fit(
+            X,
+            topics,
+            word_projection=projection,
+            word_vectors=0.0 if stack else settings.word_vectors,
+            groups=groups,
+        )
         return pipeline
-    clf.fit(X, topics)
+    clf.fit(X, topics, groups=None if groups is None else list(groups))
     return pipeline
 
 
@@ -138,6 +153,53 @@ class Model:
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Probability of each topic for each text (rows sum to 1)."""
         return self._fitted.predict_proba(list(texts))
+
+    @property
+    def name(self) -> str:
+        """The model file it was read from, or ``the model`` (for messages)."""
+        return str(getattr(self._fitted, "source", "") or "the model")
+
+    @property
+    def multilabel(self) -> bool:
+        """Whether the model was trained on several topics per headline (it has ``labels``)."""
+        return "multilabel" in self.meta
+
+    def thresholds(self) -> Thresholds | None:
+        """The per-topic thresholds of a multi-label model (``None``: a single-label model).
+
+        Raises
+        ------
+        ModelError
+            The model file's thresholds are damaged.
+        """
+        from classify.pipeline.sets import Thresholds
+
+        if "multilabel" not in self.meta:
+            return None
+        try:
+            return Thresholds.from_json(self.meta["multilabel"])
+        except (TypeError, ValueError) as exc:
+            raise ModelError(f"{self.name}: damaged model file: {exc}") from None
+
+    def conformal(self) -> Conformal:
+        """The calibration scores prediction sets are cut from.
+
+        Raises
+        ------
+        ModelError
+            The model has none (made by an older classify, or by streaming), or they are damaged.
+        """
+        from classify.pipeline.sets import Conformal
+
+        if "conformal" not in self.meta:
+            raise ModelError(
+                f"{self.name}: has no calibration scores for prediction sets (made by an older "
+                "classify, or by streaming); retrain it with 'classify train' to get sets"
+            )
+        try:
+            return Conformal.from_json(self.meta["conformal"])
+        except (TypeError, ValueError) as exc:
+            raise ModelError(f"{self.name}: damaged model file: {exc}") from None
 
 
 def linear_weights(pipeline: Pipeline) -> dict[str, np.ndarray] | None:

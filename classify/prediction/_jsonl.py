@@ -49,6 +49,14 @@ def _jsonl_lines(batch: ResultBatch) -> list[str]:
         pairs = _pair_table(tuple(names))[at.T].tolist()
         joined = map(", ".join, zip(*pairs, strict=True))
         tails = [t + ', "topics": [' + p + "]" for t, p in zip(tails, joined, strict=True)]
+    for kind, key in (("labels", "labels"), ("sets", "set")):
+        lists = preds.member_lists(kind)
+        if lists is not None and (kind == "labels" or options.coverage is not None):
+            # Each distinct list encoded once (most headlines share a handful of them).
+            encoded = [
+                f', "{key}": [' + ", ".join(names[preds.topics.index(t)] for t in ts) + "]" for ts in lists[0]
+            ]
+            tails = [t + encoded[i] for t, i in zip(tails, lists[1], strict=True)]
     if batch.why is not None:
         tails = [
             t + ', "why": ' + json.dumps(w, ensure_ascii=False) for t, w in zip(tails, batch.why, strict=True)

@@ -46,7 +46,9 @@ class _Predictor:
     bounded on endless input.
     """
 
-    def __init__(self, model: Model, top_k: int, size: int = CACHE_SIZE) -> None:
+    def __init__(
+        self, model: Model, top_k: int, size: int = CACHE_SIZE, options: PredictOptions | None = None
+    ) -> None:
         import numpy as np
 
         if top_k < 1:
@@ -54,6 +56,10 @@ class _Predictor:
         self.model = model
         self.topics = tuple(model.topics)
         self.k = min(top_k, len(self.topics))
+        # Labels and sets are cut from every topic's probability, so then every topic is kept.
+        self.thresholds, self.cuts = _cuts(model, options or PredictOptions())
+        if self.thresholds is not None or self.cuts is not None:
+            self.k = len(self.topics)
         self.size = size
         self.slots: dict[str, int] = {}
         # Grown on demand up to ``size`` rows: a short run never pays for the whole cache.
@@ -79,7 +85,15 @@ class _Predictor:
             at = np.arange(start, start + len(batch), dtype=np.intp)
         else:
             at = np.fromiter(map(known.__getitem__, batch), dtype=np.intp, count=len(batch))
-        return PredictionBatch(batch, self.topics, self.ranked[at], self.proba[at])
+        ranked, proba = self.ranked[at], self.proba[at]
+        labels = sets = None
+        if self.thresholds is not None:
+            labels = proba >= self.thresholds[ranked]
+            labels[:, 0] = True  # the best topic is always one of the labels
+        if self.cuts is not None:
+            sets = (1.0 - proba) <= self.cuts[ranked] + 1e-12
+            sets[:, 0] = True  # and always in the set
+        return PredictionBatch(batch, self.topics, ranked, proba, labels, sets)
 
     def _store(self, headlines: list[str], ranked: np.ndarray, proba: np.ndarray) -> None:
         import numpy as np
@@ -96,8 +110,28 @@ class _Predictor:
         self.slots.update(zip(headlines, range(start, end), strict=True))
 
 
+def _cuts(model: Model, options: PredictOptions) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Per topic (the model's order): the label thresholds of a multi-label model, and the set cuts
+    for ``options.coverage`` (:mod:`classify.pipeline.sets`); ``None`` where not wanted."""
+    thresholds = model.thresholds()
+    labels = None if thresholds is None else thresholds.array(model.topics)
+    if options.coverage is None:
+        return labels, None
+    from classify.pipeline.sets import check_coverage
+
+    check_coverage(options.coverage)
+    cuts = model.conformal().cuts(model.topics, options.coverage, per_topic=options.per_topic_coverage)
+    return labels, cuts
+
+
 def predict_batches(
-    model: Model, headlines: Iterable[str], *, top_k: int = 1, batch_size: int = BATCH_SIZE
+    model: Model,
+    headlines: Iterable[str],
+    *,
+    top_k: int = 1,
+    batch_size: int = BATCH_SIZE,
+    coverage: float | None = None,
+    per_topic_coverage: bool = False,
 ) -> Iterator[PredictionBatch]:
     """Classify headlines lazily, ``batch_size`` at a time, in input order.
 
@@ -115,23 +149,41 @@ def predict_batches(
         How many of the best topics to keep per headline (capped at the model's topics).
     batch_size
         Headlines per batch (at most :data:`CACHE_SIZE`).
+    coverage, per_topic_coverage
+        Add prediction sets for this coverage (:class:`PredictOptions`).
     """
-    predictor = _Predictor(model, top_k)
+    options = PredictOptions(coverage=coverage, per_topic_coverage=per_topic_coverage)
+    predictor = _Predictor(model, top_k, options=options)
     iterator = iter(headlines)
     while batch := list(islice(iterator, min(batch_size, CACHE_SIZE))):
         yield predictor(batch)
 
 
 def predict(
-    model: Model, headlines: Iterable[str], *, top_k: int = 1, batch_size: int = BATCH_SIZE
+    model: Model,
+    headlines: Iterable[str],
+    *,
+    top_k: int = 1,
+    batch_size: int = BATCH_SIZE,
+    coverage: float | None = None,
+    per_topic_coverage: bool = False,
 ) -> Iterator[Prediction]:
     """Classify headlines lazily, in input order: one :class:`Prediction` each.
 
     Headlines are processed ``batch_size`` at a time (:func:`predict_batches`), so the input may be
     an endless stream; a headline seen before is answered from a cache instead of being classified
-    again.
+    again. With ``coverage``, each prediction has its set (``prediction_set``); a multi-label model's
+    predictions have their ``labels``.
     """
-    for batch in predict_batches(model, headlines, top_k=top_k, batch_size=batch_size):
+    batches = predict_batches(
+        model,
+        headlines,
+        top_k=top_k,
+        batch_size=batch_size,
+        coverage=coverage,
+        per_topic_coverage=per_topic_coverage,
+    )
+    for batch in batches:
         yield from batch.predictions()
 
 
@@ -169,7 +221,7 @@ def predict_record_batches(
 
         explainer = Explainer(model)
     # An explanation compares the best topic with the runner-up, so it needs two.
-    predictor = _Predictor(model, max(options.top_k, 2 if explainer else 1))
+    predictor = _Predictor(model, max(options.top_k, 2 if explainer else 1), options=options)
     iterator = iter(records)
     start = 0
     size = min(1024, batch_size)

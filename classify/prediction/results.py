@@ -41,18 +41,35 @@ RESULT_FIELDS: tuple[ResultField, ...] = (
     ResultField(
         "topics", "array", "top_k > 1", "[topic, probability] of the top_k topics.", list[tuple[str, float]]
     ),
+    ResultField(
+        "labels",
+        "array",
+        "multi-label model",
+        "Every topic at or over its threshold, best first (at least the best topic).",
+        list[str],
+    ),
+    ResultField(
+        "set",
+        "array",
+        "coverage",
+        "The prediction set: the topics that hold the true one with probability coverage, best first.",
+        list[str],
+    ),
     ResultField("why", "array", "explain", "The words behind the topic.", list[str]),
 )
 #: Names a result row adds to the input's fields (an input column of such a name is renamed).
 RESULT_KEYS = frozenset(f.name for f in RESULT_FIELDS)
 
 
-def result_fields(options: PredictOptions) -> list[str]:
-    """The names of the prediction's fields that rows made with ``options`` carry, in order."""
+def result_fields(options: PredictOptions, *, labels: bool = False) -> list[str]:
+    """The names of the prediction's fields that rows made with ``options`` carry, in order
+    (``labels``: the model is multi-label)."""
     present = {
         "always": True,
         "min_confidence": options.min_confidence is not None,
         "top_k > 1": options.top_k > 1,
+        "multi-label model": labels,
+        "coverage": options.coverage is not None,
         "explain": options.explain,
     }
     return [f.name for f in RESULT_FIELDS if present[f.when]]
@@ -63,13 +80,16 @@ class Prediction:
     """The topic of one headline.
 
     ``confidence`` is the model's probability for ``topic``; ``topics`` holds the best topics with
-    their probabilities, most likely first (as many as ``top_k`` asked).
+    their probabilities, most likely first (as many as ``top_k`` asked). ``labels`` (a multi-label
+    model) and ``prediction_set`` (when a coverage was asked) are topics, best first.
     """
 
     headline: str
     topic: str
     confidence: float
     topics: tuple[tuple[str, float], ...]
+    labels: tuple[str, ...] | None = None
+    prediction_set: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -87,12 +107,18 @@ class PredictionBatch:
         topic order).
     proba
         ``(n, k)`` float64 array: their probabilities.
+    labels, sets
+        ``(n, k)`` booleans over the ranked columns (then ``k`` is every topic): which topics are the
+        headline's labels (a multi-label model) and which are in its prediction set (a coverage was
+        asked); ``None`` when not computed.
     """
 
     headlines: list[str]
     topics: tuple[str, ...]
     ranked: np.ndarray
     proba: np.ndarray
+    labels: np.ndarray | None = None
+    sets: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.headlines)
@@ -100,11 +126,44 @@ class PredictionBatch:
     def predictions(self) -> Iterator[Prediction]:
         """One :class:`Prediction` per headline."""
         topics = self.topics
-        for headline, best, probs in zip(
-            self.headlines, self.ranked.tolist(), self.proba.tolist(), strict=True
+        labels = self.member_lists("labels")
+        sets = self.member_lists("sets")
+        for i, (headline, best, probs) in enumerate(
+            zip(self.headlines, self.ranked.tolist(), self.proba.tolist(), strict=True)
         ):
             ranked = tuple((topics[j], p) for j, p in zip(best, probs, strict=True))
-            yield Prediction(headline, ranked[0][0], ranked[0][1], ranked)
+            yield Prediction(
+                headline,
+                ranked[0][0],
+                ranked[0][1],
+                ranked,
+                None if labels is None else labels[0][labels[1][i]],
+                None if sets is None else sets[0][sets[1][i]],
+            )
+
+    def member_lists(self, kind: str) -> tuple[list[tuple[str, ...]], list[int]] | None:
+        """The distinct topic lists of ``labels`` or ``sets`` (best first) and each row's index into
+        them, or ``None`` when not computed: the writers format each distinct list once."""
+        import numpy as np
+
+        mask = self.labels if kind == "labels" else self.sets
+        if mask is None:
+            return None
+        topics = self.topics
+        if not len(mask):
+            return [], []
+        # Only the ranks some row uses (sets are the first few ranks; labels nearly so).
+        width = int(np.flatnonzero(mask.any(axis=0))[-1]) + 1
+        keys = np.where(mask[:, :width], self.ranked[:, :width] + 1, 0)
+        base = len(topics) + 1
+        if base**width < 2**62:  # each row as one integer: a 1-d unique is several times faster
+            powers = base ** np.arange(width - 1, -1, -1, dtype=np.int64)
+            _, first, inverse = np.unique(keys @ powers, return_index=True, return_inverse=True)
+            distinct = keys[first]
+        else:
+            distinct, inverse = np.unique(keys, axis=0, return_inverse=True)
+        lists = [tuple(topics[j - 1] for j in row if j) for row in distinct.tolist()]
+        return lists, inverse.reshape(-1).tolist()
 
 
 @dataclass(frozen=True)
@@ -117,6 +176,10 @@ class PredictOptions:
     uncertain_label: str = "uncertain"
     #: Add ``why``: the words that pushed the headline to its topic most.
     explain: bool = False
+    #: Add ``set``: the topics that hold the true one with this probability (None: no sets).
+    coverage: float | None = None
+    #: Cut each topic's part of the sets from its own calibration rows (coverage per topic).
+    per_topic_coverage: bool = False
 
 
 def round_half_even(values: np.ndarray, decimals: int = DECIMALS) -> np.ndarray:
@@ -199,6 +262,10 @@ class ResultBatch:
             self._cached["rounded"] = round_half_even(shown)
         return self._cached["rounded"]
 
+    def field_names(self) -> list[str]:
+        """The prediction's fields of this batch's rows, in order."""
+        return result_fields(self.options, labels=self.predictions.labels is not None)
+
     def topic_names(self) -> list[str]:
         """Each row's topic (the uncertain label where the model is unsure)."""
         topics = self.predictions.topics
@@ -235,6 +302,10 @@ def result_row(
         row["best_guess"] = p.topic
     if options.top_k > 1:
         row["topics"] = [[t, round(prob, DECIMALS)] for t, prob in p.topics[: options.top_k]]
+    if p.labels is not None:
+        row["labels"] = list(p.labels)
+    if options.coverage is not None and p.prediction_set is not None:
+        row["set"] = list(p.prediction_set)
     if why is not None:
         row["why"] = list(why)
     return row

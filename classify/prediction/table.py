@@ -53,7 +53,13 @@ def prediction_table(rows: Iterable[tuple[str, dict[str, Any]]], *, start: int =
     grid.add_column("headline", overflow="fold", ratio=3)
     grid.add_column("topic", style="bold")
     grid.add_column("conf.", justify="right")
-    optional = {"best_guess": "best guess", "topics": "next best", "why": "why"}
+    optional = {
+        "best_guess": "best guess",
+        "topics": "next best",
+        "labels": "labels",
+        "set": "set",
+        "why": "why",
+    }
     shown: list[str] = []
     for n, (headline, row) in enumerate(rows, start=start):
         if n == start:
@@ -65,6 +71,8 @@ def prediction_table(rows: Iterable[tuple[str, dict[str, Any]]], *, start: int =
             value = row[key]
             if key == "topics":
                 value = ", ".join(f"{t} {p:.2f}" for t, p in value[1:])
+            elif key in ("labels", "set"):
+                value = " | ".join(value)
             elif key == "why":
                 value = ", ".join(value)
             cells.append(str(value))

@@ -43,7 +43,7 @@ from typing import IO, TYPE_CHECKING, Any
 from classify.errors import DataError
 from classify.io.reading import cell_text
 from classify.prediction._jsonl import _DECIMALS, _jsonl_lines
-from classify.prediction.results import RESULT_KEYS, result_fields
+from classify.prediction.results import RESULT_KEYS
 from classify.prediction.table import _SURROGATES, _encodable, prediction_table
 
 if TYPE_CHECKING:
@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 
 #: A CSV text cell starting with one of these is read as a formula by spreadsheets (OWASP).
 FORMULA_START = frozenset("=+-@\t\r")
+#: Between the topics of a `labels` or `set` CSV cell (as in a multi-label training file).
+LIST_SEP = "|"
 
 
 def formula_safe(value: Any) -> Any:
@@ -267,7 +269,7 @@ def _csv_line(cells: Sequence[Any]) -> str:
 def _result_columns(batch: ResultBatch) -> list[str]:
     """The CSV columns after the input's own: the result fields, ``topics`` spread over columns."""
     names: list[str] = []
-    for name in result_fields(batch.options):
+    for name in batch.field_names():
         if name == "topics":
             k = min(batch.options.top_k, len(batch.predictions.topics))
             for i in range(2, k + 1):
@@ -314,16 +316,27 @@ def _result_cells(
         for i in range(1, rounded.shape[1]):
             columns.append([topics[j] for j in preds.ranked[:, i].tolist()])
             columns.append([_DECIMALS[q] for q in rounded[:, i].tolist()])
+    for kind in ("labels", "sets"):
+        lists = preds.member_lists(kind)
+        if lists is not None and (kind == "labels" or options.coverage is not None):
+            index = {t: j for j, t in enumerate(preds.topics)}
+            joined = [LIST_SEP.join(topics[index[t]] for t in ts) for ts in lists[0]]
+            if cells:
+                joined = [_csv_cell(j) for j in joined]
+            columns.append([joined[i] for i in lists[1]])
     if batch.why is not None:
         columns.append(guard(["; ".join(w) for w in batch.why]))
     return columns
 
 
 def _flatten(row: dict[str, Any]) -> dict[str, Any]:
-    flat = {k: v for k, v in row.items() if k not in ("topics", "why")}
+    flat = {k: v for k, v in row.items() if k not in ("topics", "why", "labels", "set")}
     for i, (topic, prob) in enumerate(row.get("topics", [])[1:], start=2):
         flat[f"topic_{i}"] = topic
         flat[f"confidence_{i}"] = prob
+    for key in ("labels", "set"):
+        if key in row:
+            flat[key] = LIST_SEP.join(row[key])
     if "why" in row:
         flat["why"] = "; ".join(row["why"])
     return flat

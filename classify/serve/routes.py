@@ -139,7 +139,14 @@ def build_app(settings: ServeSettings, key: str | None, *, model: Model | None =
                 if len(headlines) > settings.max_batch:
                     return too_many(len(headlines))
             served = host.require()  # one model for the whole request, even if a reload swaps it now
-            options = PredictOptions(body.top_k, body.min_confidence, body.uncertain_label, body.explain)
+            options = PredictOptions(
+                body.top_k,
+                body.min_confidence,
+                body.uncertain_label,
+                body.explain,
+                coverage=body.coverage,
+                per_topic_coverage=body.per_topic_coverage,
+            )
             rows = served.classify(headlines, options, deadline)
         except (DataError, ModelError) as exc:
             return error(422, str(exc))

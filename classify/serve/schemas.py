@@ -81,6 +81,13 @@ class ClassifyRequest(BaseModel):
     )
     uncertain_label: str = Field("uncertain", min_length=1, max_length=100)
     explain: bool = Field(False, description="Add `why`: the words that pushed each headline to its topic.")
+    coverage: float | None = Field(
+        None,
+        gt=0.0,
+        lt=1.0,
+        description="Add `set`: the topics that hold the true one with this probability (e.g. 0.9).",
+    )
+    per_topic_coverage: bool = Field(False, description="With `coverage`: hold it for every topic alone.")
 
     @model_validator(mode="after")
     def _one_input(self) -> ClassifyRequest:

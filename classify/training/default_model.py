@@ -9,7 +9,6 @@ the default model's settings change.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -62,20 +61,26 @@ def default_training_data(*, lexicon: bool = True) -> LabelledData:
     from classify.io.labelled import LabelledData, load_labelled
     from classify.io.lexicon import lexicon_rows, read_lexicon
 
-    corpus = load_labelled(corpus_path())
-    # A topic cell may name a second topic (``economy|diplomacy``, data/README.md): until the default
-    # model trains on several topics per headline, it learns the first, the primary topic.
-    if any(SEPARATOR in label for label in corpus.labels):
-        corpus = dataclasses.replace(corpus, labels=[label.split(SEPARATOR, 1)[0] for label in corpus.labels])
+    # A topic cell may name a second topic (``economy|diplomacy``, data/README.md): read as both.
+    corpus = load_labelled(corpus_path(), label_sep=SEPARATOR)
     if not lexicon:
         return corpus
-    extra_texts, extra_labels = lexicon_rows(read_lexicon(lexicon_path(), set(corpus.labels)), LEXICON_WEIGHT)
+    extra_texts, extra_labels = lexicon_rows(
+        read_lexicon(lexicon_path(), set(corpus.counts())), LEXICON_WEIGHT
+    )
+    # A corpus row with a second topic (``economy|diplomacy``, by the datasheet's rules) makes the
+    # default model multi-label: it learns both topics and gives ``labels``; ``labels`` here keep
+    # each row's first topic, which single-label scores use.
+    label_sets = None
+    if corpus.label_sets is not None:
+        label_sets = (*corpus.label_sets, *((label,) for label in extra_labels))
     return LabelledData(
         texts=[*corpus.texts, *extra_texts],
         labels=[*corpus.labels, *extra_labels],
         source=f"{corpus.source} + {LEXICON_NAME}",
         text_col=corpus.text_col,
         label_col=corpus.label_col,
+        label_sets=label_sets,
     )
 
 

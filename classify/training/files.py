@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from classify.errors import UsageError
+from classify.io.labelled import LABEL_SEP
 from classify.pipeline.model import Model, save_model
 from classify.training.selftrain import DEFAULT_ROUNDS, DEFAULT_THRESHOLD
 
@@ -93,6 +94,8 @@ def train_file(
     pool_text_col: str | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     rounds: int = DEFAULT_ROUNDS,
+    label_sep: str | None = LABEL_SEP,
+    min_precision: float | None = None,
     on_progress: Callable[[Any], None] | None = None,
     on_info: Callable[[str], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
@@ -114,6 +117,12 @@ def train_file(
         Streaming training (see :func:`wants_stream`) and its passes.
     pool, pool_text_col, threshold, rounds
         Self-training on the unlabelled headlines of ``pool``.
+    label_sep
+        Between the topics of a label cell that holds several (such data trains a multi-label
+        model; ``None``: a cell is one topic), see :func:`classify.io.labelled.load_labelled`.
+    min_precision
+        Multi-label data: each topic's threshold is the one that reaches this precision (else the
+        one with the best F1).
     on_progress
         Called with each :class:`~classify.training.stream.StreamProgress` when streaming (default:
         reported as :mod:`classify.progress` steps).
@@ -158,7 +167,7 @@ def train_file(
         settings = load_settings_file(config)
     parts = []
     for path in files:
-        part = load_labelled(path, text_col=text_col, label_col=label_col)
+        part = load_labelled(path, text_col=text_col, label_col=label_col, label_sep=label_sep)
         if part.skipped:
             warn(f"{path}: skipped {part.skipped} row(s) with an empty headline or label")
         for note in part.warnings:
@@ -180,7 +189,7 @@ def train_file(
     else:
         from classify.training.memory import train
 
-        result, route = train(labelled, params=params), "memory"
+        result, route = train(labelled, params=params, min_precision=min_precision), "memory"
     save_model(result.model, target)
     return TrainedFile(
         model=result.model,

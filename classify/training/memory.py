@@ -12,6 +12,7 @@ from classify.errors import ClassifyWarning
 from classify.io.labelled import LabelledData, check_trainable, describe_topics
 from classify.pipeline.model import Model, fit_pipeline, make_meta
 from classify.pipeline.settings import Settings
+from classify.training.calibration import calibrate, expand
 from classify.training.reference import reference_stats
 
 #: Topics with fewer rows than this get a warning: as many as evaluate's default folds, so that a
@@ -30,9 +31,18 @@ class TrainResult:
     seconds: float
 
 
-def train(data: LabelledData, *, params: Settings | Mapping[str, Any] | None = None) -> TrainResult:
+def train(
+    data: LabelledData,
+    *,
+    params: Settings | Mapping[str, Any] | None = None,
+    min_precision: float | None = None,
+) -> TrainResult:
     """Fit the pipeline on ``data``, with its reference statistics in the model's metadata
     (:func:`classify.training.reference.reference_stats`).
+
+    Multi-label data (:attr:`~classify.io.labelled.LabelledData.label_sets`) is learnt as one row per
+    topic of a headline, and the model keeps a threshold per topic for ``labels``; every model keeps
+    the held-out scores its prediction sets are cut from (:mod:`classify.training.calibration`).
 
     Parameters
     ----------
@@ -41,6 +51,9 @@ def train(data: LabelledData, *, params: Settings | Mapping[str, Any] | None = N
     params
         Pipeline settings: a :class:`~classify.pipeline.settings.Settings`, or a mapping of overrides of its
         defaults.
+    min_precision
+        Multi-label data: choose each topic's threshold for this precision (the most recall that
+        reaches it) instead of for the best F1.
     """
     check_trainable(data)
     counts = data.counts()
@@ -57,16 +70,22 @@ def train(data: LabelledData, *, params: Settings | Mapping[str, Any] | None = N
         )
     started = time.perf_counter()
     settings = params if isinstance(params, Settings) else Settings.from_mapping(params)
-    pipeline = fit_pipeline(data.texts, data.labels, settings)
+    if min_precision is not None and not 0.0 < min_precision <= 1.0:
+        raise ValueError(f"min_precision {min_precision!r}: expected a number between 0 and 1")
+    rows = expand(data)
+    pipeline = fit_pipeline(rows.texts, rows.labels, settings, groups=rows.groups)
+    calibration = calibrate(pipeline, data, rows, settings, min_precision=min_precision)
     counts = data.counts()
-    reference = reference_stats(pipeline, data.texts, data.labels, settings)
+    # The rows the pipeline was fitted on (one per topic of a headline in multi-label data), which its
+    # held-out probabilities are of.
+    reference = reference_stats(pipeline, rows.texts, rows.labels, settings)
     meta = make_meta(
         topics=[str(t) for t in pipeline.classes_],
         counts=counts,
         data_hash=data.fingerprint(),
         source=data.source,
         settings=settings,
-        extra={"reference": reference.to_meta()},
+        extra={"reference": reference.to_meta(), **calibration.meta()},
     )
     seconds = time.perf_counter() - started
     return TrainResult(

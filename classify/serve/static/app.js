@@ -74,6 +74,8 @@ async function classify(event) {
   const body = { text, split: $("split").checked, from_page: $("page").checked, explain: $("explain").checked, top_k: 2 };
   const min = $("min").value.trim();
   if (min !== "") body.min_confidence = Number(min);
+  const coverage = $("coverage").value.trim();
+  if (coverage !== "") body.coverage = Number(coverage);
   showError("");
   $("go").disabled = true;
   $("status").textContent = "classifying…";
@@ -128,6 +130,9 @@ function renderTable(results) {
       const [name, p] = r.topics[1];
       topic.append(el("span", "next", `next: ${name} ${p.toFixed(2)}`));
     }
+    // Several topics as pills: the model's labels (a multi-label model) and the prediction set.
+    if (r.labels && r.labels.length > 1) topic.append(pills("labels", "labels", r.labels));
+    if (r.set) topic.append(pills("set", `set at ${$("coverage").value.trim()}`, r.set));
     row.append(topic);
 
     const conf = el("td", "conf");
@@ -147,6 +152,19 @@ function renderTable(results) {
     row.append(why);
     tbody.append(row);
   });
+}
+
+function pills(kind, title, topics) {
+  const box = el("div", `pills ${kind}`);
+  box.title = title;
+  box.append(el("span", "pills-name", kind === "set" ? "set" : "also"));
+  topics.forEach((t, i) => {
+    if (kind === "labels" && i === 0) return;  // the first label is the topic itself
+    const pill = el("span", "pill", t);
+    pill.style.borderColor = colourOf(t);
+    box.append(pill);
+  });
+  return box;
 }
 
 function renderChart(results) {
