@@ -87,3 +87,26 @@ def test_keyboard_labelling_undo_and_reload(browser, tmp_path: Path, tiny_model_
     assert rows[2]["topic"] == rows[2]["suggested"]  # the one accepted with Enter
     agreed = sum(r["topic"] == r["suggested"] for r in rows[:4])
     assert accepted.startswith(f"{agreed}/4")
+
+
+def test_topics_past_ten_have_letter_keys(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """0 is the tenth topic; the eleventh and twelfth are a and b (x and u stay skip and undo)."""
+    pool = tmp_path / "pool.txt"
+    pool.write_text("\n".join(TRUTH) + "\n", encoding="utf-8")
+    names = [f"section{i:02d}" for i in range(1, 13)]
+    args = ["pool.txt", "--topics", ",".join(names), "-o", "labels.csv", "--refit-every", "100"]
+    with label_server(args, tmp_path) as (url, _):
+        page = browser.new_page()
+        page.goto(url)
+        buttons = page.locator("#topics button")
+        sync_api.expect(buttons).to_have_count(12)
+        assert buttons.nth(10).locator("kbd").inner_text() == "a"
+        assert buttons.nth(11).locator("kbd").inner_text() == "b"
+        labelled = page.locator("#labelled")
+        for n, key in enumerate(("a", "b", "0"), start=1):
+            page.keyboard.press(key)
+            sync_api.expect(labelled).to_have_text(str(n))
+        page.close()
+    with (tmp_path / "labels.csv").open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["topic"] for r in rows] == ["section11", "section12", "section10"]

@@ -668,3 +668,20 @@ def test_work_past_the_deadline_stops(tiny_model_path: Path) -> None:
     # Another request holds the model past this one's deadline.
     with served.lock, pytest.raises(hosting.RequestTimeout, match="busy"):
         served.classify(SPORT, options, deadline=time.monotonic() + 0.01)
+
+
+def test_the_model_s_topics_are_a_request_option(client: Any) -> None:
+    body = {"headlines": ["Central bank raises rates"]}
+    assert client.post("/v1/classify", json=body).json()["model"]["topics"] == ["economy", "health", "sport"]
+    short = client.post("/v1/classify", json={**body, "model_topics": False}).json()
+    assert set(short["model"]) == {"id"}
+    assert short["results"][0]["topic"] == "economy"
+
+
+def test_the_api_docs_are_counted_under_their_own_routes(client: Any) -> None:
+    for path in ("/docs", "/openapi.json"):
+        assert client.get(path).status_code == 200
+    samples = parse_metrics(client.get("/metrics").text)
+    counted = [name for name in samples if name.startswith("classify_http_requests_total{")]
+    for path in ("/docs", "/openapi.json"):
+        assert any(f'route="{path}"' in name for name in counted), counted

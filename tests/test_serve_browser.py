@@ -231,3 +231,51 @@ def test_the_topic_mix_panel_says_when_the_mix_moved(
         assert errors == []
     finally:
         srv.stop()
+
+
+def test_topics_past_ten_get_their_own_colours_and_the_results_download_as_csv(
+    browser: Any, tmp_path: Path
+) -> None:
+    """A site with fourteen sections: fourteen colours, and the table as a CSV file."""
+    import csv
+
+    from playwright.sync_api import expect
+
+    from classify import load_labelled, save_model, train
+    from tests.conftest import write_csv
+
+    sections = [f"section {chr(97 + i)}" for i in range(14)]
+    rows = [(f"{word} {s} news item number {n}", s) for s in sections for n, word in enumerate("abcdef")]
+    rows = [(f"Word{s[-1]} {h}", s) for h, s in rows]
+    model = save_model(
+        train(load_labelled(write_csv(tmp_path / "s.csv", ["headline", "topic"], rows))).model,
+        tmp_path / "s.model",
+    )
+    srv = start(["--model", str(model)], tmp_path)
+    try:
+        page = browser.new_page()
+        page.goto(srv.url + "/")
+        expect(page.locator("#model")).to_contain_text("14 topics")
+        headlines = [f"Word{s[-1]} {s} report" for s in sections]
+        page.locator("#text").fill("\n".join(headlines))
+        page.locator("#go").click()
+        expect(page.locator("#table tbody tr")).to_have_count(14)
+        chips = page.locator("#table .chip").all()
+        shown = {
+            c.inner_text().strip(): c.evaluate("e => getComputedStyle(e).backgroundColor") for c in chips
+        }
+        assert len(shown) >= 12
+        assert len(set(shown.values())) == len(shown), shown  # no two topics share a colour
+        with page.expect_download() as download:
+            page.locator("#download").click()
+        path = tmp_path / "headlines.csv"
+        download.value.save_as(str(path))
+        with path.open(newline="", encoding="utf-8") as fh:
+            table = list(csv.DictReader(fh))
+        api = httpx.post(f"{srv.url}/v1/classify", json={"headlines": headlines}).json()["results"]
+        assert [r["headline"] for r in table] == headlines
+        assert [r["topic"] for r in table] == [r["topic"] for r in api]
+        assert [float(r["confidence"]) for r in table] == [r["confidence"] for r in api]
+        page.close()
+    finally:
+        srv.stop()

@@ -156,7 +156,8 @@ def build_app(settings: ServeSettings, key: str | None, *, model: Model | None =
             return error(503, f"{exc} of {settings.timeout:g} s; send fewer headlines per request")
         count_topics(rows)
         monitor.observe(served, headlines, rows)
-        return JSONResponse({"model": {"id": served.id, "topics": served.topics}, "results": rows})
+        model = {"id": served.id, "topics": served.topics} if body.model_topics else {"id": served.id}
+        return JSONResponse({"model": model, "results": rows})
 
     def too_many(n: int) -> JSONResponse:
         return error(

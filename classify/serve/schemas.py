@@ -81,6 +81,11 @@ class ClassifyRequest(BaseModel):
     )
     uncertain_label: str = Field("uncertain", min_length=1, max_length=100)
     explain: bool = Field(False, description="Add `why`: the words that pushed each headline to its topic.")
+    model_topics: bool = Field(
+        True,
+        description="Repeat the model's topics in the answer's `model` (false: its id only; a client "
+        "that sends many requests gets the topics once from GET /v1/topics).",
+    )
     coverage: float | None = Field(
         None,
         gt=0.0,
@@ -103,7 +108,11 @@ class ClassifyRequest(BaseModel):
 
 class ModelRef(BaseModel):
     id: str = Field(description="First 16 hex digits of the model file's SHA-256.")
-    topics: list[str]
+    topics: list[str] | None = Field(
+        None,
+        description="The model's topics, unless model_topics is false (then left out).",
+        json_schema_extra=lambda schema: _not_null(schema),
+    )
 
 
 def _result_model() -> type[BaseModel]:

@@ -9,8 +9,45 @@ const PALETTE = ["#1f5fbf", "#2e8540", "#c2410c", "#7c3aed", "#0e7490", "#b91c1c
 const colours = new Map();
 
 function colourOf(topic) {
-  if (!colours.has(topic)) colours.set(topic, PALETTE[colours.size % PALETTE.length]);
+  if (!colours.has(topic)) colours.set(topic, colourNumber(colours.size));
   return colours.get(topic);
+}
+
+// Past the palette, hues a golden angle apart: every topic of a site with thirty sections differs.
+function colourNumber(i) {
+  if (i < PALETTE.length) return PALETTE[i];
+  const hue = Math.round((i * 137.508) % 360);
+  const light = 36 + ((i * 7) % 3) * 6;
+  return `hsl(${hue}, 62%, ${light}%)`;
+}
+
+// The last answer's rows, for the CSV download.
+let lastResults = [];
+
+function csvCell(value) {
+  let text = Array.isArray(value) ? value.map((v) => (Array.isArray(v) ? v.join(" ") : v)).join("|") : String(value ?? "");
+  // A cell a spreadsheet would run as a formula gets a leading ' (as classify predict -f csv does).
+  if (/^[=+\-@\t\r]/.test(text)) text = "'" + text;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+function resultsCsv(results) {
+  const columns = [];
+  results.forEach((r) => Object.keys(r).forEach((k) => { if (!columns.includes(k)) columns.push(k); }));
+  const lines = [columns.map(csvCell).join(",")];
+  results.forEach((r) => lines.push(columns.map((k) => csvCell(r[k])).join(",")));
+  return lines.join("\r\n") + "\r\n";
+}
+
+function downloadCsv() {
+  const blob = new Blob([resultsCsv(lastResults)], { type: "text/csv;charset=utf-8" });
+  const link = el("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = "headlines.csv";
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
 }
 
 function el(tag, className, text) {
@@ -105,6 +142,7 @@ async function classify(event) {
 }
 
 function render(results) {
+  lastResults = results;
   renderTable(results);
   renderChart(results);
   $("results").hidden = results.length === 0;
@@ -276,6 +314,7 @@ async function loadMonitor() {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("form").addEventListener("submit", classify);
+  $("download").addEventListener("click", downloadCsv);
   $("text").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) $("form").requestSubmit();
   });
