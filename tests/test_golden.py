@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import run
+from tests.cli.test_cli import run
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 

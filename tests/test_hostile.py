@@ -22,8 +22,8 @@ from classify.errors import DataError
 from classify.io.labelled import load_labelled
 from classify.io.reading import MAX_TEXT_CHARS, InputReport
 from classify.io.records import iter_records
+from tests.cli.test_cli import run
 from tests.conftest import TINY
-from tests.test_cli import run
 
 
 def records(path: Path, **options: object) -> list[tuple[str, dict[str, object]]]:

@@ -26,9 +26,9 @@ pytest.importorskip("fastapi", reason="the service tests need the serve extra: p
 from classify.paths import install_hint  # noqa: E402
 from classify.prediction.predictor import PredictOptions  # noqa: E402
 from classify.serve import ServeSettings, parse_size  # noqa: E402
+from tests.cli.test_cli import run  # noqa: E402
 from tests.conftest import TINY, write_csv  # noqa: E402
 from tests.serving import Server, start  # noqa: E402
-from tests.test_cli import run  # noqa: E402
 
 KEY = "s3cret-key-for-tests"
 ORIGIN = "http://editor.example"

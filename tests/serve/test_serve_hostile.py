@@ -25,8 +25,8 @@ httpx = pytest.importorskip("httpx", reason="the service tests need httpx: pip i
 pytest.importorskip("fastapi", reason="the service tests need the serve extra: pip install -e '.[test]'")
 
 from tests.conftest import TINY  # noqa: E402
+from tests.serve.test_serve import parse_metrics, replace_atomically, wait_for  # noqa: E402
 from tests.serving import Server, start  # noqa: E402
-from tests.test_serve import parse_metrics, replace_atomically, wait_for  # noqa: E402
 
 ORIGIN = "http://editor.example"
 SPORT = TINY["sport"][:3]

@@ -258,7 +258,7 @@ def test_install_hints_never_name_the_index_s_classify(monkeypatch: pytest.Monke
 
     from classify import paths
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     name = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["name"]
     assert name == paths.DISTRIBUTION == "classify-headlines"
     monkeypatch.chdir(root)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_cli import run
+from tests.cli.test_cli import run
 
 ESC = "\x1b"
 #: An OSC 8 hyperlink: a terminal shows "click" as a link to evil.example.

@@ -190,7 +190,7 @@ def test_train_py_script(tiny_csv: Path, tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     out = tmp_path / "s.joblib"
     proc = subprocess.run(
         [sys.executable, str(root / "train.py"), str(tiny_csv), "-o", str(out)],

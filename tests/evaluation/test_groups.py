@@ -135,7 +135,7 @@ def test_blocked_equals_exact_on_the_shipped_corpus() -> None:
     import csv
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "data" / "headlines.csv"
+    path = Path(__file__).resolve().parents[2] / "data" / "headlines.csv"
     with path.open(newline="", encoding="utf-8") as fh:
         texts = [row["headline"] for row in csv.DictReader(fh)][:6000]
     exact = near_duplicate_groups(texts, method="exact")

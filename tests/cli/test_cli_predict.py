@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import run
+from tests.cli.test_cli import run
 
 
 def jsonl(text: str) -> list[dict[str, object]]:
@@ -141,7 +141,7 @@ def test_split_and_no_split_together(model: str) -> None:
 
 
 def test_shipped_example_page(model: str) -> None:
-    page = Path(__file__).resolve().parents[1] / "examples" / "page.txt"
+    page = Path(__file__).resolve().parents[2] / "examples" / "page.txt"
     result = run("predict", page, "--model", model, "-f", "jsonl", "--from-page")
     assert result.exit_code == 0, result.output
     assert [r["headline"] for r in jsonl(result.stdout)] == [

@@ -14,8 +14,8 @@ from classify.monitoring.stats import compare, estimate_accuracy, snapshot
 from classify.monitoring.window import MonitorWindow, ShiftDetector
 from classify.pipeline.model import Model, load_model, save_model
 from classify.pipeline.reference import ReferenceStats, leave_one_out_oov, oov_shares
+from tests.cli.test_cli import run
 from tests.conftest import TINY
-from tests.test_cli import run
 
 TOPICS = ["a", "b", "c", "d"]
 

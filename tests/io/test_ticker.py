@@ -332,7 +332,7 @@ def test_is_byline(text: str, expected: bool) -> None:
 # ---------------------------------------------------------------------------------------------------
 # acceptance check on the shared example page (not part of the project; skipped when absent)
 
-EXAMPLE_PAGE = Path(__file__).resolve().parents[2] / "shared" / "examples" / "ticker-page.txt"
+EXAMPLE_PAGE = Path(__file__).resolve().parents[3] / "shared" / "examples" / "ticker-page.txt"
 # SHA-256 of the article title expected last, so the page's text need not be copied here.
 EXAMPLE_TITLE_SHA256 = "3f645cec2205bd4aa3bae5c42e984088414d03d0cf8469c0e94ea0744d444cbb"
 

@@ -13,8 +13,8 @@ httpx = pytest.importorskip("httpx", reason="the service tests need httpx: pip i
 pytest.importorskip("fastapi", reason="the service tests need the serve extra: pip install -e '.[test]'")
 
 from tests.conftest import TINY  # noqa: E402
+from tests.serve.test_serve import parse_metrics  # noqa: E402
 from tests.serving import Server, start  # noqa: E402
-from tests.test_serve import parse_metrics  # noqa: E402
 
 WINDOW = 30
 

@@ -37,7 +37,7 @@ def test_schemathesis_finds_nothing(tmp_path: Path, tiny_model_path: Path) -> No
         # hook and the schema's description say it); its other cases are fuzzing's too.
         argv += ["--phases", "examples,fuzzing,stateful"]
         argv += ["--request-timeout", "15", "--no-color", "--suppress-health-check", "all"]
-        root = Path(__file__).resolve().parents[1]
+        root = Path(__file__).resolve().parents[2]
         env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks"}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
         done = subprocess.run(

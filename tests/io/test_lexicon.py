@@ -10,7 +10,7 @@ import pytest
 from classify.errors import DataError
 from classify.io.lexicon import LEXICON_COLUMNS, Entry, lexicon_rows, read_lexicon
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 def topics() -> set[str]:
