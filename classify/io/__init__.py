@@ -7,8 +7,9 @@ imports nothing heavy.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from classify.lazy import exports
 
 #: Public name -> the module of this subpackage that defines it.
 _EXPORTS = {
@@ -80,8 +81,4 @@ __all__ = [
     "stream_format",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = exports(__name__, _EXPORTS)
