@@ -12,8 +12,6 @@ from classify.errors import ClassifyWarning
 from classify.io.labelled import LabelledData, check_trainable, describe_topics
 from classify.pipeline.model import Model, fit_pipeline, make_meta
 from classify.pipeline.settings import Settings
-from classify.training.calibration import calibrate, expand
-from classify.training.reference import reference_stats
 
 #: Topics with fewer rows than this get a warning: as many as evaluate's default folds, so that a
 #: topic that trains without a word is also one that evaluate tests.
@@ -55,6 +53,10 @@ def train(
         Multi-label data: choose each topic's threshold for this precision (the most recall that
         reaches it) instead of for the best F1.
     """
+    # numpy-heavy, and classify's import (every command's start) does not need it until a fit.
+    from classify.training.calibration import calibrate, expand
+    from classify.training.reference import reference_stats
+
     check_trainable(data)
     counts = data.counts()
     few = [t for t, n in counts.items() if n < FEW_ROWS]
