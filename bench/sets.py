@@ -474,6 +474,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     import datetime as dt
     from importlib.metadata import version
 
+    from classify.version import __version__
+
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -491,7 +493,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         {
             "command": command,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "version": version("classify"),
+            "version": __version__,
             "versions": {"mapie": version("mapie"), "crepes": version("crepes")},
         }
     )
