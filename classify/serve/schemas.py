@@ -7,11 +7,14 @@ cannot disagree about it.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
 
 from classify.prediction.results import RESULT_FIELDS
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _whole_number(value: Any) -> Any:
@@ -93,6 +96,21 @@ class ClassifyRequest(BaseModel):
         description="Add `set`: the topics that hold the true one with this probability (e.g. 0.9).",
     )
     per_topic_coverage: bool = Field(False, description="With `coverage`: hold it for every topic alone.")
+
+    @model_validator(mode="after")
+    def _no_lone_surrogates(self) -> ClassifyRequest:
+        # A JSON escape such as "\ud800" decodes to a lone surrogate, which cannot be written back as
+        # UTF-8: in headlines it becomes U+FFFD, as classify predict writes it; in the label or the
+        # pattern, which the answer repeats or runs, it is refused.
+        for name in ("uncertain_label", "split_pattern"):
+            value = getattr(self, name)
+            if isinstance(value, str) and _SURROGATE.search(value):
+                raise ValueError(f"'{name}' holds a lone surrogate (a JSON escape such as \\ud800)")
+        if self.headlines is not None:
+            self.headlines = [_SURROGATE.sub("\ufffd", h) for h in self.headlines]
+        if self.text is not None:
+            self.text = _SURROGATE.sub("\ufffd", self.text)
+        return self
 
     @model_validator(mode="after")
     def _one_input(self) -> ClassifyRequest:

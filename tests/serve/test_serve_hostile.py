@@ -305,3 +305,27 @@ def test_the_schema_says_headlines_or_text(server: Server) -> None:
     assert request["oneOf"] == [{"required": ["headlines"]}, {"required": ["text"]}]
     assert request["properties"]["headlines"]["type"] == "array"  # not nullable: null is refused
     assert both.status_code == 422 and null.status_code == 422
+
+
+def test_a_lone_surrogate_in_a_request_is_no_server_error(server: Server) -> None:
+    """A JSON escape "\\ud800" decodes to a lone surrogate: in a headline it becomes U+FFFD, as
+    classify predict writes it; in the label the answer repeats it is a 422. Never a 500."""
+    raw_body = '{"headlines": ["Stocks \\ud800 fall"]}'
+    answer = httpx.post(
+        f"{server.url}/v1/classify",
+        content=raw_body,
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["results"][0]["headline"] == "Stocks \ufffd fall"
+    text = '{"text": "Stocks fall \\ud800 | Coach sacked"}'
+    split = httpx.post(
+        f"{server.url}/v1/classify", content=text, headers={"Content-Type": "application/json"}
+    )
+    assert split.status_code == 200 and len(split.json()["results"]) == 2
+    label = '{"headlines": ["Stocks fall"], "min_confidence": 0.99, "uncertain_label": "\\ud800"}'
+    refused = httpx.post(
+        f"{server.url}/v1/classify", content=label, headers={"Content-Type": "application/json"}
+    )
+    assert refused.status_code == 422 and "uncertain_label" in refused.json()["error"]
