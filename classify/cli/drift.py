@@ -27,12 +27,15 @@ def drift_cli(
         ),
     ],
     model_path: ModelOpt = None,
-    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format.")] = ReportFormat.text,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", "-f", metavar="FORMAT", help="Output format: text or json.")
+    ] = ReportFormat.text,
     text_col: Annotated[
-        str | None, typer.Option("--text-col", help="Column holding the headline, for table files.")
+        str | None,
+        typer.Option("--text-col", metavar="COL", help="Column holding the headline, for table files."),
     ] = None,
     alpha: Annotated[
-        float, typer.Option("--alpha", min=0.0, max=1.0, help="Significance level of the tests.")
+        float, typer.Option("--alpha", metavar="P", min=0.0, max=1.0, help="Significance level of the tests.")
     ] = _DEFAULTS.alpha,
     write_sample: Annotated[
         Path | None,
@@ -45,7 +48,7 @@ def drift_cli(
         ),
     ] = None,
     sample_size: Annotated[
-        int, typer.Option("--sample-size", min=1, help="Headlines in the --write-sample file.")
+        int, typer.Option("--sample-size", metavar="N", min=1, help="Headlines in the --write-sample file.")
     ] = SAMPLE_SIZE,
     allow_pickle: AllowPickle = False,
 ) -> None:
