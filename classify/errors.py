@@ -14,7 +14,26 @@ from __future__ import annotations
 from collections.abc import Callable
 
 
-class ClassifyError(Exception):
+class _Templated(Exception):
+    """A one-line message naming, as ``{field}``, the library arguments that fix it (the module docs)."""
+
+    def __init__(self, message: str, *, arguments: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.template = message
+        self.arguments = arguments
+
+    def render(self, spell: Callable[[str], str]) -> str:
+        """The message with each marked argument spelled by ``spell`` (e.g. as a CLI flag)."""
+        text = self.template
+        for name in self.arguments:
+            text = text.replace("{" + name + "}", spell(name))
+        return text
+
+    def __str__(self) -> str:
+        return self.render(lambda name: name)
+
+
+class ClassifyError(_Templated):
     """Base class: a problem the user can fix (bad input, missing file, unusable model).
 
     Parameters
@@ -24,18 +43,6 @@ class ClassifyError(Exception):
     arguments
         The argument names marked in ``message``.
     """
-
-    def __init__(self, message: str, *, arguments: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
-        self.template = message
-        self.arguments = arguments
-
-    def render(self, spell: Callable[[str], str]) -> str:
-        """The message with each marked argument spelled by ``spell`` (e.g. as a CLI flag)."""
-        return _spelled(self.template, self.arguments, spell)
-
-    def __str__(self) -> str:
-        return self.render(lambda name: name)
 
 
 class UsageError(ClassifyError):
@@ -70,25 +77,7 @@ class ClusterError(ClassifyError):
     """The Dask cluster cannot be reached or a task failed on it."""
 
 
-class ClassifyWarning(UserWarning):
+class ClassifyWarning(_Templated, UserWarning):
     """Something the user should know that does not stop the work (the command line prints it as one
     ``Warning:`` line; Python callers see it through :mod:`warnings`). Its message names arguments as
     :class:`ClassifyError`'s does."""
-
-    def __init__(self, message: str, *, arguments: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
-        self.template = message
-        self.arguments = arguments
-
-    def render(self, spell: Callable[[str], str]) -> str:
-        """The message with each marked argument spelled by ``spell`` (e.g. as a CLI flag)."""
-        return _spelled(self.template, self.arguments, spell)
-
-    def __str__(self) -> str:
-        return self.render(lambda name: name)
-
-
-def _spelled(template: str, arguments: tuple[str, ...], spell: Callable[[str], str]) -> str:
-    for name in arguments:
-        template = template.replace("{" + name + "}", spell(name))
-    return template
