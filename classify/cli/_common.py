@@ -264,20 +264,11 @@ def load_model(path: Path | None, allow_pickle: bool = False) -> Any:
 def load_labelled(
     path: Path, text_col: str | None, label_col: str | None, min_count: int | None = None
 ) -> Any:
-    from classify.io.labelled import load_labelled as load
+    from classify.io.labelled import read_labelled
 
-    data = load(path, text_col=text_col, label_col=label_col)
-    if data.skipped:
-        warn(f"{path}: skipped {data.skipped} row(s) with an empty headline or label")
-    for note in data.warnings:
-        warn(note)
-    if min_count:
-        data, dropped = data.without_small_topics(min_count)
-        if dropped:
-            from classify.io.labelled import dropped_note
-
-            info(dropped_note(path, dropped, min_count))
-    return data
+    return read_labelled(
+        [path], text_col=text_col, label_col=label_col, min_count=min_count, on_info=info, on_warning=warn
+    )
 
 
 def show_progress() -> bool:
@@ -327,21 +318,6 @@ def progress_display() -> Iterator[None]:
 
         with reporting(show):
             yield
-
-
-@contextlib.contextmanager
-def headline_progress() -> Iterator[Callable[[Any], None]]:
-    """A live count of headlines on stderr for long runs, only when stderr is a terminal: yields the
-    callback to call with each batch."""
-    if not show_progress():
-        yield lambda batch: None
-        return
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    columns = (SpinnerColumn(), TextColumn("{task.completed:,} headlines"), TimeElapsedColumn())
-    with Progress(*columns, transient=True, console=stderr_console()) as progress:
-        task = progress.add_task("classify", total=None)
-        yield lambda batch: progress.update(task, advance=len(batch))
 
 
 def stderr_console() -> Any:

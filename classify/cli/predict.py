@@ -16,9 +16,9 @@ from classify.cli._common import (
     OutputFormat,
     error,
     handle_errors,
-    headline_progress,
     info,
     load_model,
+    progress_display,
     warn,
 )
 from classify.io.formats import TEXT_COLUMNS
@@ -164,7 +164,7 @@ def predict_cli(
         per_topic_coverage=per_topic_coverage,
     )
     fmt = fmt or (OutputFormat.table if sys.stdout.isatty() else OutputFormat.jsonl)
-    with headline_progress() as on_batch:
+    with progress_display():
         run = predict_files(
             model,
             sources,
@@ -176,7 +176,6 @@ def predict_cli(
             pattern=split,
             from_page=from_page,
             formula_guard=not verbatim_csv,
-            on_batch=on_batch,
         )
     for note in run.warnings:
         warn(note)

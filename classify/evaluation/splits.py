@@ -161,8 +161,8 @@ def make_splits(
     settings: dict[str, Any] = {"folds": folds, "random_state": RANDOM_STATE, "grouped": group}
     # Topics with fewer rows than folds are split out first: their rows join every training fold.
     untested = untested_topics(data, folds)
-    testable = np.flatnonzero(~np.isin(all_labels, list(untested)))
-    always = np.flatnonzero(np.isin(all_labels, list(untested)))
+    rare = np.isin(all_labels, list(untested))
+    testable, always = np.flatnonzero(~rare), np.flatnonzero(rare)
     labels, group_ids = all_labels[testable], groups.ids[testable]
     rows = np.arange(len(labels))
     if untested:

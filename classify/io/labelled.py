@@ -311,6 +311,37 @@ def check_trainable(data: LabelledData, *, min_rows: int = 2) -> None:
         )
 
 
+def read_labelled(
+    paths: Sequence[Path | str],
+    *,
+    text_col: str | None = None,
+    label_col: str | None = None,
+    label_sep: str | None = LABEL_SEP,
+    min_count: int | None = None,
+    on_info: Callable[[str], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
+) -> LabelledData:
+    """One or more labelled files read as one, less the topics under ``min_count`` rows, with what
+    reading changed (skipped rows, notes, dropped topics) told through the callbacks: the one way every
+    command that trains or evaluates reads its data."""
+    info = on_info or (lambda _: None)
+    warn = on_warning or (lambda _: None)
+    parts = []
+    for path in paths:
+        part = load_labelled(path, text_col=text_col, label_col=label_col, label_sep=label_sep)
+        if part.skipped:
+            warn(f"{path}: skipped {part.skipped} row(s) with an empty headline or label")
+        for note in part.warnings:
+            warn(note)
+        parts.append(part)
+    data = parts[0] if len(parts) == 1 else concat_labelled(parts)
+    if min_count:
+        data, dropped = data.without_small_topics(min_count)
+        if dropped:
+            info(dropped_note(paths[0], dropped, min_count))
+    return data
+
+
 def concat_labelled(parts: Sequence[LabelledData]) -> LabelledData:
     """Several labelled files as one (their rows in order; the first file's column names)."""
     first = parts[0]

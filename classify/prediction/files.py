@@ -9,7 +9,7 @@ reading, prediction and writing, so that none of them has a copy of it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -18,8 +18,9 @@ from classify.io.reading import InputReport
 from classify.io.records import iter_records
 from classify.pipeline.model import Model
 from classify.prediction.predictor import predict_record_batches
-from classify.prediction.results import PredictOptions, ResultBatch
+from classify.prediction.results import PredictOptions
 from classify.prediction.writers import get_writer
+from classify.progress import report
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,6 @@ def predict_files(
     pattern: str | None = None,
     from_page: bool = False,
     formula_guard: bool = True,
-    on_batch: Callable[[ResultBatch], None] | None = None,
 ) -> PredictRun:
     """Classify every headline of ``sources`` in input order and write the rows to ``out``.
 
@@ -72,12 +72,10 @@ def predict_files(
         How the input is read (:func:`classify.io.records.iter_records`).
     formula_guard
         Guard CSV cells that spreadsheets would run as formulas.
-    on_batch
-        Called after each batch is written (progress).
     """
-    report = InputReport()
+    issues = InputReport()
     records = iter_records(
-        sources, text_col=text_col, split=split, pattern=pattern, from_page=from_page, report=report
+        sources, text_col=text_col, split=split, pattern=pattern, from_page=from_page, report=issues
     )
     writer = get_writer(fmt, out, formula_guard=formula_guard)
     counts: Counter[str] = Counter()
@@ -86,10 +84,9 @@ def predict_files(
         writer.write_batch(batch)
         counts.update(batch.topic_names())
         rows += len(batch)
-        if on_batch is not None:
-            on_batch(batch)
+        report(f"classified {rows:,} headlines")
     writer.close()
-    warnings = list(report.warnings())
+    warnings = list(issues.warnings())
     if writer.replaced:
         warnings.append(
             f"{writer.replaced} row(s) held text that cannot be written as {writer.encoding} (such as a "

@@ -158,28 +158,22 @@ def train_file(
                 "{unlabelled} trains in memory; drop it or {stream}", arguments=("unlabelled", "stream")
             )
         return _train_streaming(data, target, text_col, label_col, passes, on_progress, warn)
-    from classify.io.labelled import concat_labelled, load_labelled
+    from classify.io.labelled import read_labelled
 
     settings = None
     if config is not None:
         from classify.pipeline.settings import load_settings_file
 
         settings = load_settings_file(config)
-    parts = []
-    for path in files:
-        part = load_labelled(path, text_col=text_col, label_col=label_col, label_sep=label_sep)
-        if part.skipped:
-            warn(f"{path}: skipped {part.skipped} row(s) with an empty headline or label")
-        for note in part.warnings:
-            warn(note)
-        parts.append(part)
-    labelled = parts[0] if len(parts) == 1 else concat_labelled(parts)
-    if min_count:
-        labelled, dropped = labelled.without_small_topics(min_count)
-        if dropped:
-            from classify.io.labelled import dropped_note
-
-            info(dropped_note(data, dropped, min_count))
+    labelled = read_labelled(
+        files,
+        text_col=text_col,
+        label_col=label_col,
+        label_sep=label_sep,
+        min_count=min_count,
+        on_info=info,
+        on_warning=warn,
+    )
     if settings is not None and settings.data_hash and settings.data_hash != labelled.fingerprint():
         warn(f"{config}: tuned on other data than {data}; its settings may not suit it")
     params = settings.params if settings else None
